@@ -1,0 +1,46 @@
+// Package transport starts or reaches an execnet worker and performs the
+// bootstrap handshake (SPEC.md section "Bootstrap"), returning a byte stream
+// that carries frames. It is shared by the reference gateway and by the
+// conformance runner, which speaks frames directly.
+package transport
+
+import (
+	"context"
+	"io"
+)
+
+// Conn is a bootstrapped byte stream to a worker: the worker has answered
+// the ready byte and every byte from now on is a frame.
+type Conn interface {
+	io.Reader
+	io.Writer
+	// CloseWrite closes the sending half, so the worker reads EOF.
+	CloseWrite() error
+	// Close releases the stream. It does not wait for or kill a process;
+	// use Process for that.
+	Close() error
+	// Process returns the worker process when this transport started one
+	// (popen, or ssh's remote side as seen locally), or nil (socket).
+	Process() Process
+}
+
+// Process is a worker process that a transport started.
+type Process interface {
+	// Pid returns the local process id, or 0 if unknown (remote).
+	Pid() int
+	// Wait waits for the process to exit and reaps it; it returns the
+	// exit status. It returns ctx.Err() if ctx ends first, leaving the
+	// process running. Wait may be called more than once.
+	Wait(ctx context.Context) (ExitStatus, error)
+	// Terminate asks the process (its whole process group, where the OS
+	// has them) to stop: SIGTERM on Unix.
+	Terminate() error
+	// Kill ends the process (its whole process group) at once: SIGKILL.
+	Kill() error
+}
+
+// ExitStatus describes how a worker process ended.
+type ExitStatus struct {
+	Code   int    // exit code, or -1 when ended by a signal
+	Signal string // signal name when ended by a signal, else ""
+}
