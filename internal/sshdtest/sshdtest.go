@@ -1,0 +1,212 @@
+// Package sshdtest starts a real OpenSSH sshd for tests, with its own host
+// key, user key, authorized_keys, known_hosts and configuration, listening
+// on a free loopback port (or inside a network namespace). The server is
+// stopped and reaped when the test ends.
+package sshdtest
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/execnet-conform/execnet-conform/internal/peers"
+)
+
+// Options configure a server.
+type Options struct {
+	// Addr is the address to listen on; default 127.0.0.1.
+	Addr string
+	// Port to listen on; 0 picks a free one (on loopback only).
+	Port int
+	// NetNS, when set, runs sshd with "ip netns exec NetNS".
+	NetNS string
+	// Dir holds the files; default t.TempDir().
+	Dir string
+}
+
+// Server is a running sshd.
+type Server struct {
+	Addr           string // host:port
+	Host           string
+	Port           int
+	User           string // the local user name the key logs in as
+	UserKeyPath    string // private key (OpenSSH PEM) authorised on the server
+	KnownHostsPath string // known_hosts file holding the server's host key
+	HostKey        ssh.PublicKey
+	Dir            string
+	cmd            *exec.Cmd
+	done           chan struct{}
+	logPath        string
+}
+
+// Start starts sshd and waits until it accepts TCP connections. It skips
+// (or fails, with EXECNET_REQUIRE_PEERS=1) when sshd is missing.
+func Start(t testing.TB, o Options) *Server {
+	t.Helper()
+	sshd := peers.SSHD(t)
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1"
+	}
+	if o.Dir == "" {
+		o.Dir = t.TempDir()
+	}
+	if o.Port == 0 {
+		o.Port = freePort(t, o.Addr)
+	}
+	u, err := user.Current()
+	if err != nil {
+		t.Fatalf("sshdtest: current user: %v", err)
+	}
+	s := &Server{Host: o.Addr, Port: o.Port, Addr: net.JoinHostPort(o.Addr, strconv.Itoa(o.Port)),
+		User: u.Username, Dir: o.Dir, done: make(chan struct{}), logPath: filepath.Join(o.Dir, "sshd.log")}
+
+	hostKeyPath := filepath.Join(o.Dir, "ssh_host_ed25519_key")
+	hostPub := writeKey(t, hostKeyPath)
+	s.HostKey = hostPub
+	s.UserKeyPath = filepath.Join(o.Dir, "id_ed25519")
+	userPub := writeKey(t, s.UserKeyPath)
+	authKeys := filepath.Join(o.Dir, "authorized_keys")
+	mustWrite(t, authKeys, ssh.MarshalAuthorizedKey(userPub), 0o600)
+	s.KnownHostsPath = filepath.Join(o.Dir, "known_hosts")
+	line := knownhosts.Line([]string{knownhosts.Normalize(s.Addr)}, hostPub)
+	mustWrite(t, s.KnownHostsPath, []byte(line+"\n"), 0o600)
+
+	cfg := filepath.Join(o.Dir, "sshd_config")
+	conf := fmt.Sprintf(`Port %d
+ListenAddress %s
+HostKey %s
+AuthorizedKeysFile %s
+PidFile %s
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+AllowTcpForwarding no
+X11Forwarding no
+PrintMotd no
+LogLevel VERBOSE
+`, o.Port, o.Addr, hostKeyPath, authKeys, filepath.Join(o.Dir, "sshd.pid"))
+	mustWrite(t, cfg, []byte(conf), 0o600)
+	// sshd needs its privilege separation directory.
+	_ = os.MkdirAll("/run/sshd", 0o755)
+
+	args := []string{sshd, "-D", "-e", "-f", cfg}
+	if o.NetNS != "" {
+		args = append([]string{"ip", "netns", "exec", o.NetNS}, args...)
+	}
+	logf, err := os.Create(s.logPath)
+	if err != nil {
+		t.Fatalf("sshdtest: %v", err)
+	}
+	s.cmd = exec.Command(args[0], args[1:]...)
+	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	if err := s.cmd.Start(); err != nil {
+		logf.Close()
+		peers.Missing(t, "sshd could not start: "+err.Error())
+	}
+	go func() { _ = s.cmd.Wait(); logf.Close(); close(s.done) }()
+	t.Cleanup(s.Stop)
+	if err := s.waitReady(o.NetNS, 10*time.Second); err != nil {
+		s.Stop()
+		t.Fatalf("sshdtest: sshd did not come up: %v\n%s", err, s.Log())
+	}
+	return s
+}
+
+// Stop kills sshd (and with it every session it serves) and reaps it.
+// It is safe to call more than once.
+func (s *Server) Stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+	}
+}
+
+// Log returns what sshd wrote so far.
+func (s *Server) Log() string {
+	b, _ := os.ReadFile(s.logPath)
+	return string(b)
+}
+
+func (s *Server) waitReady(netns string, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	for {
+		var err error
+		if netns == "" {
+			var c net.Conn
+			c, err = (&net.Dialer{Timeout: time.Second}).DialContext(ctx, "tcp", s.Addr)
+			if err == nil {
+				c.Close()
+				return nil
+			}
+		} else if strings.Contains(s.Log(), "Server listening") {
+			return nil
+		} else {
+			err = fmt.Errorf("no 'Server listening' line yet")
+		}
+		select {
+		case <-s.done:
+			return fmt.Errorf("sshd exited")
+		case <-ctx.Done():
+			return fmt.Errorf("%v (last: %v)", ctx.Err(), err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func freePort(t testing.TB, host string) int {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Fatalf("sshdtest: free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// writeKey creates an ed25519 key pair, writes the private half in OpenSSH
+// format to path and returns the public half.
+func writeKey(t testing.TB, path string) ssh.PublicKey {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatalf("sshdtest: keygen: %v", err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatalf("sshdtest: marshal key: %v", err)
+	}
+	mustWrite(t, path, pem.EncodeToMemory(block), 0o600)
+	sp, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatalf("sshdtest: public key: %v", err)
+	}
+	mustWrite(t, path+".pub", ssh.MarshalAuthorizedKey(sp), 0o644)
+	return sp
+}
+
+func mustWrite(t testing.TB, path string, b []byte, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, b, mode); err != nil {
+		t.Fatalf("sshdtest: %v", err)
+	}
+}
