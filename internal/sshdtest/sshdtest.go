@@ -141,6 +141,16 @@ func (s *Server) Stop() {
 	}
 }
 
+// KillAll kills sshd and every per-connection sshd it forked, the way a
+// crashed or rebooted server would drop its sessions.
+func (s *Server) KillAll() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = exec.Command("pkill", "-KILL", "-P", strconv.Itoa(s.cmd.Process.Pid)).Run()
+	s.Stop()
+}
+
 // Log returns what sshd wrote so far.
 func (s *Server) Log() string {
 	b, _ := os.ReadFile(s.logPath)
