@@ -139,7 +139,7 @@ class Gen(object):
         v.setdefault("clauses", [])
         self.vectors[name] = v
 
-    def roundtrip(self, name, value, literal=None, raw=None, deviation=None, note=None):
+    def roundtrip(self, name, value, literal=None, raw=None, deviation=None, note=None, limits=None):
         """A value that execnet itself encodes (raw is None), or whose bytes we
         build (raw given, e.g. to fix set order); in both cases execnet must
         decode the bytes back to the value."""
@@ -166,6 +166,8 @@ class Gen(object):
              "literal": literal if literal is not None else repr(value)}
         if has_multi_set(value):
             v["set_order"] = "fixed"
+        if limits:
+            v["limits"] = limits
         if py_err is not None:
             v["python_error"] = err_name(py_err)
             v["python_message"] = err_text(py_err)
@@ -208,7 +210,10 @@ class Gen(object):
         if err is None:
             if deviation is None:
                 raise SystemExit("%s: execnet accepts %s as %r; add a deviation" % (name, raw.hex(), got))
-            v["python_accepts"] = repr(got)
+            try:
+                v["python_accepts"] = repr(got)
+            except RecursionError:
+                v["python_accepts"] = "<too deep for repr>"
         else:
             if deviation is not None:
                 raise SystemExit("%s: deviation recorded but execnet rejects too: %r" % (name, err))
@@ -289,9 +294,11 @@ def build(g):
     big = 10**4300  # 4301 digits
     big_digits = "1" + "0" * 4300
     g.roundtrip("int/4301-digits", big, literal=big_digits, raw=lstr("H", big_digits.encode()) + STOP,
+                limits={"max_int_digits": 5000},
                 deviation=dev("int-max-str-digits",
                               "CPython 3.11 and PyPy 3.9 refuse int<->str conversion past 4300 digits "
-                              "(ValueError when dumping and loading); our spec has no digit limit"))
+                              "(ValueError when dumping and loading); our codec's default MaxIntDigits "
+                              "is also 4300, so this vector raises the limit"))
 
     floats = [
         ("zero", 0.0), ("negative-zero", -0.0), ("one-half", 0.5), ("1.5", 1.5), ("minus-1.5", -1.5),
@@ -591,6 +598,18 @@ def build(g):
                  ("plus", b"+2147483648"), ("underscore", b"1_000_000_000_000"), ("tab", b"\t7")]:
         R("reject/integer/" + n, lstr("H", s) + STOP, "ErrBadInteger", deviation=lenient)
     R("reject/integer/longlong-I-letters", lstr("I", b"z") + STOP, "ErrBadInteger")
+
+    # Decoder limits (defaults: depth 1000, 4300 digits).
+    R("reject/limit/int-4301-digits", lstr("H", big_digits.encode()) + STOP, "ErrLimit",
+      note="default MaxIntDigits is 4300, as CPython's and PyPy's int() limit")
+    R("reject/limit/negative-int-4301-digits", lstr("H", b"-" + big_digits.encode()) + STOP, "ErrLimit")
+    deep = b"@" + i32(0) + (b"@" + i32(1)) * 1000 + STOP
+    R("reject/limit/tuple-depth-1001", deep, "ErrLimit",
+      deviation=dev("no-depth-limit", "execnet's decoder is iterative and has no depth limit; "
+                                      "our default MaxDepth is 1000"))
+    R("reject/limit/list-depth-1001", (b"K" + i32(1) + b"F" + i32(0)) * 1000 + b"K" + i32(0) + b"P" * 1000 + STOP,
+      "ErrLimit", deviation=dev("no-depth-limit", "execnet's decoder is iterative and has no depth limit; "
+                                                  "our default MaxDepth is 1000"))
 
     # Channels outside a channel context.
     R("reject/channel/no-context", b"B" + i32(1) + STOP, "ErrChannelNotAllowed",
