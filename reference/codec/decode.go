@@ -1,0 +1,441 @@
+package codec
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/big"
+	"unicode/utf8"
+
+	"github.com/execnet-conform/execnet-conform/spec"
+)
+
+// Decoder decodes wire-form values with explicit limits, strconfig and
+// channel resolution. The zero Decoder uses DefaultLimits and the zero
+// StrConfig (PublicStrConfig); Loads uses ChannelStrConfig.
+type Decoder struct {
+	Limits    Limits
+	StrConfig StrConfig
+	// Channel resolves a CHANNEL opcode's id to a value; nil → ChannelRef(id).
+	// An error it returns becomes the Err of the *DecodeError.
+	Channel func(id int32) (Value, error)
+}
+
+// Loads decodes one wire-form value (no version byte) with DefaultLimits
+// and ChannelStrConfig. Bytes after STOP are ignored.
+func Loads(b []byte) (Value, error) {
+	d := Decoder{StrConfig: ChannelStrConfig}
+	v, _, err := d.Loads(b)
+	return v, err
+}
+
+// LoadsVersioned decodes the public form written by execnet.dumps: a
+// version byte (1 or 2, returned) then the wire form. It uses
+// PublicStrConfig and rejects CHANNEL opcodes with ErrChannelNotAllowed.
+func LoadsVersioned(b []byte) (Value, byte, error) {
+	if len(b) == 0 {
+		return nil, 0, &DecodeError{Err: ErrTruncated, Detail: "empty input, expected a format version byte"}
+	}
+	ver := b[0]
+	if ver != spec.FormatV1 && ver != spec.FormatV2 {
+		return nil, ver, &DecodeError{Err: ErrVersion, Detail: fmt.Sprintf("format version byte 0x%02x, expected 0x01 or 0x02", ver)}
+	}
+	d := Decoder{StrConfig: PublicStrConfig, Channel: noChannels}
+	v, _, err := d.Loads(b[1:])
+	if de, ok := err.(*DecodeError); ok {
+		de.Offset++
+	}
+	return v, ver, err
+}
+
+func noChannels(id int32) (Value, error) {
+	return nil, ErrChannelNotAllowed
+}
+
+// entry is one decoder stack slot. Integers from INT stay unboxed (raw)
+// until they are stored, so list indexes cost no allocation.
+type entry struct {
+	v     Value
+	i     int64
+	depth int32 // container nesting depth of the value
+	raw   bool  // the value is Int(i) and v is unset
+}
+
+func (e *entry) value() Value {
+	if e.raw {
+		return Int(e.i)
+	}
+	return e.v
+}
+
+type decState struct {
+	b        []byte
+	lim      Limits
+	cfg      StrConfig
+	channel  func(int32) (Value, error)
+	stack    []entry
+	elements int
+}
+
+// Loads decodes one value from the start of b and returns it with the
+// number of bytes consumed through STOP. Trailing bytes are ignored.
+func (d *Decoder) Loads(b []byte) (v Value, n int, err error) {
+	s := decState{b: b, lim: d.Limits.withDefaults(), cfg: d.StrConfig, channel: d.Channel}
+	var buf [16]entry
+	s.stack = buf[:0]
+	return s.run()
+}
+
+func (s *decState) fail(off int, op byte, err error, format string, args ...any) error {
+	return &DecodeError{Offset: off, Op: spec.Opcode(op), Err: err, Detail: fmt.Sprintf(format, args...)}
+}
+
+func (s *decState) push(e entry) error {
+	s.elements++
+	if s.elements > s.lim.MaxElements {
+		return ErrLimit
+	}
+	s.stack = append(s.stack, e)
+	return nil
+}
+
+// int32At reads the int32 operand of the opcode at off.
+func (s *decState) int32At(off int) (int32, bool) {
+	if len(s.b)-off-1 < 4 {
+		return 0, false
+	}
+	return int32(binary.BigEndian.Uint32(s.b[off+1:])), true
+}
+
+func (s *decState) run() (Value, int, error) {
+	b := s.b
+	pos := 0
+	for {
+		if pos >= len(b) {
+			return nil, 0, &DecodeError{Offset: pos, Err: ErrTruncated, Detail: "input ended before STOP"}
+		}
+		off := pos
+		op := b[pos]
+		var e entry
+		switch spec.Opcode(op) {
+		case spec.OpInt, spec.OpLong:
+			i, ok := s.int32At(off)
+			if !ok {
+				return nil, 0, s.truncated(off, op, 4)
+			}
+			pos += 5
+			e = entry{i: int64(i), raw: true}
+		case spec.OpPy3String, spec.OpUnicode, spec.OpPy2String, spec.OpBytes, spec.OpLongInt, spec.OpLongLong:
+			n, err := s.length(off, op)
+			if err != nil {
+				return nil, 0, err
+			}
+			data := b[off+5 : off+5+n]
+			pos = off + 5 + n
+			v, err := s.blob(off, op, data)
+			if err != nil {
+				return nil, 0, err
+			}
+			e = entry{v: v}
+		case spec.OpNone:
+			pos++
+			e = entry{v: None{}}
+		case spec.OpTrue:
+			pos++
+			e = entry{v: Bool(true)}
+		case spec.OpFalse:
+			pos++
+			e = entry{v: Bool(false)}
+		case spec.OpFloat:
+			if len(b)-off-1 < 8 {
+				return nil, 0, s.truncated(off, op, 8)
+			}
+			pos += 9
+			e = entry{v: Float(math.Float64frombits(binary.BigEndian.Uint64(b[off+1:])))}
+		case spec.OpComplex:
+			if len(b)-off-1 < 16 {
+				return nil, 0, s.truncated(off, op, 16)
+			}
+			pos += 17
+			re := math.Float64frombits(binary.BigEndian.Uint64(b[off+1:]))
+			im := math.Float64frombits(binary.BigEndian.Uint64(b[off+9:]))
+			e = entry{v: Complex(complex(re, im))}
+		case spec.OpSetItem:
+			pos++
+			if err := s.setItem(off, op); err != nil {
+				return nil, 0, err
+			}
+			continue
+		case spec.OpNewDict:
+			pos++
+			e = entry{v: &Dict{}, depth: 1}
+			if s.lim.MaxDepth < 1 {
+				return nil, 0, s.fail(off, op, ErrLimit, "MaxDepth %d", s.lim.MaxDepth)
+			}
+		case spec.OpNewList:
+			n, err := s.count(off, op)
+			if err != nil {
+				return nil, 0, err
+			}
+			pos += 5
+			// Every element a list holds needs at least INT(i) + a one-byte
+			// value + SETITEM = 7 bytes of further input.
+			if rem := len(b) - pos; n > rem/7 {
+				return nil, 0, s.fail(off, op, ErrTruncated, "list of %d elements needs at least %d more bytes (7 per element), only %d remain", n, 7*int64(n), rem)
+			}
+			s.elements += n
+			if s.elements > s.lim.MaxElements {
+				return nil, 0, s.fail(off, op, ErrLimit, "more than MaxElements %d values", s.lim.MaxElements)
+			}
+			l := make(List, n)
+			for i := range l {
+				l[i] = None{}
+			}
+			e = entry{v: l, depth: 1}
+		case spec.OpBuildTuple, spec.OpSet, spec.OpFrozenSet:
+			n, err := s.count(off, op)
+			if err != nil {
+				return nil, 0, err
+			}
+			pos += 5
+			if e, err = s.collection(off, op, n); err != nil {
+				return nil, 0, err
+			}
+		case spec.OpChannel:
+			id, ok := s.int32At(off)
+			if !ok {
+				return nil, 0, s.truncated(off, op, 4)
+			}
+			pos += 5
+			if s.channel == nil {
+				e = entry{v: ChannelRef(id)}
+			} else {
+				v, err := s.channel(id)
+				if err != nil {
+					return nil, 0, &DecodeError{Offset: off, Op: spec.OpChannel, Err: err, Detail: fmt.Sprintf("channel id %d", id)}
+				}
+				if v == nil {
+					return nil, 0, s.fail(off, op, ErrUnsupported, "channel resolver returned nil for id %d", id)
+				}
+				e = entry{v: v}
+			}
+		case spec.OpStop:
+			if len(s.stack) != 1 {
+				return nil, 0, s.fail(off, op, ErrStopStack, "stack holds %d items, expected exactly 1", len(s.stack))
+			}
+			return s.stack[0].value(), off + 1, nil
+		default:
+			return nil, 0, s.fail(off, op, ErrUnknownOpcode, "byte 0x%02x is not an opcode (expected 0x40..0x54)", op)
+		}
+		if err := s.push(e); err != nil {
+			return nil, 0, s.fail(off, op, err, "more than MaxElements %d values", s.lim.MaxElements)
+		}
+	}
+}
+
+func (s *decState) truncated(off int, op byte, need int) error {
+	return s.fail(off, op, ErrTruncated, "expected a %d-byte operand, %d bytes remain", need, len(s.b)-off-1)
+}
+
+// count reads a non-negative int32 count operand.
+func (s *decState) count(off int, op byte) (int, error) {
+	n, ok := s.int32At(off)
+	if !ok {
+		return 0, s.truncated(off, op, 4)
+	}
+	if n < 0 {
+		return 0, s.fail(off, op, ErrNegativeLength, "count %d", n)
+	}
+	return int(n), nil
+}
+
+// length reads the int32 length of a byte-string operand and checks it
+// against the limits and the remaining input.
+func (s *decState) length(off int, op byte) (int, error) {
+	n, err := s.count(off, op)
+	if err != nil {
+		return 0, err
+	}
+	if n > s.lim.MaxStringLen {
+		return 0, s.fail(off, op, ErrLimit, "length %d exceeds MaxStringLen %d", n, s.lim.MaxStringLen)
+	}
+	if rem := len(s.b) - off - 5; n > rem {
+		return 0, s.fail(off, op, ErrTruncated, "length %d but only %d bytes remain", n, rem)
+	}
+	return n, nil
+}
+
+func (s *decState) blob(off int, op byte, data []byte) (Value, error) {
+	switch spec.Opcode(op) {
+	case spec.OpPy3String:
+		if s.cfg.Py3StrAsPy2Str {
+			return Bytes(cloneBytes(data)), nil
+		}
+		fallthrough
+	case spec.OpUnicode:
+		if !utf8.Valid(data) {
+			return nil, s.fail(off, op, ErrBadUTF8, "text operand is not valid UTF-8 %s", badUTF8At(string(data)))
+		}
+		return Str(data), nil
+	case spec.OpPy2String:
+		if s.cfg.Py2StrAsPy3Str {
+			return Str(latin1(data)), nil
+		}
+		return Py2Str(cloneBytes(data)), nil
+	case spec.OpBytes:
+		return Bytes(cloneBytes(data)), nil
+	}
+	// LONGINT, LONGLONG
+	return s.decimal(off, op, data)
+}
+
+func cloneBytes(b []byte) []byte {
+	c := make([]byte, len(b))
+	copy(c, b)
+	return c
+}
+
+func latin1(b []byte) string {
+	for i, c := range b {
+		if c >= utf8.RuneSelf {
+			out := make([]byte, i, len(b)+len(b)/2)
+			copy(out, b[:i])
+			for _, c := range b[i:] {
+				out = utf8.AppendRune(out, rune(c))
+			}
+			return string(out)
+		}
+	}
+	return string(b)
+}
+
+// decimal parses a LONGINT operand, which must match -?[0-9]+.
+func (s *decState) decimal(off int, op byte, data []byte) (Value, error) {
+	digits := data
+	neg := len(digits) > 0 && digits[0] == '-'
+	if neg {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 {
+		return nil, s.fail(off, op, ErrBadInteger, "decimal %q: expected -?[0-9]+", data)
+	}
+	if len(digits) > s.lim.MaxIntDigits {
+		return nil, s.fail(off, op, ErrLimit, "%d decimal digits exceed MaxIntDigits %d", len(digits), s.lim.MaxIntDigits)
+	}
+	var u uint64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return nil, s.fail(off, op, ErrBadInteger, "decimal %q: expected -?[0-9]+", truncate(data))
+		}
+		u = u*10 + uint64(c-'0') // exact for up to 19 digits
+	}
+	if len(digits) <= 18 {
+		if neg {
+			return Int(-int64(u)), nil
+		}
+		return Int(int64(u)), nil
+	}
+	x, ok := new(big.Int).SetString(string(data), 10)
+	if !ok {
+		return nil, s.fail(off, op, ErrBadInteger, "decimal %q: expected -?[0-9]+", truncate(data))
+	}
+	return NewBigInt(x), nil
+}
+
+func truncate(b []byte) []byte {
+	if len(b) > 40 {
+		return b[:40]
+	}
+	return b
+}
+
+// collection builds a tuple, set or frozenset from the top n stack items.
+func (s *decState) collection(off int, op byte, n int) (entry, error) {
+	if n > len(s.stack) {
+		return entry{}, s.fail(off, op, ErrStackUnderflow, "needs %d items, stack holds %d", n, len(s.stack))
+	}
+	items := s.stack[len(s.stack)-n:]
+	var depth int32
+	vals := make([]Value, n)
+	for i := range items {
+		if items[i].depth > depth {
+			depth = items[i].depth
+		}
+		vals[i] = items[i].value()
+		items[i] = entry{}
+	}
+	s.stack = s.stack[:len(s.stack)-n]
+	depth++
+	if int(depth) > s.lim.MaxDepth {
+		return entry{}, s.fail(off, op, ErrLimit, "nesting depth exceeds MaxDepth %d", s.lim.MaxDepth)
+	}
+	switch spec.Opcode(op) {
+	case spec.OpBuildTuple:
+		return entry{v: Tuple(vals), depth: depth}, nil
+	case spec.OpSet:
+		set, err := dedupe(vals)
+		if err != nil {
+			return entry{}, s.fail(off, op, ErrUnhashable, "set element: %v", err)
+		}
+		return entry{v: Set(set), depth: depth}, nil
+	default:
+		set, err := dedupe(vals)
+		if err != nil {
+			return entry{}, s.fail(off, op, ErrUnhashable, "frozenset element: %v", err)
+		}
+		return entry{v: FrozenSet(set), depth: depth}, nil
+	}
+}
+
+func (s *decState) setItem(off int, op byte) error {
+	n := len(s.stack)
+	if n < 3 {
+		return s.fail(off, op, ErrStackUnderflow, "needs a container, a key and a value; stack holds %d items", n)
+	}
+	target := &s.stack[n-3]
+	key := &s.stack[n-2]
+	val := &s.stack[n-1]
+	depth := key.depth
+	if val.depth > depth {
+		depth = val.depth
+	}
+	depth++
+	switch t := target.v.(type) {
+	case List:
+		var idx int64
+		switch {
+		case key.raw:
+			idx = key.i
+		default:
+			k, ok := key.v.(Int)
+			if !ok {
+				return s.fail(off, op, ErrIndexRange, "list index must be an int, got %s", kindOf(key.v))
+			}
+			idx = int64(k)
+		}
+		if idx < 0 || idx >= int64(len(t)) {
+			return s.fail(off, op, ErrIndexRange, "index %d, list has %d elements", idx, len(t))
+		}
+		t[idx] = val.value()
+	case *Dict:
+		if err := t.Set(key.value(), val.value()); err != nil {
+			return s.fail(off, op, ErrUnhashable, "dict key: %v", err)
+		}
+	default:
+		what := "int"
+		if !target.raw {
+			what = kindOf(target.v).String()
+		}
+		return s.fail(off, op, ErrNotContainer, "target under key and value is %s, expected dict or list", what)
+	}
+	if depth > target.depth {
+		if int(depth) > s.lim.MaxDepth {
+			return s.fail(off, op, ErrLimit, "nesting depth exceeds MaxDepth %d", s.lim.MaxDepth)
+		}
+		target.depth = depth
+	}
+	s.stack[n-2] = entry{}
+	s.stack[n-1] = entry{}
+	s.stack = s.stack[:n-2]
+	return nil
+}
