@@ -75,45 +75,51 @@ def conform_loads(channel):
         loads = type(channel).send.__globals__["loads_internal"]
     strconfig = getattr(channel, "_strconfig", None)
     for item in channel:
-        try:
-            value = loads(item, None, strconfig)
-        except Exception as exc:
-            text = str(exc)
-            low = text.lower()
-            name = type(exc).__name__
-            if isinstance(exc, struct.error):
-                name = "struct.error"
-            if isinstance(exc, (EOFError, struct.error)):
-                cls = "Truncated"
-            elif isinstance(exc, UnicodeDecodeError):
-                cls = "BadUTF8"
-            elif "unkown opcode" in low or "unknown opcode" in low:
-                cls = "UnknownOpcode"
-            elif "internal unserialization error" in low:
-                cls = "StopStack"
-            elif "not enough items" in low:
-                cls = "StackUnderflow"
-            elif isinstance(exc, TypeError) and "unhashable" in low:
-                cls = "Unhashable"
-            elif isinstance(exc, TypeError):
-                cls = "NotContainer"
-            elif isinstance(exc, IndexError):
-                cls = "IndexRange"
-            elif isinstance(exc, ValueError) and "exceeds the limit" in low:
-                cls = "Limit"
-            elif isinstance(exc, ValueError) and "int()" in low:
-                cls = "BadInteger"
-            elif isinstance(exc, MemoryError):
-                cls = "Limit"
-            elif "wrong dumpformat version" in low:
-                cls = "Version"
-            elif isinstance(exc, (AttributeError, AssertionError)):
-                cls = "ChannelNotAllowed"
-            else:
-                cls = "Unknown"
-            message = cls + ": " + name + ": " + text
+        message = None
+        if not isinstance(item, bytes):
+            message = "Unknown: TypeError: conform_loads expects bytes items, got "
+            message += type(item).__name__
+        else:
+            try:
+                value = loads(item, None, strconfig)
+            except Exception as exc:
+                text = str(exc)
+                low = text.lower()
+                name = type(exc).__name__
+                if isinstance(exc, struct.error):
+                    name = "struct.error"
+                if isinstance(exc, (EOFError, struct.error)):
+                    cls = "Truncated"
+                elif isinstance(exc, UnicodeDecodeError):
+                    cls = "BadUTF8"
+                elif "unkown opcode" in low or "unknown opcode" in low:
+                    cls = "UnknownOpcode"
+                elif "internal unserialization error" in low:
+                    cls = "StopStack"
+                elif "not enough items" in low:
+                    cls = "StackUnderflow"
+                elif isinstance(exc, TypeError) and "unhashable" in low:
+                    cls = "Unhashable"
+                elif isinstance(exc, TypeError):
+                    cls = "NotContainer"
+                elif isinstance(exc, IndexError):
+                    cls = "IndexRange"
+                elif isinstance(exc, ValueError) and "exceeds the limit" in low:
+                    cls = "Limit"
+                elif isinstance(exc, ValueError) and "int()" in low:
+                    cls = "BadInteger"
+                elif isinstance(exc, MemoryError):
+                    cls = "Limit"
+                elif "wrong dumpformat version" in low:
+                    cls = "Version"
+                elif isinstance(exc, (AttributeError, AssertionError)):
+                    cls = "ChannelNotAllowed"
+                else:
+                    cls = "Unknown"
+                message = cls + ": " + name + ": " + text
+        if message is not None:
             # execnet forbids close() while the procedure runs; lift that
-            # guard so the error text is exactly ours rather than a
+            # guard so that the error text is exactly ours rather than a
             # traceback. Where the guard does not exist, raise instead.
             if hasattr(channel, "_executing"):
                 channel._executing = False
