@@ -1,11 +1,74 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/execnet-conform/execnet-conform/reference/worker"
 )
 
+// runWorker serves the execnet protocol as a Go worker: over stdin and
+// stdout (popen, ssh), or as a socket bootstrap server with --listen.
+//
+// It accepts the interpreter arguments execnet passes to a popen or ssh
+// worker ("-u", "-B", "-c LINE"), so both "popen//python=execnet-conform
+// worker" and "popen//python=execnet-conform" work. The -c text is
+// execnet's fixed bootstrap command and is ignored: the worker reads the
+// bootstrap line from stdin either way.
 func runWorker(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "execnet-conform: not implemented yet")
-	return exitUsage
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Bool("u", false, "accepted for Python compatibility (unbuffered); ignored")
+	fs.Bool("B", false, "accepted for Python compatibility (no bytecode); ignored")
+	fs.String("c", "", "accepted for Python compatibility (execnet's bootstrap command); ignored")
+	listen := fs.String("listen", "", "serve as a socket bootstrap server on HOST:PORT (no authentication; an empty HOST means 127.0.0.1)")
+	id := fs.String("id", "", "worker id (default: from the bootstrap line)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: execnet-conform worker [-u] [-B] [-c LINE] [--listen HOST:PORT] [--id ID]")
+		fmt.Fprintln(stderr, "\nServes the execnet protocol on stdin/stdout (or a socket) and runs the")
+		fmt.Fprintln(stderr, "conformance profile procedures natively; it cannot run Python source.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "execnet-conform worker: unexpected arguments %q\n", fs.Args())
+		return exitUsage
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	opts := worker.Options{Stderr: stderr, ID: *id, Version: moduleVersion()}
+
+	var err error
+	if *listen != "" {
+		err = worker.Listen(ctx, *listen, opts)
+	} else {
+		err = worker.Serve(ctx, stdin, stdout, opts)
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(stderr, "execnet-conform worker: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// moduleVersion returns the module version this binary was built from, or
+// "devel" for a build from a work tree.
+func moduleVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
 }

@@ -1,0 +1,61 @@
+package worker
+
+// This file is the worker's only contact with the gateway package.
+
+import (
+	"context"
+	"errors"
+
+	"github.com/execnet-conform/execnet-conform/reference/codec"
+	"github.com/execnet-conform/execnet-conform/reference/gateway"
+	"github.com/execnet-conform/execnet-conform/reference/transport"
+)
+
+// Process implements transport.Conn: a served stream has no process.
+func (c *streamConn) Process() transport.Process { return nil }
+
+// runGateway serves the protocol in the worker role over conn until the
+// master ends it.
+func runGateway(ctx context.Context, conn transport.Conn, id string, opts Options) error {
+	g := gateway.New(conn, gateway.Worker, gateway.WithID(id), gateway.WithExecutor(NewExecutor(opts)))
+	return g.Serve(ctx)
+}
+
+// NewExecutor returns the gateway.Executor that runs the conformance
+// profile natively. It can serve a Go worker gateway built by other code,
+// for example in-process tests of a Go master.
+func NewExecutor(opts Options) gateway.Executor {
+	return gateway.ExecutorFunc(func(ctx context.Context, ch *gateway.Channel, e gateway.Exec) error {
+		if e.CallName == "" {
+			return errors.New(limitationText(""))
+		}
+		return runProcedure(ctx, gwChannel{ch}, e.CallName, e.Kwargs, opts)
+	})
+}
+
+// gwChannel adapts *gateway.Channel to procChannel.
+type gwChannel struct{ ch *gateway.Channel }
+
+func (c gwChannel) Send(ctx context.Context, v codec.Value) error { return c.ch.Send(ctx, v) }
+
+func (c gwChannel) Receive(ctx context.Context) (codec.Value, error) { return c.ch.Receive(ctx) }
+
+// StrConfig returns the strconfig conform_loads decodes with.
+// TODO(gateway): use the channel's own strconfig (after RECONFIGURE) once
+// gateway.Channel exposes it; until then the channel default.
+func (c gwChannel) StrConfig() codec.StrConfig { return codec.ChannelStrConfig }
+
+func (c gwChannel) NewChannel() (procChannel, error) {
+	return gwChannel{c.ch.Gateway().NewChannel()}, nil
+}
+
+func (c gwChannel) Value() codec.Value { return c.ch }
+
+// loadsNoChannels decodes wire bytes with sc, rejecting CHANNEL opcodes.
+func loadsNoChannels(b []byte, sc codec.StrConfig) (codec.Value, error) {
+	d := codec.Decoder{StrConfig: sc, Channel: func(int32) (codec.Value, error) {
+		return nil, codec.ErrChannelNotAllowed
+	}}
+	v, _, err := d.Loads(b)
+	return v, err
+}

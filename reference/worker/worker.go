@@ -1,0 +1,157 @@
+// Package worker is the Go execnet worker: it answers execnet's bootstrap
+// (one line in, the ready byte out) and then serves the execnet protocol in
+// the worker role, running the conformance profile procedures
+// (conformance/profile) natively in Go by their call_name.
+//
+// It runs no Python. A CHANNEL_EXEC whose call_name is not a profile
+// procedure, or that carries source without a call_name, ends at once with
+// CHANNEL_CLOSE_ERROR naming this limitation.
+//
+// The worker writes nothing but protocol bytes to its output; diagnostics
+// go to Options.Stderr.
+package worker
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/execnet-conform/execnet-conform/spec"
+)
+
+// Implementation is the "implementation" value conform_info reports.
+const Implementation = "execnet-conform-go"
+
+const (
+	readyByte      = spec.ReadyByte
+	readBufferSize = 64 << 10
+)
+
+// Options configure Serve and Listen. The zero value is usable.
+type Options struct {
+	// Stderr receives diagnostics; nil discards them.
+	Stderr io.Writer
+	// MaxBootstrapLine bounds the bootstrap line; 0 means
+	// DefaultMaxBootstrapLine.
+	MaxBootstrapLine int
+	// BootstrapTimeout bounds the wait for a socket client's bootstrap
+	// line (Listen only); 0 means DefaultBootstrapTimeout.
+	BootstrapTimeout time.Duration
+	// MaxConns bounds concurrent socket connections (Listen only); 0
+	// means DefaultMaxConns.
+	MaxConns int
+	// ID overrides the worker id; by default it is taken from the
+	// bootstrap line (execnet's "gw0-worker"), else "worker".
+	ID string
+	// Version is the "version" conform_info reports; "" means "devel".
+	Version string
+}
+
+func (o Options) stderr() io.Writer {
+	if o.Stderr == nil {
+		return io.Discard
+	}
+	return o.Stderr
+}
+
+func (o Options) maxLine() int {
+	if o.MaxBootstrapLine <= 0 {
+		return DefaultMaxBootstrapLine
+	}
+	return o.MaxBootstrapLine
+}
+
+func (o Options) version() string {
+	if o.Version == "" {
+		return "devel"
+	}
+	return o.Version
+}
+
+func gatewayID(line []byte, opts Options) string {
+	if opts.ID != "" {
+		return opts.ID
+	}
+	if id := WorkerID(line); id != "" {
+		return id
+	}
+	return "worker"
+}
+
+// Serve runs one worker over in and out, as a popen or ssh worker does
+// over its stdin and stdout: it reads the bootstrap line, writes the ready
+// byte, then serves the protocol until the master sends GATEWAY_TERMINATE
+// or closes in (both return nil), ctx ends (ctx.Err()), or the connection
+// fails (a non-nil error). While the bootstrap line is awaited, ctx is
+// honoured only if in has SetReadDeadline (as *os.File pipes and net.Conn
+// do); otherwise the read ends when in does.
+func Serve(ctx context.Context, in io.Reader, out io.Writer, opts Options) error {
+	if dl, ok := in.(interface{ SetReadDeadline(time.Time) error }); ok {
+		stop := context.AfterFunc(ctx, func() { _ = dl.SetReadDeadline(time.Now()) })
+		defer stop()
+	}
+	br := bufio.NewReaderSize(in, readBufferSize)
+	line, err := readBootstrapLine(br, opts.maxLine())
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	if dl, ok := in.(interface{ SetReadDeadline(time.Time) error }); ok {
+		_ = dl.SetReadDeadline(time.Time{})
+	}
+	if _, err := out.Write([]byte{readyByte}); err != nil {
+		return fmt.Errorf("worker: writing the ready byte: %w", err)
+	}
+	sc := &streamConn{r: br, w: out}
+	if c, ok := out.(io.Closer); ok {
+		sc.closeWrite = c.Close
+	}
+	return runGateway(ctx, sc, gatewayID(line, opts), opts)
+}
+
+// ServeStdio is Serve over the process's standard input and output.
+func ServeStdio(ctx context.Context, opts Options) error {
+	return Serve(ctx, os.Stdin, os.Stdout, opts)
+}
+
+// streamConn adapts a reader and a writer to transport.Conn.
+type streamConn struct {
+	r          io.Reader
+	w          io.Writer
+	closeWrite func() error
+	close      func() error
+
+	mu     sync.Mutex
+	closed bool
+}
+
+func (c *streamConn) Read(p []byte) (int, error)  { return c.r.Read(p) }
+func (c *streamConn) Write(p []byte) (int, error) { return c.w.Write(p) }
+
+// CloseWrite closes the output half, if it can be closed.
+func (c *streamConn) CloseWrite() error {
+	if c.closeWrite == nil {
+		return nil
+	}
+	return c.closeWrite()
+}
+
+// Close closes the whole stream, once.
+func (c *streamConn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	if c.close != nil {
+		return c.close()
+	}
+	return c.CloseWrite()
+}
