@@ -1,0 +1,145 @@
+package conformance
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// KnownFailure is one entry of a known-failing list: a case that the
+// target is known to fail because of a documented deviation.
+//
+// The file format is one entry per line, fields separated by white space:
+//
+//	case-id  DEV-N  [/regexp/]  reason text
+//
+// Blank lines and lines starting with # are ignored. The optional /regexp/
+// (Go syntax; "\/" stands for a slash) must match the failure message:
+// a case that fails with a different message is an unexpected failure. Without a
+// regexp, any plain failure (not a timeout or crash) matches. A listed case
+// that passes is an unexpected pass (xpass), and an entry naming a case
+// that does not exist is stale: both fail the run.
+type KnownFailure struct {
+	CaseID    string
+	Deviation string         // DEV-N, an id of SPEC.md Appendix B
+	Match     *regexp.Regexp // nil: any plain failure
+	Reason    string
+	File      string
+	Line      int
+}
+
+func (k KnownFailure) String() string {
+	s := k.CaseID + "  " + k.Deviation
+	if k.Match != nil {
+		s += "  /" + k.Match.String() + "/"
+	}
+	return s + "  " + k.Reason
+}
+
+// matches reports whether a failing case result is the listed failure.
+func (k KnownFailure) matches(o Outcome, msg string) bool {
+	if k.Match == nil {
+		return o == Fail
+	}
+	return k.Match.MatchString(msg)
+}
+
+var (
+	devRE   = regexp.MustCompile(`^DEV-[1-9][0-9]*$`)
+	entryRE = regexp.MustCompile(`^(\S+)\s+(\S+)\s*(.*)$`)
+)
+
+// ParseKnownFailing parses a known-failing list. name is used in error
+// messages. Each deviation id must be one of validDevs when validDevs is
+// non-nil. Errors are *KnownFailingError.
+func ParseKnownFailing(r io.Reader, name string, validDevs []string) ([]KnownFailure, error) {
+	valid := map[string]bool{}
+	for _, d := range validDevs {
+		valid[d] = true
+	}
+	var out []KnownFailure
+	seen := map[string]int{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		bad := func(format string, args ...any) error {
+			return &KnownFailingError{File: name, Line: n, Msg: fmt.Sprintf(format, args...)}
+		}
+		m := entryRE.FindStringSubmatch(line)
+		if m == nil {
+			return nil, bad("entry %q has no deviation id (want: case-id DEV-N [/regexp/] reason)", line)
+		}
+		id, dev, rest := m[1], m[2], m[3]
+		if !devRE.MatchString(dev) {
+			return nil, bad("%q is not a deviation id (want DEV-N)", dev)
+		}
+		if validDevs != nil && !valid[dev] {
+			return nil, bad("deviation %s is not listed in SPEC.md Appendix B", dev)
+		}
+		k := KnownFailure{CaseID: id, Deviation: dev, File: name, Line: n}
+		if strings.HasPrefix(rest, "/") {
+			end := closingSlash(rest)
+			if end < 0 {
+				return nil, bad("unterminated /regexp/ in %q", rest)
+			}
+			re, err := regexp.Compile(strings.ReplaceAll(rest[1:end], `\/`, "/"))
+			if err != nil {
+				return nil, bad("bad regexp: %v", err)
+			}
+			k.Match = re
+			rest = strings.TrimSpace(rest[end+1:])
+		}
+		if rest == "" {
+			return nil, bad("entry %s has no reason text", id)
+		}
+		k.Reason = rest
+		if prev, ok := seen[id]; ok {
+			return nil, bad("case %s is already listed on line %d", id, prev)
+		}
+		seen[id] = n
+		out = append(out, k)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, &KnownFailingError{File: name, Line: n, Msg: err.Error()}
+	}
+	return out, nil
+}
+
+// closingSlash returns the index of the slash ending a /regexp/ that
+// starts at s[0], skipping "\/", or -1.
+func closingSlash(s string) int {
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '/':
+			return i
+		}
+	}
+	return -1
+}
+
+// LoadKnownFailing reads and parses a known-failing file, checking its
+// deviation ids against SPEC.md Appendix B when the spec registry is
+// available.
+func LoadKnownFailing(path string) ([]KnownFailure, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKnownFailing, err)
+	}
+	defer f.Close()
+	devs, err := deviationIDs()
+	if err != nil {
+		devs = nil
+	}
+	return ParseKnownFailing(f, path, devs)
+}

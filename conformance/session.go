@@ -1,0 +1,418 @@
+package conformance
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/execnet-conform/execnet-conform/reference/frame"
+	"github.com/execnet-conform/execnet-conform/reference/transport"
+	"github.com/execnet-conform/execnet-conform/spec"
+)
+
+// Session bounds.
+const (
+	// maxPayload is the largest frame payload the runner accepts from a
+	// target; a larger declared length ends the session as malformed.
+	maxPayload = 64 << 20
+	// maxBacklog bounds frames buffered for channels nobody waits on.
+	maxBacklog      = 4096
+	maxBacklogBytes = 64 << 20
+)
+
+// readResult is one frame, or the final error, from the reader goroutine.
+type readResult struct {
+	f   frame.Frame
+	err error
+}
+
+// session is one bootstrapped connection to the target.
+type session struct {
+	conn   transport.Conn
+	stderr *tailBuffer
+	tr     *tracer
+
+	frames chan readResult // from the reader goroutine; closed after the final error
+	stop   chan struct{}   // closed by close() to release the reader
+	rdone  chan struct{}   // closed when the reader goroutine returns
+
+	wmu     sync.Mutex    // serialises writes
+	rsem    chan struct{} // one receiver at a time, interruptible
+	nextID  int32         // next odd channel id
+	mu      sync.Mutex    // guards the fields below
+	ended   error         // first read error (io.EOF, *frame.Error, ...)
+	pending []frame.Frame // frames read but not consumed, in arrival order
+	pendB   int
+	owner   map[int32]int // channel id → sequence number of the case that owns it
+	caseSeq int
+	spent   bool // a case ended the session on purpose or left it unusable
+
+	closeOnce sync.Once
+}
+
+func newSession(conn transport.Conn, stderr *tailBuffer, tr *tracer) *session {
+	s := &session{
+		conn:   conn,
+		stderr: stderr,
+		tr:     tr,
+		frames: make(chan readResult, 16),
+		stop:   make(chan struct{}),
+		rdone:  make(chan struct{}),
+		rsem:   make(chan struct{}, 1),
+		nextID: 1,
+		owner:  map[int32]int{},
+	}
+	go s.readLoop()
+	return s
+}
+
+func (s *session) readLoop() {
+	defer close(s.rdone)
+	defer close(s.frames)
+	r := frame.NewReader(bufio.NewReaderSize(s.conn, 64<<10))
+	r.MaxPayload = maxPayload
+	for {
+		f, err := r.ReadFrame()
+		res := readResult{f: f, err: err}
+		select {
+		case s.frames <- res:
+		case <-s.stop:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// beginCase gives the session to a new case: frames on channels owned by
+// earlier cases are dropped from now on.
+func (s *session) beginCase() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.caseSeq++
+	kept := s.pending[:0]
+	s.pendB = 0
+	for _, f := range s.pending {
+		if s.isStaleLocked(f.Channel) {
+			continue
+		}
+		kept = append(kept, f)
+		s.pendB += len(f.Payload)
+	}
+	s.pending = kept
+}
+
+func (s *session) isStaleLocked(ch int32) bool {
+	seq, ok := s.owner[ch]
+	return ok && seq < s.caseSeq
+}
+
+// newChannelID allocates the next odd channel id for the current case.
+func (s *session) newChannelID() int32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.nextID
+	s.nextID += 2
+	s.owner[id] = s.caseSeq
+	return id
+}
+
+// send writes one frame.
+func (s *session) send(f frame.Frame) error {
+	s.tr.add(frameEntry(DirSend, f))
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if err := frame.Write(s.conn, f); err != nil {
+		return fmt.Errorf("sending %s ch=%d: %w", f.Code, f.Channel, err)
+	}
+	return nil
+}
+
+// sendRaw writes arbitrary bytes.
+func (s *session) sendRaw(b []byte, note string) error {
+	s.tr.add(TraceEntry{Dir: DirRaw, Length: len(b), Hex: hexTrunc(b), Note: note})
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if _, err := s.conn.Write(b); err != nil {
+		return fmt.Errorf("sending %d raw bytes: %w", len(b), err)
+	}
+	return nil
+}
+
+// anyChannel makes recv return the next frame on any channel.
+const anyChannel = int32(-1 << 31)
+
+// recv returns the next frame owned by the current case on channel ch
+// (or on any channel when ch is anyChannel). Frames on other channels are
+// kept for later; frames on earlier cases' channels are dropped.
+func (s *session) recv(ctx context.Context, ch int32, waiting string) (frame.Frame, error) {
+	select {
+	case s.rsem <- struct{}{}:
+	case <-ctx.Done():
+		return frame.Frame{}, s.ctxErr(ctx, waiting)
+	}
+	defer func() { <-s.rsem }()
+
+	if f, ok := s.takePending(ch); ok {
+		return f, nil
+	}
+	for {
+		s.mu.Lock()
+		ended := s.ended
+		s.mu.Unlock()
+		if ended != nil {
+			return frame.Frame{}, s.endedError(ctx)
+		}
+		var res readResult
+		var ok bool
+		select {
+		case res, ok = <-s.frames:
+		case <-ctx.Done():
+			return frame.Frame{}, s.ctxErr(ctx, waiting)
+		}
+		if !ok {
+			s.setEnded(io.ErrClosedPipe)
+			continue
+		}
+		if res.err != nil {
+			s.setEnded(res.err)
+			s.tr.note("connection ended: %v", res.err)
+			continue
+		}
+		f := res.f
+		s.mu.Lock()
+		if _, seen := s.owner[f.Channel]; !seen && f.Channel != 0 {
+			// A channel the target opened (or one we never allocated)
+			// belongs to the case during which it first appears.
+			s.owner[f.Channel] = s.caseSeq
+		}
+		stale := s.isStaleLocked(f.Channel)
+		s.mu.Unlock()
+		e := frameEntry(DirRecv, f)
+		if stale {
+			e.Note = "dropped: channel of an earlier case"
+			s.tr.add(e)
+			continue
+		}
+		s.tr.add(e)
+		if ch == anyChannel || f.Channel == ch {
+			return f, nil
+		}
+		if err := s.keep(f); err != nil {
+			return frame.Frame{}, err
+		}
+	}
+}
+
+func (s *session) takePending(ch int32) (frame.Frame, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, f := range s.pending {
+		if ch == anyChannel || f.Channel == ch {
+			s.pending = append(s.pending[:i], s.pending[i+1:]...)
+			s.pendB -= len(f.Payload)
+			return f, true
+		}
+	}
+	return frame.Frame{}, false
+}
+
+func (s *session) keep(f frame.Frame) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.pending) >= maxBacklog || s.pendB+len(f.Payload) > maxBacklogBytes {
+		return fmt.Errorf("%w (%d frames, %d bytes)", ErrBacklog, len(s.pending), s.pendB)
+	}
+	s.pending = append(s.pending, f)
+	s.pendB += len(f.Payload)
+	return nil
+}
+
+func (s *session) setEnded(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended == nil {
+		s.ended = err
+	}
+}
+
+// endedErr returns the read error that ended the session, or nil.
+func (s *session) endedErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ended
+}
+
+func (s *session) ctxErr(ctx context.Context, waiting string) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &TimeoutError{Waiting: waiting}
+	}
+	return fmt.Errorf("waiting for %s: %w", waiting, ctx.Err())
+}
+
+// endedError builds a *ConnEndedError, waiting briefly (within ctx) for the
+// process's exit status.
+func (s *session) endedError(ctx context.Context) error {
+	return s.endedErrorWith(ctx, nil)
+}
+
+// endedErrorWith is endedError for a failed write: cause is used when the
+// reader has not yet seen the end of the stream.
+func (s *session) endedErrorWith(ctx context.Context, cause error) error {
+	e := &ConnEndedError{Err: s.endedErr()}
+	if e.Err == nil {
+		e.Err = cause
+	}
+	if e.Err == nil {
+		e.Err = io.ErrClosedPipe
+	}
+	if p := s.conn.Process(); p != nil {
+		wctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		st, err := p.Wait(wctx)
+		cancel()
+		if err == nil {
+			e.Status = &st
+		}
+	}
+	if s.stderr != nil {
+		e.Stderr = s.stderr.String()
+	}
+	return e
+}
+
+// status performs a STATUS round trip: the reply must be CHANNEL_DATA then
+// CHANNEL_CLOSE on the requested id. It returns the reply payload.
+func (s *session) status(ctx context.Context) ([]byte, error) {
+	id := s.newChannelID()
+	if err := s.send(frame.Frame{Code: spec.MsgStatus, Channel: id}); err != nil {
+		return nil, s.endedErrorWith(ctx, err)
+	}
+	want := fmt.Sprintf("STATUS reply (CHANNEL_DATA) on channel %d", id)
+	f, err := s.recv(ctx, id, want)
+	if err != nil {
+		return nil, err
+	}
+	if f.Code != spec.MsgChannelData {
+		return nil, &UnexpectedFrameError{Want: want, Got: f}
+	}
+	want = fmt.Sprintf("CHANNEL_CLOSE after the STATUS reply on channel %d", id)
+	g, err := s.recv(ctx, id, want)
+	if err != nil {
+		return nil, err
+	}
+	if g.Code != spec.MsgChannelClose {
+		return nil, &UnexpectedFrameError{Want: want, Got: g}
+	}
+	return f.Payload, nil
+}
+
+func (s *session) markSpent() {
+	s.mu.Lock()
+	s.spent = true
+	s.mu.Unlock()
+}
+
+func (s *session) isSpent() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.spent || s.ended != nil
+}
+
+// kill ends the session at once: the stream is closed and the process
+// group killed and reaped (within ctx).
+func (s *session) kill(ctx context.Context) *transport.ExitStatus {
+	return s.shutdown(ctx, false)
+}
+
+// terminate ends the session politely: GATEWAY_TERMINATE, then EOF, a
+// short grace period for the process to exit, then kill.
+func (s *session) terminate(ctx context.Context) *transport.ExitStatus {
+	return s.shutdown(ctx, true)
+}
+
+func (s *session) shutdown(ctx context.Context, polite bool) *transport.ExitStatus {
+	var st *transport.ExitStatus
+	s.closeOnce.Do(func() {
+		p := s.conn.Process()
+		if polite && s.endedErr() == nil {
+			_ = s.sendQuiet(frame.Frame{Code: spec.MsgGatewayTerminate})
+			_ = s.conn.CloseWrite()
+			if p != nil {
+				wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				if x, err := p.Wait(wctx); err == nil {
+					st = &x
+				}
+				cancel()
+			}
+		}
+		close(s.stop)
+		_ = s.conn.Close()
+		if p != nil && st == nil {
+			_ = p.Kill()
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if x, err := p.Wait(wctx); err == nil {
+				st = &x
+			}
+			cancel()
+		}
+		// The reader returns once the stream is closed.
+		select {
+		case <-s.rdone:
+		case <-time.After(2 * time.Second):
+		}
+	})
+	return st
+}
+
+// sendQuiet writes a frame without tracing (used during shutdown),
+// bounded so a target that stopped reading cannot block it.
+func (s *session) sendQuiet(f frame.Frame) error {
+	done := make(chan error, 1)
+	go func() {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+		done <- frame.Write(s.conn, f)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(time.Second):
+		return ErrTimeout
+	}
+}
+
+// tailBuffer keeps the last bytes written to it (a target's stderr).
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := len(p)
+	if len(p) >= t.max {
+		p = p[len(p)-t.max:]
+		t.b = append(t.b[:0], p...)
+		return n, nil
+	}
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
+	}
+	return n, nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
+}
