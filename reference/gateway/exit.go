@@ -1,0 +1,160 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/execnet-conform/execnet-conform/spec"
+)
+
+// ExitStage says what ended a worker during Exit or Group.Terminate.
+type ExitStage int
+
+const (
+	// StageTerminate: the worker ended by itself after GATEWAY_TERMINATE
+	// and the closing of its input.
+	StageTerminate ExitStage = iota
+	// StageSIGTERM: it needed SIGTERM to its process group.
+	StageSIGTERM
+	// StageSIGKILL: it needed SIGKILL to its process group.
+	StageSIGKILL
+	// StageClosed: there is no local process (socket transport) and the
+	// peer did not close its end in time, so we closed the connection.
+	StageClosed
+	// StageUnreaped: even SIGKILL did not let us reap the process within
+	// the bound (should not happen on a sane system).
+	StageUnreaped
+)
+
+func (s ExitStage) String() string {
+	switch s {
+	case StageTerminate:
+		return "GATEWAY_TERMINATE"
+	case StageSIGTERM:
+		return "SIGTERM"
+	case StageSIGKILL:
+		return "SIGKILL"
+	case StageClosed:
+		return "connection closed"
+	case StageUnreaped:
+		return "unreaped"
+	}
+	return fmt.Sprintf("ExitStage(%d)", int(s))
+}
+
+// killWait bounds the wait for reaping after SIGKILL.
+const killWait = 5 * time.Second
+
+// ForcedExitError is returned by Exit when the worker did not end by
+// itself after GATEWAY_TERMINATE.
+type ForcedExitError struct {
+	Gateway string
+	Pid     int
+	Stage   ExitStage
+	Grace   time.Duration
+}
+
+func (e *ForcedExitError) Error() string {
+	if e.Stage == StageUnreaped {
+		return fmt.Sprintf("worker %s (pid %d) could not be reaped even after SIGKILL", e.Gateway, e.Pid)
+	}
+	if e.Stage == StageClosed {
+		return fmt.Sprintf("worker %s did not close the connection within %s of GATEWAY_TERMINATE; closed it", e.Gateway, e.Grace)
+	}
+	return fmt.Sprintf("worker %s (pid %d) did not exit within %s of GATEWAY_TERMINATE; ended by %s", e.Gateway, e.Pid, e.Grace, e.Stage)
+}
+
+// Exit ends the gateway and its worker: it sends GATEWAY_TERMINATE, closes
+// its sending half, and waits (bounded by ctx and the exit grace, default
+// 2s) for the receiver to end and the process to exit. If the worker is
+// still alive it sends SIGTERM to its process group and waits the grace
+// again, then SIGKILL and waits for the reap (at most 5s). It returns nil
+// when the worker ended by itself, else a *ForcedExitError naming the
+// stage. The process is always reaped. Exit may be called more than once;
+// later calls return the first result.
+func (g *Gateway) Exit(ctx context.Context) error {
+	_, err := g.Shutdown(ctx, g.cfg.exitGrace)
+	return err
+}
+
+// Shutdown is Exit with an explicit per-stage grace; it also returns the
+// stage that ended the worker.
+func (g *Gateway) Shutdown(ctx context.Context, grace time.Duration) (ExitStage, error) {
+	g.exitOnce.Do(func() {
+		g.exitStage, g.exitErr = g.shutdown(ctx, grace)
+	})
+	return g.exitStage, g.exitErr
+}
+
+func (g *Gateway) shutdown(ctx context.Context, grace time.Duration) (ExitStage, error) {
+	g.mu.Lock()
+	g.exiting = true
+	g.mu.Unlock()
+	tctx, cancel := context.WithTimeout(ctx, grace)
+	_ = g.sendEmpty(tctx, spec.MsgGatewayTerminate, 0)
+	g.closeWrite()
+	defer cancel()
+
+	stage := StageTerminate
+	if g.proc == nil {
+		select {
+		case <-g.recvDone:
+		case <-tctx.Done():
+			stage = StageClosed
+		}
+		_ = g.conn.Close()
+		<-g.done
+		if stage != StageTerminate {
+			return stage, &ForcedExitError{Gateway: g.id, Stage: stage, Grace: grace}
+		}
+		return stage, nil
+	}
+
+	ok := g.waitEnd(tctx)
+	if !ok {
+		stage = StageSIGTERM
+		_ = g.proc.Terminate()
+		c2, cancel2 := context.WithTimeout(context.Background(), grace)
+		ok = g.waitEnd(c2)
+		cancel2()
+	}
+	if !ok {
+		stage = StageSIGKILL
+		_ = g.proc.Kill()
+		c3, cancel3 := context.WithTimeout(context.Background(), killWait)
+		ok = g.waitEnd(c3)
+		cancel3()
+		if !ok {
+			stage = StageUnreaped
+		}
+	}
+	_ = g.conn.Close() // unblocks the receiver if a grandchild holds the pipe
+	<-g.done
+	if stage != StageTerminate {
+		return stage, &ForcedExitError{Gateway: g.id, Pid: g.Pid(), Stage: stage, Grace: grace}
+	}
+	return stage, nil
+}
+
+// waitEnd waits for the process to exit (and be reaped) and for the
+// receiver to stop reading.
+func (g *Gateway) waitEnd(ctx context.Context) bool {
+	st, err := g.proc.Wait(ctx)
+	if err != nil {
+		return false
+	}
+	g.mu.Lock()
+	g.status, g.statusOK = st, true
+	g.mu.Unlock()
+	select {
+	case <-g.recvDone:
+		return true
+	case <-ctx.Done():
+		// The process is gone but something else holds the stream open:
+		// closing our side ends the receiver.
+		_ = g.conn.Close()
+		<-g.recvDone
+		return true
+	}
+}

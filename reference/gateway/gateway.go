@@ -1,0 +1,826 @@
+// Package gateway is the Go reference implementation of an execnet gateway,
+// in both roles: a master that starts remote executions, and a worker that
+// runs them. It speaks the frame protocol of SPEC.md over any
+// transport.Conn and interoperates with Python execnet 1.9 and later.
+//
+// # Concurrency
+//
+// Each Gateway runs exactly one receiver goroutine, which reads frames in
+// order and dispatches them. Writes from any goroutine are serialised, and
+// every frame goes out in a single Write call.
+//
+// Items that arrive on a channel are queued until Receive takes them. As in
+// execnet the queues are unbounded: a peer that sends faster than the
+// program receives grows memory, bounded only by the frame size limit per
+// item. Programs that stream must keep receiving (or set a callback).
+//
+// Callbacks set with Channel.SetCallback run on the receiver goroutine, in
+// the order the items arrived, exactly as in execnet. A slow callback
+// therefore delays every other channel of the same gateway (their items
+// wait in the stream until the callback returns) but never reorders,
+// loses or mixes up their items. A callback must not block waiting for
+// other items of the same gateway (Receive on another channel, Status,
+// Exit): that would wait for the receiver goroutine it is running on. It
+// may Send. A callback that panics closes its channel with
+// CHANNEL_CLOSE_ERROR carrying the panic text, like a raising callback in
+// execnet.
+//
+// # Channel objects
+//
+// Python execnet closes a channel whose object is garbage collected. Go
+// has no such hook: a channel stays registered until it is closed by
+// either side or the gateway ends, so programs must Close the channels
+// they open.
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/execnet-conform/execnet-conform/reference/codec"
+	"github.com/execnet-conform/execnet-conform/reference/frame"
+	"github.com/execnet-conform/execnet-conform/reference/transport"
+	"github.com/execnet-conform/execnet-conform/spec"
+)
+
+// Role says which side of the protocol a Gateway plays.
+type Role int
+
+const (
+	// Master starts executions (odd channel ids) and refuses CHANNEL_EXEC.
+	Master Role = 1
+	// Worker runs executions with its Executor (even channel ids).
+	Worker Role = 2
+)
+
+func (r Role) String() string {
+	switch r {
+	case Master:
+		return "master"
+	case Worker:
+		return "worker"
+	}
+	return fmt.Sprintf("Role(%d)", int(r))
+}
+
+// Exec is one remote execution request, the CHANNEL_EXEC payload
+// (source, file_name, call_name, kwargs). Empty FileName and CallName are
+// sent as None; a nil Kwargs as an empty dict.
+type Exec struct {
+	Source   string
+	FileName string
+	CallName string
+	Kwargs   *codec.Dict
+}
+
+// Executor runs executions on a worker gateway. Exec is called on its own
+// goroutine for each CHANNEL_EXEC. Returning nil closes the channel with
+// CHANNEL_CLOSE (unless it is already closed); returning an error closes it
+// with CHANNEL_CLOSE_ERROR carrying err.Error(). An error that matches
+// io.EOF (the channel or connection ended) closes it without an error,
+// like execnet. ctx is cancelled when the gateway shuts down and the
+// execution outlived the grace period (WithExecGrace).
+type Executor interface {
+	Exec(ctx context.Context, ch *Channel, e Exec) error
+}
+
+// ExecutorFunc adapts a function to the Executor interface.
+type ExecutorFunc func(ctx context.Context, ch *Channel, e Exec) error
+
+// Exec calls f.
+func (f ExecutorFunc) Exec(ctx context.Context, ch *Channel, e Exec) error { return f(ctx, ch, e) }
+
+// Option configures a Gateway.
+type Option func(*config)
+
+type config struct {
+	id         string
+	executor   Executor
+	exitGrace  time.Duration
+	execGrace  time.Duration
+	statusWait time.Duration
+	maxPayload int
+}
+
+func defaultConfig() config {
+	return config{
+		exitGrace:  2 * time.Second,
+		execGrace:  5 * time.Second,
+		statusWait: 300 * time.Millisecond,
+	}
+}
+
+// WithID sets the gateway id (default "gw0"; a Group assigns gw0, gw1, ...).
+func WithID(id string) Option { return func(c *config) { c.id = id } }
+
+// WithExecutor sets the Executor of a worker gateway.
+func WithExecutor(e Executor) Option { return func(c *config) { c.executor = e } }
+
+// WithExitGrace sets how long Exit waits at each stage (after
+// GATEWAY_TERMINATE, after SIGTERM) before escalating. Default 2s.
+func WithExitGrace(d time.Duration) Option { return func(c *config) { c.exitGrace = d } }
+
+// WithExecGrace sets how long a worker waits for running executions once
+// its receiver has ended, before cancelling their context, and again
+// after that before giving up on them. Default 5s, as execnet.
+func WithExecGrace(d time.Duration) Option { return func(c *config) { c.execGrace = d } }
+
+// WithMaxPayload limits the payload size of incoming frames (default
+// frame.DefaultMaxPayload). A larger frame tears the connection down.
+func WithMaxPayload(n int) Option { return func(c *config) { c.maxPayload = n } }
+
+// Gateway is one end of an execnet connection.
+type Gateway struct {
+	id   string
+	role Role
+	conn transport.Conn
+	proc transport.Process
+	cfg  config
+
+	wsem    chan struct{} // one-slot semaphore serialising frame writes
+	resolve func(int32) (codec.Value, error)
+
+	mu        sync.Mutex
+	channels  map[int32]*Channel // open channels ("opened" or "sendonly")
+	nextID    int32
+	finished  bool // receiver ended: no new channels
+	wclosed   bool // our write half is closed
+	exiting   bool
+	strconfig codec.StrConfig
+	endErr    error // why the receiver ended; nil after GATEWAY_TERMINATE or a requested exit
+	executing int
+	leftover  int // executions still running when the worker gave up on them
+	status    transport.ExitStatus
+	statusOK  bool
+
+	recvDone chan struct{} // the receiver stopped reading
+	done     chan struct{} // the receiver goroutine finished all its work
+
+	execWG     sync.WaitGroup
+	execCtx    context.Context
+	execCancel context.CancelFunc
+
+	exitOnce  sync.Once
+	exitStage ExitStage
+	exitErr   error
+}
+
+// New starts a gateway in the given role over an established connection
+// (bootstrap done) and starts its receiver goroutine. A Worker gateway
+// needs WithExecutor to run executions; call Serve to wait for its end.
+func New(conn transport.Conn, role Role, opts ...Option) *Gateway {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.id == "" {
+		cfg.id = "gw0"
+	}
+	g := &Gateway{
+		id:        cfg.id,
+		role:      role,
+		conn:      conn,
+		cfg:       cfg,
+		wsem:      make(chan struct{}, 1),
+		channels:  make(map[int32]*Channel),
+		strconfig: codec.ChannelStrConfig,
+		recvDone:  make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	if conn != nil {
+		g.proc = conn.Process()
+	}
+	if role == Worker {
+		g.nextID = 2
+	} else {
+		g.nextID = 1
+	}
+	g.resolve = g.resolveChannel
+	g.execCtx, g.execCancel = context.WithCancel(context.Background())
+	go g.receiver()
+	return g
+}
+
+// ID returns the gateway id, e.g. "gw0".
+func (g *Gateway) ID() string { return g.id }
+
+// Role returns the gateway's role.
+func (g *Gateway) Role() Role { return g.role }
+
+// Pid returns the worker process id, or 0 when there is no local process.
+func (g *Gateway) Pid() int {
+	if g.proc == nil {
+		return 0
+	}
+	return g.proc.Pid()
+}
+
+// ExitStatus returns the worker process's exit status once it is known
+// (after the connection was lost, or after Exit).
+func (g *Gateway) ExitStatus() (transport.ExitStatus, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.status, g.statusOK
+}
+
+// Done is closed when the receiver goroutine has ended and the gateway
+// has finished its shutdown work.
+func (g *Gateway) Done() <-chan struct{} { return g.done }
+
+// Err returns why the connection ended: nil while it is live or after a
+// clean end (GATEWAY_TERMINATE, Exit), else a *ConnectionLostError.
+func (g *Gateway) Err() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.endErr
+}
+
+func (g *Gateway) String() string {
+	return fmt.Sprintf("<Gateway id=%s %s pid=%d>", g.id, g.role, g.Pid())
+}
+
+// NewChannel returns a new channel with a fresh id: odd for a master, even
+// for a worker, never reused. The peer creates its side lazily, when it
+// first sees the id. On a gateway whose receiver has ended the channel is
+// returned already ended: Receive reports why, Send fails.
+func (g *Gateway) NewChannel() *Channel {
+	g.mu.Lock()
+	id := g.nextID
+	g.nextID += 2
+	ch := newChannel(g, id, g.strconfig)
+	if g.finished {
+		ch.closed, ch.ended = true, true
+	} else {
+		g.channels[id] = ch
+	}
+	g.mu.Unlock()
+	return ch
+}
+
+// channelFor returns the open channel with id, creating it if needed (as
+// execnet's channel factory does). It fails once the receiver has ended.
+func (g *Gateway) channelFor(id int32) (*Channel, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if ch, ok := g.channels[id]; ok {
+		return ch, nil
+	}
+	if g.finished {
+		return nil, fmt.Errorf("gateway %s: channel %d: %w", g.id, id, ErrGatewayClosed)
+	}
+	ch := newChannel(g, id, g.strconfig)
+	g.channels[id] = ch
+	return ch, nil
+}
+
+func (g *Gateway) resolveChannel(id int32) (codec.Value, error) {
+	ch, err := g.channelFor(id)
+	if err != nil {
+		return nil, err
+	}
+	return ch, nil
+}
+
+func (g *Gateway) lookup(id int32) *Channel {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.channels[id]
+}
+
+// forget removes a channel from the table ("no longer opened").
+func (g *Gateway) forget(ch *Channel) {
+	g.mu.Lock()
+	if g.channels[ch.id] == ch {
+		delete(g.channels, ch.id)
+	}
+	g.mu.Unlock()
+}
+
+// ---- sending ----
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+const maxPooled = 1 << 20
+
+// sendValue encodes v as the payload of one frame and writes it.
+func (g *Gateway) sendValue(ctx context.Context, code spec.MsgCode, id int32, v codec.Value) error {
+	bp := bufPool.Get().(*[]byte)
+	buf := append((*bp)[:0], make([]byte, spec.HeaderSize)...)
+	buf, err := codec.AppendDumps(buf, v)
+	if err != nil {
+		*bp = buf[:0]
+		bufPool.Put(bp)
+		return fmt.Errorf("gateway %s: %s on channel %d: %w", g.id, code, id, err)
+	}
+	n := len(buf) - spec.HeaderSize
+	if int64(n) > 1<<31-1 {
+		return fmt.Errorf("gateway %s: %s on channel %d: %w", g.id, code, id, frame.ErrPayloadTooLong)
+	}
+	frame.AppendHeader(buf[:0], code, id, n)
+	err = g.write(ctx, code, buf)
+	if cap(buf) <= maxPooled {
+		*bp = buf[:0]
+		bufPool.Put(bp)
+	}
+	return err
+}
+
+// sendEmpty writes a frame with an empty payload.
+func (g *Gateway) sendEmpty(ctx context.Context, code spec.MsgCode, id int32) error {
+	var b [spec.HeaderSize]byte
+	return g.write(ctx, code, frame.AppendHeader(b[:0], code, id, 0))
+}
+
+type writeDeadliner interface{ SetWriteDeadline(time.Time) error }
+
+// write writes one complete frame under the write lock. A deadline on ctx
+// bounds the write itself when the connection supports write deadlines.
+func (g *Gateway) write(ctx context.Context, code spec.MsgCode, b []byte) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	select {
+	case g.wsem <- struct{}{}:
+	case <-ctx.Done():
+		return ctxErr(ctx, "sending "+code.String())
+	}
+	defer func() { <-g.wsem }()
+	g.mu.Lock()
+	wclosed := g.wclosed
+	g.mu.Unlock()
+	if wclosed {
+		if err := g.Err(); err != nil {
+			return err
+		}
+		return fmt.Errorf("gateway %s: cannot send %s: %w", g.id, code, ErrGatewayClosed)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		if wd, ok := g.conn.(writeDeadliner); ok && wd.SetWriteDeadline(dl) == nil {
+			defer wd.SetWriteDeadline(time.Time{})
+		}
+	}
+	if _, err := g.conn.Write(b); err != nil {
+		if ctx.Err() != nil {
+			return ctxErr(ctx, "sending "+code.String())
+		}
+		if lost := g.Err(); lost != nil {
+			return lost
+		}
+		return fmt.Errorf("gateway %s: writing %s frame: %w (%w)", g.id, code, err, ErrGatewayClosed)
+	}
+	return nil
+}
+
+// closeWrite closes our sending half once.
+func (g *Gateway) closeWrite() {
+	g.wsem <- struct{}{}
+	g.mu.Lock()
+	already := g.wclosed
+	g.wclosed = true
+	g.mu.Unlock()
+	if !already && g.conn != nil {
+		_ = g.conn.CloseWrite()
+	}
+	<-g.wsem
+}
+
+// ---- high level API ----
+
+// RemoteExec starts an execution on the worker and returns its channel.
+// The CHANNEL_EXEC payload is (Source, FileName or None, CallName or None,
+// Kwargs or {}). Source is sent as given (see RemoteExecSource).
+func (g *Gateway) RemoteExec(ctx context.Context, e Exec) (*Channel, error) {
+	payload := codec.Tuple{codec.Str(e.Source), optStr(e.FileName), optStr(e.CallName), e.Kwargs}
+	if e.Kwargs == nil {
+		payload[3] = &codec.Dict{}
+	}
+	g.mu.Lock()
+	fin := g.finished
+	g.mu.Unlock()
+	if fin {
+		if err := g.Err(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("gateway %s: remote exec: %w", g.id, ErrGatewayClosed)
+	}
+	ch := g.NewChannel()
+	if err := g.sendValue(ctx, spec.MsgChannelExec, ch.id, payload); err != nil {
+		ch.drop()
+		return nil, err
+	}
+	return ch, nil
+}
+
+// RemoteExecSource runs Python source on the worker, with the same
+// normalisation as execnet's remote_exec of a string: the common leading
+// whitespace of all lines is removed (textwrap.dedent). The payload is
+// (source, None, None, {}).
+func (g *Gateway) RemoteExecSource(ctx context.Context, src string) (*Channel, error) {
+	return g.RemoteExec(ctx, Exec{Source: Dedent(src)})
+}
+
+func optStr(s string) codec.Value {
+	if s == "" {
+		return codec.None{}
+	}
+	return codec.Str(s)
+}
+
+// Status is the worker's answer to a STATUS request.
+type Status struct {
+	NumChannels  int
+	NumExecuting int
+	ExecModel    string
+	Raw          *codec.Dict // the whole reply, for keys not modelled here
+}
+
+// Status asks the peer for its status: it allocates a fresh channel id,
+// sends STATUS and waits for the reply dict (the peer creates no channel).
+func (g *Gateway) Status(ctx context.Context) (Status, error) {
+	ch := g.NewChannel()
+	defer ch.drop()
+	if err := g.sendEmpty(ctx, spec.MsgStatus, ch.id); err != nil {
+		return Status{}, err
+	}
+	v, err := ch.Receive(ctx)
+	if err != nil {
+		return Status{}, err
+	}
+	d, ok := v.(*codec.Dict)
+	if !ok {
+		return Status{}, fmt.Errorf("gateway %s: status reply is %s, not a dict", g.id, v.Kind())
+	}
+	st := Status{Raw: d}
+	if x, ok := d.Get(codec.Str("numchannels")); ok {
+		if n, ok := x.(codec.Int); ok {
+			st.NumChannels = int(n)
+		}
+	}
+	if x, ok := d.Get(codec.Str("numexecuting")); ok {
+		if n, ok := x.(codec.Int); ok {
+			st.NumExecuting = int(n)
+		}
+	}
+	if x, ok := d.Get(codec.Str("execmodel")); ok {
+		if s, ok := x.(codec.Str); ok {
+			st.ExecModel = string(s)
+		}
+	}
+	return st, nil
+}
+
+// Reconfigure sets the gateway's string coercion (used for channels
+// created afterwards and for gateway-level decoding) and tells the peer
+// with a RECONFIGURE frame on channel 0.
+func (g *Gateway) Reconfigure(py2strAsPy3str, py3strAsPy2str bool) error {
+	sc := codec.StrConfig{Py2StrAsPy3Str: py2strAsPy3str, Py3StrAsPy2Str: py3strAsPy2str}
+	g.mu.Lock()
+	g.strconfig = sc
+	g.mu.Unlock()
+	return g.sendValue(context.Background(), spec.MsgReconfigure, 0,
+		codec.Tuple{codec.Bool(py2strAsPy3str), codec.Bool(py3strAsPy2str)})
+}
+
+// Serve waits until the gateway has ended (GATEWAY_TERMINATE, EOF, an
+// error, or ctx ending, which tears the connection down) and running
+// executions have finished or been given up after the grace periods. It
+// returns nil after GATEWAY_TERMINATE or a clean EOF, else the error.
+func (g *Gateway) Serve(ctx context.Context) error {
+	select {
+	case <-g.done:
+	case <-ctx.Done():
+		g.execCancel()
+		if g.conn != nil {
+			_ = g.conn.Close()
+		}
+		<-g.done
+	}
+	g.mu.Lock()
+	err, left := g.endErr, g.leftover
+	g.mu.Unlock()
+	var lost *ConnectionLostError
+	if errors.As(err, &lost) && errors.Is(lost.Err, io.EOF) {
+		var fe *frame.Error
+		if !errors.As(lost.Err, &fe) {
+			err = nil // EOF at a frame boundary: the master went away
+		}
+	}
+	if ctx.Err() != nil && err == nil {
+		err = ctx.Err()
+	}
+	if left > 0 {
+		err = errors.Join(err, fmt.Errorf("gateway %s: %d executions still running after the grace period", g.id, left))
+	}
+	return err
+}
+
+// ---- receiver ----
+
+func (g *Gateway) receiver() {
+	defer close(g.done)
+	br := bufio.NewReaderSize(g.conn, 64<<10)
+	fr := frame.NewReader(br)
+	fr.MaxPayload = g.cfg.maxPayload
+	var endErr error
+	for {
+		off := fr.Offset()
+		f, err := fr.ReadFrame()
+		if err != nil {
+			endErr = err
+			break
+		}
+		stop, err := g.dispatch(f, off)
+		if err != nil {
+			endErr = err
+			break
+		}
+		if stop {
+			break
+		}
+	}
+	g.finish(endErr)
+	close(g.recvDone)
+	if g.role == Worker {
+		g.waitExecutions()
+	}
+	g.execCancel()
+	g.closeWrite()
+	var pe *ProtocolError
+	if errors.As(endErr, &pe) {
+		_ = g.conn.Close() // tear down: the stream is no longer trustworthy
+	}
+}
+
+// finish records why the receiver ended and ends every open channel.
+func (g *Gateway) finish(endErr error) {
+	var reason error
+	g.mu.Lock()
+	exiting := g.exiting
+	g.mu.Unlock()
+	if endErr != nil && !(exiting && errors.Is(endErr, io.EOF)) {
+		lost := &ConnectionLostError{Gateway: g.id, Role: g.role, Pid: g.Pid(), Err: endErr}
+		if g.proc != nil && errors.Is(endErr, io.EOF) {
+			ctx, cancel := context.WithTimeout(context.Background(), g.cfg.statusWait)
+			st, err := g.proc.Wait(ctx)
+			cancel()
+			if err == nil {
+				lost.Status, lost.StatusKnown = st, true
+				g.mu.Lock()
+				g.status, g.statusOK = st, true
+				g.mu.Unlock()
+			}
+		}
+		reason = lost
+	}
+	g.mu.Lock()
+	g.finished = true
+	g.endErr = reason
+	chans := make([]*Channel, 0, len(g.channels))
+	for _, ch := range g.channels {
+		chans = append(chans, ch)
+	}
+	clear(g.channels)
+	g.mu.Unlock()
+	for _, ch := range chans {
+		ch.remoteEnd(nil, true)
+	}
+}
+
+func (g *Gateway) waitExecutions() {
+	finished := make(chan struct{})
+	go func() { g.execWG.Wait(); close(finished) }()
+	t := time.NewTimer(g.cfg.execGrace)
+	defer t.Stop()
+	select {
+	case <-finished:
+		return
+	case <-t.C:
+	}
+	g.execCancel()
+	t.Reset(g.cfg.execGrace)
+	select {
+	case <-finished:
+	case <-t.C:
+		g.mu.Lock()
+		g.leftover = g.executing
+		g.mu.Unlock()
+	}
+}
+
+func (g *Gateway) protoErr(f frame.Frame, off int64, msg string, err error) error {
+	return &ProtocolError{Offset: off, Header: frame.AppendHeader(nil, f.Code, f.Channel, len(f.Payload)), Msg: msg, Err: err}
+}
+
+func (g *Gateway) decode(f frame.Frame, off int64, sc codec.StrConfig) (codec.Value, error) {
+	d := codec.Decoder{StrConfig: sc, Channel: g.resolve}
+	v, _, err := d.Loads(f.Payload)
+	if err != nil {
+		return nil, g.protoErr(f, off, fmt.Sprintf("cannot decode %s payload", f.Code), err)
+	}
+	return v, nil
+}
+
+// dispatch handles one frame; stop reports GATEWAY_TERMINATE.
+func (g *Gateway) dispatch(f frame.Frame, off int64) (stop bool, err error) {
+	switch f.Code {
+	case spec.MsgStatus:
+		return false, g.replyStatus(f.Channel)
+	case spec.MsgReconfigure:
+		g.mu.Lock()
+		sc := g.strconfig
+		g.mu.Unlock()
+		v, err := g.decode(f, off, sc)
+		if err != nil {
+			return false, err
+		}
+		t, ok := v.(codec.Tuple)
+		if !ok || len(t) != 2 {
+			return false, g.protoErr(f, off, "RECONFIGURE payload is not a 2-tuple", nil)
+		}
+		b0, ok0 := t[0].(codec.Bool)
+		b1, ok1 := t[1].(codec.Bool)
+		if !ok0 || !ok1 {
+			return false, g.protoErr(f, off, "RECONFIGURE payload is not a tuple of two bools", nil)
+		}
+		nsc := codec.StrConfig{Py2StrAsPy3Str: bool(b0), Py3StrAsPy2Str: bool(b1)}
+		if f.Channel == 0 {
+			g.mu.Lock()
+			g.strconfig = nsc
+			g.mu.Unlock()
+			return false, nil
+		}
+		ch, err := g.channelFor(f.Channel)
+		if err != nil {
+			return false, err
+		}
+		ch.mu.Lock()
+		ch.strconfig = nsc
+		ch.mu.Unlock()
+		return false, nil
+	case spec.MsgGatewayTerminate:
+		return true, nil
+	case spec.MsgChannelExec:
+		return false, g.startExec(f, off)
+	case spec.MsgChannelData:
+		ch := g.lookup(f.Channel)
+		if ch == nil {
+			return false, nil // unknown or closed channel: dropped, as execnet
+		}
+		ch.mu.Lock()
+		sc := ch.strconfig
+		ch.mu.Unlock()
+		v, err := g.decode(f, off, sc)
+		if err != nil {
+			return false, err
+		}
+		ch.deliver(v)
+		return false, nil
+	case spec.MsgChannelClose:
+		if ch := g.lookup(f.Channel); ch != nil {
+			g.forget(ch)
+			ch.remoteEnd(nil, false)
+		}
+		return false, nil
+	case spec.MsgChannelCloseError:
+		v, err := g.decode(f, off, codec.ChannelStrConfig)
+		if err != nil {
+			return false, err
+		}
+		text, ok := v.(codec.Str)
+		if !ok {
+			text = codec.Str(codec.Repr(v))
+		}
+		if ch := g.lookup(f.Channel); ch != nil {
+			g.forget(ch)
+			ch.remoteEnd(&RemoteError{Text: string(text)}, false)
+		}
+		return false, nil
+	case spec.MsgChannelLastMessage:
+		if ch := g.lookup(f.Channel); ch != nil {
+			g.forget(ch)
+			ch.remoteEnd(nil, true)
+		}
+		return false, nil
+	}
+	return false, g.protoErr(f, off, fmt.Sprintf("unknown message code %d", int8(f.Code)), nil)
+}
+
+func (g *Gateway) replyStatus(id int32) error {
+	g.mu.Lock()
+	nch, nexec := len(g.channels), g.executing
+	g.mu.Unlock()
+	d, err := codec.NewDict(
+		codec.Item{Key: codec.Str("numchannels"), Value: codec.Int(nch)},
+		codec.Item{Key: codec.Str("numexecuting"), Value: codec.Int(nexec)},
+		codec.Item{Key: codec.Str("execmodel"), Value: codec.Str("thread")},
+	)
+	if err != nil {
+		return err
+	}
+	if err := g.sendValue(context.Background(), spec.MsgChannelData, id, d); err != nil {
+		return err
+	}
+	return g.sendEmpty(context.Background(), spec.MsgChannelClose, id)
+}
+
+func (g *Gateway) startExec(f frame.Frame, off int64) error {
+	ch, err := g.channelFor(f.Channel)
+	if err != nil {
+		return err
+	}
+	if g.role != Worker {
+		return ignoreClosed(ch.CloseWithError("execution disallowed"))
+	}
+	g.mu.Lock()
+	sc := g.strconfig
+	g.mu.Unlock()
+	v, err := g.decode(f, off, sc)
+	if err != nil {
+		return err
+	}
+	e, msg := parseExec(v)
+	if msg != "" {
+		return ignoreClosed(ch.CloseWithError("execnet-conform gateway: bad CHANNEL_EXEC payload: " + msg))
+	}
+	if g.cfg.executor == nil {
+		return ignoreClosed(ch.CloseWithError(fmt.Sprintf("gateway %s: %v", g.id, ErrNoExecutor)))
+	}
+	g.mu.Lock()
+	g.executing++
+	g.mu.Unlock()
+	g.execWG.Add(1)
+	go g.runExec(ch, e)
+	return nil
+}
+
+// ignoreClosed drops send errors caused by the connection having ended:
+// the receiver notices that on its next read.
+func ignoreClosed(err error) error {
+	if errors.Is(err, ErrGatewayClosed) || errors.Is(err, ErrChannelClosed) {
+		return nil
+	}
+	return err
+}
+
+func parseExec(v codec.Value) (Exec, string) {
+	t, ok := v.(codec.Tuple)
+	if !ok || len(t) != 4 {
+		return Exec{}, "expected a tuple (source, file_name, call_name, kwargs), got " + codec.Repr(v)
+	}
+	var e Exec
+	src, ok := t[0].(codec.Str)
+	if !ok {
+		return e, "source is " + t[0].Kind().String() + ", not str"
+	}
+	e.Source = string(src)
+	for i, dst := range []*string{&e.FileName, &e.CallName} {
+		switch x := t[i+1].(type) {
+		case codec.None:
+		case codec.Str:
+			*dst = string(x)
+		default:
+			return e, fmt.Sprintf("element %d is %s, not str or None", i+1, x.Kind())
+		}
+	}
+	switch x := t[3].(type) {
+	case *codec.Dict:
+		for _, it := range x.Items() {
+			if _, ok := it.Key.(codec.Str); !ok {
+				return e, "kwargs key " + codec.Repr(it.Key) + " is not a str"
+			}
+		}
+		e.Kwargs = x
+	case codec.None:
+		e.Kwargs = &codec.Dict{}
+	default:
+		return e, "kwargs is " + x.Kind().String() + ", not dict"
+	}
+	return e, ""
+}
+
+func (g *Gateway) runExec(ch *Channel, e Exec) {
+	defer g.execWG.Done()
+	err := safeExec(g.execCtx, g.cfg.executor, ch, e)
+	g.mu.Lock()
+	g.executing--
+	g.mu.Unlock()
+	if err != nil && !errors.Is(err, io.EOF) {
+		_ = ch.CloseWithError(err.Error())
+		return
+	}
+	_ = ch.Close()
+}
+
+func safeExec(ctx context.Context, ex Executor, ch *Channel, e Exec) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("executor panic: %v", r)
+		}
+	}()
+	return ex.Exec(ctx, ch, e)
+}
