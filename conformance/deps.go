@@ -14,17 +14,13 @@ import (
 )
 
 // dumps encodes v in the wire form (no version byte).
-func dumps(v codec.Value) ([]byte, error) {
-	return nil, fmt.Errorf("codec.Dumps: %w", ErrNotAvailable)
-}
+func dumps(v codec.Value) ([]byte, error) { return codec.Dumps(v) }
 
 // loads decodes one wire-form value with the channel string configuration.
-func loads(b []byte) (codec.Value, error) {
-	return nil, fmt.Errorf("codec.Loads: %w", ErrNotAvailable)
-}
+func loads(b []byte) (codec.Value, error) { return codec.Loads(b) }
 
 // repr renders v as a Python literal.
-func repr(v codec.Value) string { return fmt.Sprintf("%#v", v) }
+func repr(v codec.Value) string { return codec.Repr(v) }
 
 // clauseInfo returns the level and text of a SPEC.md clause.
 func clauseInfo(id string) (level, text string, ok bool) { return "", "", false }

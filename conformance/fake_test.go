@@ -73,6 +73,12 @@ func (ft *fakeTarget) serve(c net.Conn) {
 			if frame.Write(c, frame.Frame{Code: spec.MsgChannelClose, Channel: f.Channel}) != nil {
 				return
 			}
+		case spec.MsgChannelExec:
+			// 'no' as a serialized str: 4e 00000002 6e6f 51
+			msg := []byte{0x4e, 0, 0, 0, 2, 'n', 'o', 0x51}
+			if frame.Write(c, frame.Frame{Code: spec.MsgChannelCloseError, Channel: f.Channel, Payload: msg}) != nil {
+				return
+			}
 		case spec.MsgChannelData:
 			if frame.Write(c, f) != nil {
 				return

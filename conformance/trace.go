@@ -8,7 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/reference/frame"
+	"github.com/execnet-conform/execnet-conform/spec"
 )
 
 // Trace limits: payload bytes shown in hex, characters of decoded repr,
@@ -158,10 +160,21 @@ func frameEntry(dir string, f frame.Frame) TraceEntry {
 	if len(f.Payload) > 0 {
 		e.Hex = hexTrunc(f.Payload)
 		if v, err := loads(f.Payload); err == nil {
-			e.Repr = reprTrunc(repr(v))
+			e.Repr = reprTrunc(traceRepr(f.Code, v))
 		} else {
 			e.Repr = "<undecodable: " + reprTrunc(err.Error()) + ">"
 		}
 	}
 	return e
+}
+
+// traceRepr renders a decoded payload; a CHANNEL_EXEC source is shown by
+// size only, since it is long and mostly padding.
+func traceRepr(code spec.MsgCode, v codec.Value) string {
+	if t, ok := v.(codec.Tuple); ok && code == spec.MsgChannelExec && len(t) == 4 {
+		if src, ok := t[0].(codec.Str); ok {
+			return fmt.Sprintf("(<source: %d chars>, %s, %s, %s)", len(src), repr(t[1]), repr(t[2]), repr(t[3]))
+		}
+	}
+	return repr(v)
 }
