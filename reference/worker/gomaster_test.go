@@ -40,6 +40,14 @@ func (c *pipeConn) Process() transport.Process { return nil }
 // worker's result arrives on the returned channel.
 func startInProcess(t *testing.T, ctx context.Context) (*gateway.Gateway, <-chan error) {
 	t.Helper()
+	g, _, errc := startInProcessConn(t, ctx)
+	return g, errc
+}
+
+// startInProcessConn is startInProcess that also returns the master's
+// connection.
+func startInProcessConn(t *testing.T, ctx context.Context) (*gateway.Gateway, *pipeConn, <-chan error) {
+	t.Helper()
 	m2wR, m2wW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -62,8 +70,10 @@ func startInProcess(t *testing.T, ctx context.Context) (*gateway.Gateway, <-chan
 	if _, err := io.ReadFull(w2mR, one[:]); err != nil || one[0] != '1' {
 		t.Fatalf("ready byte: %q, %v", one, err)
 	}
-	g := gateway.New(&pipeConn{r: w2mR, w: m2wW}, gateway.Master)
-	return g, errc
+	conn := &pipeConn{r: w2mR, w: m2wW}
+	t.Cleanup(func() { conn.Close() })
+	g := gateway.New(conn, gateway.Master)
+	return g, conn, errc
 }
 
 func execProc(t *testing.T, ctx context.Context, g *gateway.Gateway, name string, kw ...codec.Item) *gateway.Channel {

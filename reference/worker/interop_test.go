@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/execnet-conform/execnet-conform/internal/peers"
 	"github.com/execnet-conform/execnet-conform/reference/worker"
 )
@@ -40,7 +42,16 @@ func buildAndRun(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "building execnet-conform:", err)
 		return 2
 	}
-	return m.Run()
+	code := m.Run()
+	if code == 0 {
+		// Every goroutine of the in-process gateways and servers must
+		// have ended with its test.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutine leak:", err)
+			return 1
+		}
+	}
+	return code
 }
 
 const (
