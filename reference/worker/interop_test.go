@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/execnet-conform/execnet-conform/internal/peers"
+	"github.com/execnet-conform/execnet-conform/internal/sshdtest"
 	"github.com/execnet-conform/execnet-conform/reference/worker"
 )
 
@@ -218,4 +219,29 @@ func TestServeReadsRealBootstrapLine(t *testing.T) {
 	if got := worker.WorkerID(line); got != "probe7-worker" {
 		t.Fatalf("WorkerID(real line) = %q, want %q", got, "probe7-worker")
 	}
+}
+
+// TestProfileSSH runs the profile on the Go worker started by a CPython
+// execnet master through OpenSSH (a real sshd on loopback), as
+// "ssh=HOST//python=execnet-conform": the remote shell runs
+// "execnet-conform -c LINE".
+func TestProfileSSH(t *testing.T) {
+	py := peers.CPython(t)
+	srv := sshdtest.Start(t, sshdtest.Options{})
+	cfg := filepath.Join(t.TempDir(), "ssh_config")
+	conf := fmt.Sprintf(`Host conformhost
+  HostName %s
+  Port %d
+  User %s
+  IdentityFile %s
+  IdentitiesOnly yes
+  UserKnownHostsFile %s
+  StrictHostKeyChecking yes
+  BatchMode yes
+`, srv.Host, srv.Port, srv.User, srv.UserKeyPath, srv.KnownHostsPath)
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	spec := "ssh=conformhost//ssh_config=" + cfg + "//python=" + workerBin
+	runPython(t, py, profileChecks, driverPy, profilePy, spec, "execnet-conform-go")
 }
