@@ -150,7 +150,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"index negative", "4b0000000146ffffffff" + "4c5051", ErrIndexRange, 11},
 		{"not container", "4c4c4c5051", ErrNotContainer, 3},
 		{"setitem tuple", "400000000046000000004c5051", ErrNotContainer, 11},
-		{"hostile list", "4b7fffffff51", ErrTruncated, 0},
+		{"hostile list", "4b7fffffff51", ErrLimit, 0},
+		{"lists beyond input", "4b00000009" + "4b00000009" + "4000000002" + "51", ErrLimit, 5},
 		{"hostile bytes", "417fffffff51", ErrTruncated, 0},
 	}
 	for _, c := range cases {

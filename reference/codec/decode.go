@@ -69,12 +69,13 @@ func (e *entry) value() Value {
 }
 
 type decState struct {
-	b        []byte
-	lim      Limits
-	cfg      StrConfig
-	channel  func(int32) (Value, error)
-	stack    []entry
-	elements int
+	b         []byte
+	lim       Limits
+	cfg       StrConfig
+	channel   func(int32) (Value, error)
+	stack     []entry
+	elements  int
+	listSlots int // NEWLIST counts so far
 }
 
 // Loads decodes one value from the start of b and returns it with the
@@ -178,10 +179,13 @@ func (s *decState) run() (Value, int, error) {
 				return nil, 0, err
 			}
 			pos += 5
-			// Every element a list holds needs at least INT(i) + a one-byte
-			// value + SETITEM = 7 bytes of further input.
-			if rem := len(b) - pos; n > rem/7 {
-				return nil, 0, s.fail(off, op, ErrTruncated, "list of %d elements needs at least %d more bytes (7 per element), only %d remain", n, 7*int64(n), rem)
+			// A list of n slots costs memory before any element arrives, and
+			// execnet accepts lists left partly or wholly unfilled. Bound the
+			// slots of all lists in one decode by the input length: at most
+			// one slot per input byte.
+			s.listSlots += n
+			if s.listSlots > len(b) {
+				return nil, 0, s.fail(off, op, ErrLimit, "lists declare %d slots in total, more than the %d input bytes (at most one slot per input byte)", s.listSlots, len(b))
 			}
 			s.elements += n
 			if s.elements > s.lim.MaxElements {

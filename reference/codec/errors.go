@@ -116,9 +116,12 @@ func (e *EncodeError) Error() string {
 // Unwrap returns the sentinel error.
 func (e *EncodeError) Unwrap() error { return e.Err }
 
-// LiteralError reports a ParseLiteral failure. It matches ErrLiteralSyntax.
+// LiteralError reports a ParseLiteral failure. It always matches
+// ErrLiteralSyntax, and also Err when set (ErrUnhashable for a list used
+// as a set element, ErrLimit for nesting deeper than the depth limit).
 type LiteralError struct {
 	Pos    int // byte offset in the input
+	Err    error
 	Detail string
 }
 
@@ -126,5 +129,10 @@ func (e *LiteralError) Error() string {
 	return "codec: literal syntax error at offset " + strconv.Itoa(e.Pos) + ": " + e.Detail
 }
 
-// Unwrap returns ErrLiteralSyntax.
-func (e *LiteralError) Unwrap() error { return ErrLiteralSyntax }
+// Unwrap returns ErrLiteralSyntax and Err.
+func (e *LiteralError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrLiteralSyntax}
+	}
+	return []error{ErrLiteralSyntax, e.Err}
+}

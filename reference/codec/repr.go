@@ -4,16 +4,15 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 	"unsafe"
 )
 
 // Repr returns v in Python literal notation, exactly as CPython's repr()
 // prints the same value (set and frozenset elements in slice order). Text
-// escaping follows str.isprintable with Go's Unicode tables (Unicode 15.0,
-// as CPython 3.12; CPython 3.11 uses 14.0 and escapes the characters added
-// in 15.0). A container that contains itself prints as "[...]", "{...}" or
+// escaping follows CPython 3.11's str.isprintable (Unicode 14.0; later
+// CPython versions also keep the characters added in Unicode 15.0 as they are,
+// PyPy 3.9 escapes those added in 14.0). A container that contains itself prints as "[...]", "{...}" or
 // "(...)" as in Python. A ChannelValue prints as <Channel id=N>. A nil
 // Value prints as <nil>.
 func Repr(v Value) string {
@@ -232,7 +231,7 @@ func appendStrRepr(b []byte, s string) []byte {
 		}
 		i += n
 		switch {
-		case unicode.IsPrint(r):
+		case isPrintable(r):
 			b = append(b, s[i-n:i]...)
 		case r <= 0xff:
 			b = append(b, '\\', 'x', hexDigits[r>>4], hexDigits[r&15])

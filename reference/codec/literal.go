@@ -1,0 +1,803 @@
+package codec
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// ParseLiteral parses a Python literal of the data model, for example
+//
+//	{(1, 2): [b'x', 1.5j], 'k': frozenset({None})}
+//
+// It accepts None, True, False; ints (decimal, 0x/0o/0b, underscores,
+// any size); floats (1.5, 1e3, .5, inf, nan, float('inf'), float('nan'));
+// imaginary literals (2j) and complex sums written as repr prints them
+// ((1-2j)), where R±Ij builds complex(R, ±I) directly so that Repr output
+// round-trips bit for bit (Python's arithmetic would lose some zero signs);
+// unary minus and plus on numbers; '...' and "..." strings and b'...'
+// bytes with Python's escapes (no triple quotes, no r prefix); tuples,
+// lists, dicts, set literals, set(), frozenset(), frozenset(X) for a set,
+// list or tuple literal X; and <Channel id=N> as printed by Repr.
+// Nesting is limited to DefaultMaxDepth. Errors match ErrLiteralSyntax
+// and are *LiteralError with the byte offset.
+func ParseLiteral(s string) (Value, error) {
+	p := litParser{s: s}
+	p.skipSpace()
+	v, err := p.value(0)
+	if err != nil {
+		return nil, err
+	}
+	p.skipSpace()
+	if p.pos < len(p.s) {
+		return nil, p.errf("unexpected %s after the value", p.what())
+	}
+	return v, nil
+}
+
+// pyNaN is the NaN that CPython's float('nan') holds (Go's math.NaN has a
+// different payload).
+var pyNaN = math.Float64frombits(0x7ff8000000000000)
+
+type litParser struct {
+	s   string
+	pos int
+}
+
+func (p *litParser) errf(format string, args ...any) error {
+	return &LiteralError{Pos: p.pos, Detail: fmt.Sprintf(format, args...)}
+}
+
+func (p *litParser) errAt(pos int, err error, format string, args ...any) error {
+	return &LiteralError{Pos: pos, Err: err, Detail: fmt.Sprintf(format, args...)}
+}
+
+// what describes the input at the current position for error messages.
+func (p *litParser) what() string {
+	if p.pos >= len(p.s) {
+		return "end of input"
+	}
+	r, _ := utf8.DecodeRuneInString(p.s[p.pos:])
+	return strconv.QuoteRune(r)
+}
+
+func (p *litParser) skipSpace() {
+	for p.pos < len(p.s) {
+		switch p.s[p.pos] {
+		case ' ', '\t', '\n', '\r', '\f', '\v':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (p *litParser) peek() byte {
+	if p.pos < len(p.s) {
+		return p.s[p.pos]
+	}
+	return 0
+}
+
+func (p *litParser) expect(c byte) error {
+	p.skipSpace()
+	if p.peek() != c {
+		return p.errf("expected %q, found %s", c, p.what())
+	}
+	p.pos++
+	return nil
+}
+
+// value parses a full value: a unary expression optionally followed by
+// "+ Ij" or "- Ij" to form a complex number.
+func (p *litParser) value(depth int) (Value, error) {
+	start := p.pos
+	v, err := p.unary(depth)
+	if err != nil {
+		return nil, err
+	}
+	re, isReal := realPart(v)
+	if !isReal {
+		return v, nil
+	}
+	if re == 0 && p.s[start] == '-' {
+		re = math.Copysign(0, -1) // "-0" in (-0-1j) as repr prints it
+	}
+	save := p.pos
+	p.skipSpace()
+	op := p.peek()
+	if op != '+' && op != '-' {
+		p.pos = save
+		return v, nil
+	}
+	p.pos++
+	p.skipSpace()
+	imStart := p.pos
+	w, err := p.atom(depth)
+	if err != nil {
+		return nil, err
+	}
+	c, ok := w.(Complex)
+	if !ok || real(c) != 0 || math.Signbit(real(c)) || !p.wasImag(imStart) {
+		return nil, p.errAt(start, nil, "only a complex literal R+Ij or R-Ij may use binary %q", op)
+	}
+	im := imag(c)
+	if op == '-' {
+		im = -im
+	}
+	return Complex(complex(re, im)), nil
+}
+
+// wasImag reports whether the atom that started at pos was an imaginary
+// number literal (not a parenthesized expression).
+func (p *litParser) wasImag(pos int) bool {
+	c := p.s[pos]
+	return c == '.' || (c >= '0' && c <= '9') || strings.HasPrefix(p.s[pos:], "inf") || strings.HasPrefix(p.s[pos:], "nan")
+}
+
+// realPart returns v as a float64 if it is a real number.
+func realPart(v Value) (float64, bool) {
+	switch x := v.(type) {
+	case Int:
+		return float64(x), true
+	case Float:
+		return float64(x), true
+	case BigInt:
+		f, _ := new(big.Float).SetInt(x.V).Float64()
+		return f, true
+	}
+	return 0, false
+}
+
+func (p *litParser) unary(depth int) (Value, error) {
+	p.skipSpace()
+	start := p.pos
+	switch p.peek() {
+	case '-', '+':
+		neg := p.peek() == '-'
+		p.pos++
+		v, err := p.unary(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		return negate(v, neg, func() error { return p.errAt(start, nil, "unary %c needs a number", p.s[start]) })
+	}
+	return p.atom(depth)
+}
+
+func negate(v Value, neg bool, bad func() error) (Value, error) {
+	switch x := v.(type) {
+	case Int:
+		if !neg {
+			return x, nil
+		}
+		if x == math.MinInt64 {
+			return NewBigInt(new(big.Int).Neg(big.NewInt(int64(x)))), nil
+		}
+		return -x, nil
+	case BigInt:
+		if !neg {
+			return x, nil
+		}
+		return NewBigInt(new(big.Int).Neg(x.V)), nil
+	case Float:
+		if neg {
+			return -x, nil
+		}
+		return x, nil
+	case Complex:
+		if neg {
+			return Complex(complex(-real(x), -imag(x))), nil
+		}
+		return x, nil
+	case Bool:
+		i := Int(0)
+		if x {
+			i = 1
+		}
+		if neg {
+			i = -i
+		}
+		return i, nil
+	}
+	return nil, bad()
+}
+
+func (p *litParser) atom(depth int) (Value, error) {
+	p.skipSpace()
+	if depth > DefaultMaxDepth {
+		return nil, p.errAt(p.pos, ErrLimit, "nesting deeper than %d", DefaultMaxDepth)
+	}
+	if p.pos >= len(p.s) {
+		return nil, p.errf("expected a value, found end of input")
+	}
+	c := p.s[p.pos]
+	switch {
+	case c == '(':
+		return p.tuple(depth)
+	case c == '[':
+		p.pos++
+		elems, err := p.elements(depth, ']')
+		if err != nil {
+			return nil, err
+		}
+		return List(elems), nil
+	case c == '{':
+		return p.braces(depth)
+	case c == '\'' || c == '"':
+		return p.str()
+	case c == 'b' || c == 'B':
+		if p.pos+1 < len(p.s) && (p.s[p.pos+1] == '\'' || p.s[p.pos+1] == '"') {
+			p.pos++
+			return p.bytesLit()
+		}
+		return p.name(depth)
+	case c == '.' || (c >= '0' && c <= '9'):
+		return p.number()
+	case c == '<':
+		return p.channel()
+	case c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z'):
+		return p.name(depth)
+	}
+	return nil, p.errf("expected a value, found %s", p.what())
+}
+
+// elements parses comma-separated values up to the closing byte, allowing
+// a trailing comma. The opening byte has been consumed.
+func (p *litParser) elements(depth int, closing byte) ([]Value, error) {
+	elems := []Value{}
+	for {
+		p.skipSpace()
+		if p.peek() == closing {
+			p.pos++
+			return elems, nil
+		}
+		v, err := p.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		elems = append(elems, v)
+		p.skipSpace()
+		switch p.peek() {
+		case ',':
+			p.pos++
+		case closing:
+			p.pos++
+			return elems, nil
+		default:
+			return nil, p.errf("expected ',' or %q, found %s", closing, p.what())
+		}
+	}
+}
+
+func (p *litParser) tuple(depth int) (Value, error) {
+	p.pos++ // '('
+	p.skipSpace()
+	if p.peek() == ')' {
+		p.pos++
+		return Tuple{}, nil
+	}
+	first, err := p.value(depth + 1)
+	if err != nil {
+		return nil, err
+	}
+	p.skipSpace()
+	switch p.peek() {
+	case ')':
+		p.pos++
+		return first, nil // parenthesized expression
+	case ',':
+		p.pos++
+	default:
+		return nil, p.errf("expected ',' or ')', found %s", p.what())
+	}
+	rest, err := p.elements(depth, ')')
+	if err != nil {
+		return nil, err
+	}
+	return Tuple(append([]Value{first}, rest...)), nil
+}
+
+func (p *litParser) braces(depth int) (Value, error) {
+	open := p.pos
+	p.pos++ // '{'
+	p.skipSpace()
+	d := &Dict{}
+	if p.peek() == '}' {
+		p.pos++
+		return d, nil
+	}
+	keyPos := p.pos
+	first, err := p.value(depth + 1)
+	if err != nil {
+		return nil, err
+	}
+	p.skipSpace()
+	if p.peek() != ':' {
+		// a set literal
+		var elems []Value
+		switch p.peek() {
+		case '}':
+			p.pos++
+			elems = []Value{first}
+		case ',':
+			p.pos++
+			rest, err := p.elements(depth, '}')
+			if err != nil {
+				return nil, err
+			}
+			elems = append([]Value{first}, rest...)
+		default:
+			return nil, p.errf("expected ',', ':' or '}', found %s", p.what())
+		}
+		set, err := NewSet(elems...)
+		if err != nil {
+			return nil, p.errAt(open, ErrUnhashable, "set element: %v", err)
+		}
+		return set, nil
+	}
+	for {
+		p.pos++ // ':'
+		val, err := p.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		if err := d.Set(first, val); err != nil {
+			return nil, p.errAt(keyPos, ErrUnhashable, "dict key: %v", err)
+		}
+		p.skipSpace()
+		switch p.peek() {
+		case '}':
+			p.pos++
+			return d, nil
+		case ',':
+			p.pos++
+		default:
+			return nil, p.errf("expected ',' or '}', found %s", p.what())
+		}
+		p.skipSpace()
+		if p.peek() == '}' {
+			p.pos++
+			return d, nil
+		}
+		keyPos = p.pos
+		if first, err = p.value(depth + 1); err != nil {
+			return nil, err
+		}
+		if err := p.expect(':'); err != nil {
+			return nil, err
+		}
+		p.pos--
+	}
+}
+
+func (p *litParser) name(depth int) (Value, error) {
+	start := p.pos
+	for p.pos < len(p.s) {
+		c := p.s[p.pos]
+		if c == '_' || (c >= '0' && c <= '9') || (c|0x20 >= 'a' && c|0x20 <= 'z') {
+			p.pos++
+			continue
+		}
+		break
+	}
+	word := p.s[start:p.pos]
+	switch word {
+	case "None":
+		return None{}, nil
+	case "True":
+		return Bool(true), nil
+	case "False":
+		return Bool(false), nil
+	case "inf":
+		return p.maybeImag(math.Inf(1))
+	case "nan":
+		return p.maybeImag(pyNaN)
+	case "infj", "infJ":
+		return Complex(complex(0, math.Inf(1))), nil
+	case "nanj", "nanJ":
+		return Complex(complex(0, pyNaN)), nil
+	case "set", "frozenset":
+		if err := p.expect('('); err != nil {
+			return nil, err
+		}
+		p.skipSpace()
+		var elems []Value
+		if p.peek() == ')' {
+			p.pos++
+		} else {
+			argPos := p.pos
+			arg, err := p.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			switch x := arg.(type) {
+			case Set:
+				elems = x
+			case List:
+				elems = x
+			case Tuple:
+				elems = x
+			case FrozenSet:
+				elems = x
+			case *Dict:
+				if x.Len() != 0 {
+					return nil, p.errAt(argPos, nil, "%s() of a dict is not supported", word)
+				}
+			default:
+				return nil, p.errAt(argPos, nil, "%s() needs a set, list or tuple literal", word)
+			}
+			if err := p.expect(')'); err != nil {
+				return nil, err
+			}
+		}
+		set, err := dedupe(elems)
+		if err != nil {
+			return nil, p.errAt(start, ErrUnhashable, "%s element: %v", word, err)
+		}
+		if word == "set" {
+			return Set(set), nil
+		}
+		return FrozenSet(set), nil
+	case "float":
+		if err := p.expect('('); err != nil {
+			return nil, err
+		}
+		p.skipSpace()
+		argPos := p.pos
+		if c := p.peek(); c != '\'' && c != '"' {
+			return nil, p.errf("float() needs a string literal such as 'inf'")
+		}
+		arg, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		text := strings.TrimSpace(string(arg.(Str)))
+		f, perr := strconv.ParseFloat(text, 64)
+		if perr != nil && !isRangeErr(perr) {
+			return nil, p.errAt(argPos, nil, "float() of %s", Repr(arg))
+		}
+		if math.IsNaN(f) {
+			f = math.Copysign(pyNaN, 1)
+			if strings.HasPrefix(text, "-") {
+				f = math.Copysign(pyNaN, -1)
+			}
+		}
+		if err := p.expect(')'); err != nil {
+			return nil, err
+		}
+		return Float(f), nil
+	}
+	return nil, p.errAt(start, nil, "unknown name %q", word)
+}
+
+func isRangeErr(err error) bool {
+	ne, ok := err.(*strconv.NumError)
+	return ok && ne.Err == strconv.ErrRange
+}
+
+// maybeImag returns f, or complex(0, f) when a 'j' follows.
+func (p *litParser) maybeImag(f float64) (Value, error) {
+	if c := p.peek(); c == 'j' || c == 'J' {
+		p.pos++
+		return Complex(complex(0, f)), nil
+	}
+	return Float(f), nil
+}
+
+func (p *litParser) channel() (Value, error) {
+	const prefix = "<Channel id="
+	start := p.pos
+	if !strings.HasPrefix(p.s[p.pos:], prefix) {
+		return nil, p.errf("expected a value, found %s", p.what())
+	}
+	p.pos += len(prefix)
+	end := strings.IndexByte(p.s[p.pos:], '>')
+	if end < 0 {
+		return nil, p.errAt(start, nil, "unterminated <Channel id=N>")
+	}
+	id, err := strconv.ParseInt(p.s[p.pos:p.pos+end], 10, 32)
+	if err != nil {
+		return nil, p.errAt(p.pos, nil, "channel id %q is not an int32", p.s[p.pos:p.pos+end])
+	}
+	p.pos += end + 1
+	return ChannelRef(id), nil
+}
+
+// number parses an int, float or imaginary literal.
+func (p *litParser) number() (Value, error) {
+	start := p.pos
+	s := p.s
+	if s[p.pos] == '0' && p.pos+1 < len(s) {
+		base := 0
+		switch s[p.pos+1] | 0x20 {
+		case 'x':
+			base = 16
+		case 'o':
+			base = 8
+		case 'b':
+			base = 2
+		}
+		if base != 0 {
+			p.pos += 2
+			for p.pos < len(s) && (isHexDigit(s[p.pos]) || s[p.pos] == '_') {
+				p.pos++
+			}
+			return p.intLit(start, s[start+2:p.pos], base)
+		}
+	}
+	isFloat := false
+	for p.pos < len(s) {
+		c := s[p.pos]
+		switch {
+		case c >= '0' && c <= '9', c == '_':
+			p.pos++
+		case c == '.':
+			isFloat = true
+			p.pos++
+		case c == 'e' || c == 'E':
+			isFloat = true
+			p.pos++
+			if p.pos < len(s) && (s[p.pos] == '+' || s[p.pos] == '-') {
+				p.pos++
+			}
+		default:
+			goto done
+		}
+	}
+done:
+	text := s[start:p.pos]
+	imagLit := false
+	if c := p.peek(); c == 'j' || c == 'J' {
+		p.pos++
+		imagLit = true
+	}
+	if c := p.peek(); c == '_' || (c >= '0' && c <= '9') || (c|0x20 >= 'a' && c|0x20 <= 'z') {
+		return nil, p.errf("invalid number literal %q", s[start:p.pos+1])
+	}
+	if !validUnderscores(text) {
+		return nil, p.errAt(start, nil, "invalid underscores in number %q", text)
+	}
+	clean := strings.ReplaceAll(text, "_", "")
+	if !isFloat && !imagLit {
+		if len(clean) > 1 && clean[0] == '0' && strings.Trim(clean, "0") != "" {
+			return nil, p.errAt(start, nil, "leading zeros in decimal integer %q", text)
+		}
+		return p.intLit(start, text, 10)
+	}
+	f, err := strconv.ParseFloat(clean, 64)
+	if err != nil && !isRangeErr(err) || !validFloatText(clean) {
+		return nil, p.errAt(start, nil, "invalid number literal %q", text)
+	}
+	if imagLit {
+		return Complex(complex(0, f)), nil
+	}
+	return Float(f), nil
+}
+
+// validFloatText rejects forms Go accepts but Python does not (hex floats,
+// "inf" spelled in digits, a bare exponent).
+func validFloatText(s string) bool {
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.':
+		case c == 'e' || c == 'E':
+			if digits == 0 {
+				return false
+			}
+			rest := s[i+1:]
+			if rest != "" && (rest[0] == '+' || rest[0] == '-') {
+				rest = rest[1:]
+			}
+			if rest == "" {
+				return false
+			}
+			for j := 0; j < len(rest); j++ {
+				if rest[j] < '0' || rest[j] > '9' {
+					return false
+				}
+			}
+			return true
+		default:
+			return false
+		}
+	}
+	return digits > 0
+}
+
+func validUnderscores(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '_' {
+			continue
+		}
+		if i == 0 || i == len(s)-1 || !isHexDigit(s[i-1]) || !isHexDigit(s[i+1]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isHexDigit(c byte) bool {
+	return (c >= '0' && c <= '9') || (c|0x20 >= 'a' && c|0x20 <= 'f')
+}
+
+func (p *litParser) intLit(start int, digits string, base int) (Value, error) {
+	if base != 10 && strings.HasPrefix(digits, "_") {
+		digits = digits[1:] // Python allows 0x_ff
+	}
+	if digits == "" || !validUnderscores(digits) {
+		return nil, p.errAt(start, nil, "invalid integer literal %q", p.s[start:p.pos])
+	}
+	clean := strings.ReplaceAll(digits, "_", "")
+	if len(clean) > maxLiteralDigits {
+		return nil, p.errAt(start, ErrLimit, "integer of %d digits exceeds %d", len(clean), maxLiteralDigits)
+	}
+	x, ok := new(big.Int).SetString(clean, base)
+	if !ok {
+		return nil, p.errAt(start, nil, "invalid base-%d integer literal %q", base, p.s[start:p.pos])
+	}
+	return NewBigInt(x), nil
+}
+
+// maxLiteralDigits bounds integer literals (conversion cost is superlinear).
+const maxLiteralDigits = 100_000
+
+// str parses a '...' or "..." text literal.
+func (p *litParser) str() (Value, error) {
+	b, err := p.quoted(false)
+	if err != nil {
+		return nil, err
+	}
+	return Str(b), nil
+}
+
+func (p *litParser) bytesLit() (Value, error) {
+	b, err := p.quoted(true)
+	if err != nil {
+		return nil, err
+	}
+	return Bytes(b), nil
+}
+
+// quoted parses a quoted literal starting at the quote and returns its
+// content as UTF-8 text (isBytes false) or raw bytes (isBytes true).
+func (p *litParser) quoted(isBytes bool) ([]byte, error) {
+	start := p.pos
+	q := p.s[p.pos]
+	p.pos++
+	var out []byte
+	for {
+		if p.pos >= len(p.s) {
+			return nil, p.errAt(start, nil, "unterminated string literal")
+		}
+		c := p.s[p.pos]
+		switch {
+		case c == q:
+			p.pos++
+			if out == nil {
+				out = []byte{}
+			}
+			return out, nil
+		case c == '\n':
+			return nil, p.errAt(start, nil, "newline in string literal")
+		case c == '\\':
+			var err error
+			if out, err = p.escape(out, isBytes); err != nil {
+				return nil, err
+			}
+		case c >= utf8.RuneSelf:
+			r, n := utf8.DecodeRuneInString(p.s[p.pos:])
+			if r == utf8.RuneError && n == 1 {
+				return nil, p.errf("invalid UTF-8 in string literal")
+			}
+			if isBytes {
+				return nil, p.errf("bytes can only contain ASCII literal characters")
+			}
+			out = append(out, p.s[p.pos:p.pos+n]...)
+			p.pos += n
+		default:
+			out = append(out, c)
+			p.pos++
+		}
+	}
+}
+
+func (p *litParser) escape(out []byte, isBytes bool) ([]byte, error) {
+	at := p.pos
+	p.pos++ // backslash
+	if p.pos >= len(p.s) {
+		return nil, p.errAt(at, nil, "unterminated escape")
+	}
+	c := p.s[p.pos]
+	p.pos++
+	switch c {
+	case '\n':
+		return out, nil
+	case '\\', '\'', '"':
+		return append(out, c), nil
+	case 'a':
+		return append(out, 7), nil
+	case 'b':
+		return append(out, 8), nil
+	case 'f':
+		return append(out, 12), nil
+	case 'n':
+		return append(out, '\n'), nil
+	case 'r':
+		return append(out, '\r'), nil
+	case 't':
+		return append(out, '\t'), nil
+	case 'v':
+		return append(out, 11), nil
+	case '0', '1', '2', '3', '4', '5', '6', '7':
+		v := int(c - '0')
+		for i := 0; i < 2 && p.pos < len(p.s) && p.s[p.pos] >= '0' && p.s[p.pos] <= '7'; i++ {
+			v = v*8 + int(p.s[p.pos]-'0')
+			p.pos++
+		}
+		if isBytes {
+			return append(out, byte(v)), nil
+		}
+		return utf8.AppendRune(out, rune(v)), nil
+	case 'x':
+		v, err := p.hexEscape(at, 2)
+		if err != nil {
+			return nil, err
+		}
+		if isBytes {
+			return append(out, byte(v)), nil
+		}
+		return utf8.AppendRune(out, rune(v)), nil
+	case 'u', 'U':
+		if isBytes {
+			return append(out, '\\', c), nil
+		}
+		n := 4
+		if c == 'U' {
+			n = 8
+		}
+		v, err := p.hexEscape(at, n)
+		if err != nil {
+			return nil, err
+		}
+		if v > utf8.MaxRune {
+			return nil, p.errAt(at, nil, "\\U escape %x is beyond U+10FFFF", v)
+		}
+		if v >= 0xd800 && v <= 0xdfff {
+			return nil, p.errAt(at, nil, "lone surrogate \\u%04x cannot be UTF-8 encoded", v)
+		}
+		return utf8.AppendRune(out, rune(v)), nil
+	case 'N':
+		return nil, p.errAt(at, nil, "\\N{...} escapes are not supported")
+	}
+	// Python keeps unknown escapes as they are.
+	p.pos--
+	return append(out, '\\'), nil
+}
+
+func (p *litParser) hexEscape(at, n int) (uint32, error) {
+	if p.pos+n > len(p.s) {
+		return 0, p.errAt(at, nil, "truncated \\%c escape", p.s[at+1])
+	}
+	var v uint32
+	for i := 0; i < n; i++ {
+		c := p.s[p.pos+i]
+		if !isHexDigit(c) {
+			return 0, p.errAt(at, nil, "truncated \\%c escape", p.s[at+1])
+		}
+		d := uint32(c - '0')
+		if c > '9' {
+			d = uint32(c|0x20-'a') + 10
+		}
+		v = v<<4 | d
+	}
+	p.pos += n
+	return v, nil
+}
