@@ -43,6 +43,7 @@ var (
 type BootstrapError struct {
 	Spec     string   // the xspec
 	Command  []string // the command line started (popen), or nil
+	Pid      int      // the process started (popen), or 0
 	Addr     string   // the socket address (socket), or ""
 	Class    error    // one of the error classes above
 	Received []byte   // first bytes the worker wrote (ErrBadReadyByte)

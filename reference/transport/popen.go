@@ -121,7 +121,7 @@ func StartCommand(ctx context.Context, argv []string, line, label string, opts O
 	}
 	c := &popenConn{w: inW, r: outR, proc: newProcess(cmd), tail: tail}
 	if err := c.handshake(ctx, deadline, line); err != nil {
-		be := &BootstrapError{Spec: label, Command: argv}
+		be := &BootstrapError{Spec: label, Command: argv, Pid: c.proc.pid}
 		c.fail(err, be)
 		return nil, be
 	}
