@@ -105,6 +105,7 @@ type config struct {
 	execGrace  time.Duration
 	statusWait time.Duration
 	maxPayload int
+	topts      transport.Options
 }
 
 func defaultConfig() config {
@@ -133,6 +134,10 @@ func WithExecGrace(d time.Duration) Option { return func(c *config) { c.execGrac
 // WithMaxPayload limits the payload size of incoming frames (default
 // frame.DefaultMaxPayload). A larger frame tears the connection down.
 func WithMaxPayload(n int) Option { return func(c *config) { c.maxPayload = n } }
+
+// WithTransportOptions sets the options Open passes to transport.Open
+// (bootstrap style and timeout, worker stderr, extra openers).
+func WithTransportOptions(o transport.Options) Option { return func(c *config) { c.topts = o } }
 
 // Gateway is one end of an execnet connection.
 type Gateway struct {

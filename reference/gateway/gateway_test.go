@@ -68,6 +68,19 @@ var testExecutor = ExecutorFunc(func(ctx context.Context, ch *Channel, e Exec) e
 				return err
 			}
 		}
+	case "sink":
+		// count items until a None, then answer the count
+		n := 0
+		for {
+			v, err := ch.Receive(ctx)
+			if err != nil {
+				return err
+			}
+			if _, ok := v.(codec.None); ok {
+				return ch.Send(ctx, codec.Int(n))
+			}
+			n++
+		}
 	case "send42":
 		return ch.Send(ctx, codec.Int(42))
 	case "fail":
