@@ -85,7 +85,14 @@ func open(t *testing.T, spec string, opts Options) (Conn, error) {
 	if err == nil {
 		t.Cleanup(func() {
 			c.Close()
-			_ = c.Process().Kill()
+			if p := c.Process(); p != nil {
+				_ = p.Kill()
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if _, err := p.Wait(ctx); err != nil {
+					t.Errorf("worker %d not reaped: %v", p.Pid(), err)
+				}
+			}
 		})
 	}
 	return c, err
