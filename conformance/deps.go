@@ -11,6 +11,7 @@ import (
 
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/reference/transport"
+	"github.com/execnet-conform/execnet-conform/reference/xspec"
 )
 
 // dumps encodes v in the wire form (no version byte).
@@ -38,8 +39,12 @@ func deviationIDs() ([]string, error) {
 
 // openTarget starts the target named by an xspec and completes the
 // bootstrap handshake.
-func openTarget(ctx context.Context, xspec, style string, bootstrap time.Duration, stderr io.Writer) (transport.Conn, error) {
-	return nil, fmt.Errorf("transport.Open: %w", ErrNotAvailable)
+func openTarget(ctx context.Context, spec, style string, bootstrap time.Duration, stderr io.Writer) (transport.Conn, error) {
+	s, err := xspec.Parse(spec)
+	if err != nil {
+		return nil, err
+	}
+	return transport.Open(ctx, s, transport.Options{BootstrapTimeout: bootstrap, Style: style, Stderr: stderr})
 }
 
 // ClauseRef names one SPEC.md clause and its level.

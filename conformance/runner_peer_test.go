@@ -1,0 +1,147 @@
+package conformance
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/execnet-conform/execnet-conform/conformance/profile"
+	"github.com/execnet-conform/execnet-conform/internal/peers"
+	"github.com/execnet-conform/execnet-conform/reference/codec"
+	"github.com/execnet-conform/execnet-conform/reference/frame"
+	"github.com/execnet-conform/execnet-conform/spec"
+)
+
+// peerCases exercise the T API against real workers. They are not the
+// conformance suite (conformance/cases is); they check that the runner
+// drives real targets and judges them correctly.
+func peerCases() []Case {
+	return []Case{
+		{ID: "peer/echo", Level: MUST, Clauses: []string{"X-1"}, Description: "conform_echo round trip",
+			Run: func(t *T) {
+				ch := t.Exec(profile.Echo)
+				vals := []codec.Value{codec.Int(41), codec.Str("hé"), codec.Tuple{codec.None{}, codec.Bytes("x")}}
+				for _, v := range vals {
+					t.SendData(ch, v)
+					got := t.ExpectData(ch)
+					if !codec.Identical(got, v) {
+						t.Errorf("echo of %s came back as %s", codec.Repr(v), codec.Repr(got))
+					}
+				}
+				// After the master closes, the worker's procedure ends
+				// without a CLOSE of its own.
+				t.Send(frame.Frame{Code: spec.MsgChannelClose, Channel: ch})
+			}},
+		{ID: "peer/status", Level: MUST, Run: func(t *T) {
+			d, err := t.Status()
+			if err != nil {
+				t.Fatalf("status: %v", err)
+			}
+			if _, ok := d.Get(codec.Str("numchannels")); !ok {
+				t.Errorf("STATUS reply %s lacks numchannels", codec.Repr(d))
+			}
+		}},
+		{ID: "peer/fail", Level: MUST, Run: func(t *T) {
+			ch := t.Exec(profile.Fail, codec.Item{Key: codec.Str("message"), Value: codec.Str("kaboom")})
+			if text := t.ExpectCloseError(ch); !strings.Contains(text, "kaboom") {
+				t.Errorf("CLOSE_ERROR text %q lacks the message", text)
+			}
+		}},
+		{ID: "peer/wrong-expectation", Level: MUST, Run: func(t *T) {
+			ch := t.Exec(profile.Echo)
+			t.SendData(ch, codec.Int(1))
+			if got := t.ExpectData(ch); !codec.Identical(got, codec.Int(2)) {
+				t.Errorf("expected 2, got %s", codec.Repr(got))
+			}
+		}},
+		{ID: "peer/killed-by-terminate", Level: MUST, Run: func(t *T) {
+			// The target exits on GATEWAY_TERMINATE; the case wrongly
+			// expects data afterwards: a crash.
+			ch := t.Exec(profile.Echo)
+			t.Send(frame.Frame{Code: spec.MsgGatewayTerminate})
+			t.ExpectData(ch)
+		}},
+		{ID: "peer/terminate", Level: MUST, Fresh: true, Run: func(t *T) {
+			t.Send(frame.Frame{Code: spec.MsgGatewayTerminate})
+			t.CloseWrite()
+			st, err := t.WaitExit()
+			if err != nil {
+				t.Fatalf("wait: %v", err)
+			}
+			if st.Code != 0 {
+				t.Errorf("exit status %+v, want 0", st)
+			}
+		}},
+		{ID: "peer/sleep-timeout", Level: MUST, Timeout: 300 * time.Millisecond, Run: func(t *T) {
+			ch := t.Exec(profile.Sleep, codec.Item{Key: codec.Str("seconds"), Value: codec.Float(30)})
+			t.ExpectClose(ch)
+		}},
+		{ID: "peer/after", Level: MUST, Run: func(t *T) {
+			ch := t.Exec(profile.Echo)
+			t.SendData(ch, codec.Int(5))
+			t.ExpectData(ch)
+		}},
+	}
+}
+
+func checkPeerRun(t *testing.T, target string, wantLang string) {
+	var trace strings.Builder
+	res, err := Run(context.Background(), Options{Target: target, Trace: &syncWriter{w: &trace}, Timeout: 10 * time.Second}, peerCases(), nil)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	want := map[string]Outcome{
+		"peer/echo": Pass, "peer/status": Pass, "peer/fail": Pass, "peer/wrong-expectation": Fail,
+		"peer/killed-by-terminate": Crash, "peer/terminate": Pass, "peer/sleep-timeout": Timeout, "peer/after": Pass,
+	}
+	for _, c := range res.Cases {
+		if c.Outcome != want[c.ID] {
+			t.Errorf("%s: %s, want %s: %s", c.ID, c.Outcome, want[c.ID], c.Message)
+		}
+	}
+	if lang := res.Implementation["language"]; !strings.HasPrefix(lang, wantLang) {
+		t.Errorf("conform_info language %q, want prefix %q (info %v)", lang, wantLang, res.Implementation)
+	}
+	if c := findCase(res, "peer/wrong-expectation"); !strings.Contains(c.Message, "expected 2, got 1") {
+		t.Errorf("wrong-expectation message %q", c.Message)
+	}
+	if c := findCase(res, "peer/killed-by-terminate"); !strings.Contains(c.Message, "ended the connection") {
+		t.Errorf("crash message %q", c.Message)
+	}
+	if t.Failed() {
+		t.Logf("trace:\n%s", trace.String())
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  *strings.Builder
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func TestRunAgainstPythonExecnet(t *testing.T) {
+	for name, py := range peers.Interpreters(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			checkPeerRun(t, "popen//python="+py, "python")
+		})
+	}
+}
+
+func TestRunAgainstGoWorker(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "execnet-conform")
+	out, err := exec.Command("go", "build", "-o", bin, "../cmd/execnet-conform").CombinedOutput()
+	if err != nil {
+		t.Skipf("cannot build the Go worker: %v\n%s", err, out)
+	}
+	checkPeerRun(t, "popen//python="+bin+" worker", "go")
+}
