@@ -33,22 +33,35 @@ func Loads(b []byte) (Value, error) {
 // version byte (1 or 2, returned) then the wire form. It uses
 // PublicStrConfig and rejects CHANNEL opcodes with ErrChannelNotAllowed.
 func LoadsVersioned(b []byte) (Value, byte, error) {
-	if len(b) == 0 {
-		return nil, 0, &DecodeError{Err: ErrTruncated, Detail: "empty input, expected a format version byte"}
-	}
-	ver := b[0]
-	if ver != spec.FormatV1 && ver != spec.FormatV2 {
-		return nil, ver, &DecodeError{Err: ErrVersion, Detail: fmt.Sprintf("format version byte 0x%02x, expected 0x01 or 0x02", ver)}
-	}
-	d := Decoder{StrConfig: PublicStrConfig, Channel: noChannels}
-	v, _, err := d.Loads(b[1:])
-	if de, ok := err.(*DecodeError); ok {
-		de.Offset++
-	}
+	d := Decoder{StrConfig: PublicStrConfig, Channel: RejectChannels}
+	v, ver, _, err := d.LoadsVersioned(b)
 	return v, ver, err
 }
 
-func noChannels(id int32) (Value, error) {
+// LoadsVersioned decodes a version byte (1 or 2; others fail with
+// ErrVersion) followed by one wire-form value, with d's settings. n counts
+// the version byte; error offsets are offsets into b.
+func (d *Decoder) LoadsVersioned(b []byte) (v Value, version byte, n int, err error) {
+	if len(b) == 0 {
+		return nil, 0, 0, &DecodeError{Err: ErrTruncated, Detail: "empty input, expected a format version byte"}
+	}
+	ver := b[0]
+	if ver != spec.FormatV1 && ver != spec.FormatV2 {
+		return nil, ver, 0, &DecodeError{Err: ErrVersion, Detail: fmt.Sprintf("format version byte 0x%02x, expected 0x01 or 0x02", ver)}
+	}
+	v, n, err = d.Loads(b[1:])
+	if err != nil {
+		if de, ok := err.(*DecodeError); ok {
+			de.Offset++
+		}
+		return nil, ver, 0, err
+	}
+	return v, ver, n + 1, nil
+}
+
+// RejectChannels is a Decoder.Channel function that refuses every
+// channel reference with ErrChannelNotAllowed, as public loads does.
+func RejectChannels(id int32) (Value, error) {
 	return nil, ErrChannelNotAllowed
 }
 
