@@ -73,8 +73,9 @@ def conform_loads(channel):
         loads = base.loads_internal
     else:
         loads = type(channel).send.__globals__["loads_internal"]
-    strconfig = getattr(channel, "_strconfig", None)
     for item in channel:
+        # Read per item: a RECONFIGURE may arrive after the execution began.
+        strconfig = getattr(channel, "_strconfig", None)
         message = None
         if not isinstance(item, bytes):
             message = "Unknown: TypeError: conform_loads expects bytes items, got "

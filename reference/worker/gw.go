@@ -40,10 +40,9 @@ func (c gwChannel) Send(ctx context.Context, v codec.Value) error { return c.ch.
 
 func (c gwChannel) Receive(ctx context.Context) (codec.Value, error) { return c.ch.Receive(ctx) }
 
-// StrConfig returns the strconfig conform_loads decodes with.
-// TODO(gateway): use the channel's own strconfig (after RECONFIGURE) once
-// gateway.Channel exposes it; until then the channel default.
-func (c gwChannel) StrConfig() codec.StrConfig { return codec.ChannelStrConfig }
+// StrConfig returns the channel's current strconfig, which conform_loads
+// decodes with.
+func (c gwChannel) StrConfig() codec.StrConfig { return c.ch.StrConfig() }
 
 func (c gwChannel) NewChannel() (procChannel, error) {
 	return gwChannel{c.ch.Gateway().NewChannel()}, nil

@@ -126,9 +126,18 @@ func kindOf(v codec.Value) string {
 	return v.Kind().String()
 }
 
+// receive returns the next item as a Python 3 worker would see it.
+func receive(ctx context.Context, ch procChannel) (codec.Value, error) {
+	v, err := ch.Receive(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return asPython3(v)
+}
+
 func procEcho(ctx context.Context, ch procChannel, _ *codec.Dict, _ Options) error {
 	for {
-		v, err := ch.Receive(ctx)
+		v, err := receive(ctx, ch)
 		if err != nil {
 			return err
 		}
@@ -188,7 +197,7 @@ func procNewChannel(ctx context.Context, ch procChannel, _ *codec.Dict, _ Option
 
 func procDumps(ctx context.Context, ch procChannel, _ *codec.Dict, _ Options) error {
 	for {
-		v, err := ch.Receive(ctx)
+		v, err := receive(ctx, ch)
 		if err != nil {
 			return err
 		}
@@ -204,7 +213,7 @@ func procDumps(ctx context.Context, ch procChannel, _ *codec.Dict, _ Options) er
 
 func procLoads(ctx context.Context, ch procChannel, _ *codec.Dict, _ Options) error {
 	for {
-		v, err := ch.Receive(ctx)
+		v, err := receive(ctx, ch)
 		if err != nil {
 			return err
 		}
@@ -213,6 +222,9 @@ func procLoads(ctx context.Context, ch procChannel, _ *codec.Dict, _ Options) er
 			return execErrorf("Unknown: TypeError: conform_loads expects bytes items, got %s", kindOf(v))
 		}
 		out, err := loadsNoChannels(b, ch.StrConfig())
+		if err == nil {
+			out, err = asPython3(out)
+		}
 		if err != nil {
 			return execErrorf("%s: DecodeError: %v", errorClass(err), err)
 		}
@@ -304,4 +316,101 @@ func procSleep(ctx context.Context, _ procChannel, kw *codec.Dict, _ Options) er
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// asPython3 returns v as a Python 3 worker holds it: Python 3 has no
+// separate type for a legacy Python 2 byte string, so a Py2Str (what a
+// PY2STRING decodes to when strconfig asks for bytes) is a plain bytes
+// object there, and goes back out with the BYTES opcode. Values without a
+// Py2Str are returned as they are.
+func asPython3(v codec.Value) (codec.Value, error) {
+	if !hasPy2Str(v) {
+		return v, nil
+	}
+	return convertPy2Str(v)
+}
+
+func hasPy2Str(v codec.Value) bool {
+	switch x := v.(type) {
+	case codec.Py2Str:
+		return true
+	case codec.Tuple:
+		return anyPy2Str(x)
+	case codec.List:
+		return anyPy2Str(x)
+	case codec.Set:
+		return anyPy2Str(x)
+	case codec.FrozenSet:
+		return anyPy2Str(x)
+	case *codec.Dict:
+		for _, it := range x.Items() {
+			if hasPy2Str(it.Key) || hasPy2Str(it.Value) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func anyPy2Str(xs []codec.Value) bool {
+	for _, x := range xs {
+		if hasPy2Str(x) {
+			return true
+		}
+	}
+	return false
+}
+
+func convertPy2Str(v codec.Value) (codec.Value, error) {
+	switch x := v.(type) {
+	case codec.Py2Str:
+		return codec.Bytes(x), nil
+	case codec.Tuple:
+		out, err := convertAll(x)
+		return codec.Tuple(out), err
+	case codec.List:
+		out, err := convertAll(x)
+		return codec.List(out), err
+	case codec.Set:
+		out, err := convertAll(x)
+		if err != nil {
+			return nil, err
+		}
+		return codec.NewSet(out...)
+	case codec.FrozenSet:
+		out, err := convertAll(x)
+		if err != nil {
+			return nil, err
+		}
+		return codec.NewFrozenSet(out...)
+	case *codec.Dict:
+		d := &codec.Dict{}
+		for _, it := range x.Items() {
+			k, err := convertPy2Str(it.Key)
+			if err != nil {
+				return nil, err
+			}
+			val, err := convertPy2Str(it.Value)
+			if err != nil {
+				return nil, err
+			}
+			if err := d.Set(k, val); err != nil {
+				return nil, err
+			}
+		}
+		return d, nil
+	}
+	return v, nil
+}
+
+func convertAll(xs []codec.Value) ([]codec.Value, error) {
+	out := make([]codec.Value, len(xs))
+	for i, x := range xs {
+		y, err := convertPy2Str(x)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = y
+	}
+	return out, nil
 }

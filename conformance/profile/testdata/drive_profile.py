@@ -174,6 +174,17 @@ def run(gw, procs, expected_impl):
                 fail("loads", "%s: error %r, want class %s" % (hexdata, text, cls))
             if cls is None and head == "Unknown":
                 fail("loads", "%s: unclassified error %r" % (hexdata, text))
+    # The channel's strconfig decides what PY2STRING decodes to; the
+    # RECONFIGURE arrives after the execution started.
+    for cfg, want in [((False, False), b"hi"), ((True, False), "hi")]:
+        ch = gw.remote_exec(procs["conform_loads"])
+        ch.reconfigure(*cfg)
+        ch.send(bytes.fromhex("4d00000002686951"))
+        got = ch.receive(TIMEOUT)
+        if not same(got, want):
+            fail("loads", "PY2STRING with strconfig %r: got %r, want %r" % (cfg, got, want))
+        ch.close()
+        ch.waitclose(TIMEOUT)
     ok("loads")
 
     ch = gw.remote_exec(procs["conform_sleep"], seconds=0.05)
