@@ -1,0 +1,325 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+
+	execnetconform "github.com/execnet-conform/execnet-conform"
+)
+
+// Clause is one normative clause of SPEC.md.
+type Clause struct {
+	// ID is the anchor without brackets, e.g. "SER-INT-3".
+	ID string
+	// Level is the strongest BCP 14 keyword of the clause: "MUST" (for
+	// MUST, MUST NOT, REQUIRED, SHALL, SHALL NOT), "SHOULD" (for SHOULD,
+	// SHOULD NOT, RECOMMENDED) or "MAY" (for MAY, OPTIONAL).
+	Level string
+	// Section is the heading the clause appears under, e.g. "4.6 Integers".
+	Section string
+	// Text is the clause text after the anchor, with line breaks joined.
+	Text string
+}
+
+// Deviation is one row of SPEC.md Appendix B: a place where Python execnet
+// does not follow a clause.
+type Deviation struct {
+	// ID is the row identifier, e.g. "DEV-4".
+	ID string
+	// Clauses are the clause ids the row cites (possibly none).
+	Clauses []string
+	// Versions names the execnet versions affected.
+	Versions string
+	// Behaviour describes what execnet does.
+	Behaviour string
+}
+
+// The decoder error classes of SPEC.md section 6.2.
+const (
+	ClassTruncated         = "Truncated"
+	ClassUnknownOpcode     = "UnknownOpcode"
+	ClassStackUnderflow    = "StackUnderflow"
+	ClassStopStack         = "StopStack"
+	ClassUnhashable        = "Unhashable"
+	ClassBadInteger        = "BadInteger"
+	ClassBadUTF8           = "BadUTF8"
+	ClassNegativeLength    = "NegativeLength"
+	ClassIndexRange        = "IndexRange"
+	ClassNotContainer      = "NotContainer"
+	ClassLimit             = "Limit"
+	ClassVersion           = "Version"
+	ClassChannelNotAllowed = "ChannelNotAllowed"
+)
+
+// ErrorClasses returns the decoder error class names of SPEC.md section
+// 6.2, in the order of its table. The slice is a fresh copy.
+func ErrorClasses() []string {
+	return []string{
+		ClassTruncated, ClassUnknownOpcode, ClassStackUnderflow,
+		ClassStopStack, ClassUnhashable, ClassBadInteger, ClassBadUTF8,
+		ClassNegativeLength, ClassIndexRange, ClassNotContainer,
+		ClassLimit, ClassVersion, ClassChannelNotAllowed,
+	}
+}
+
+// IsErrorClass reports whether name is one of the error classes.
+func IsErrorClass(name string) bool {
+	for _, c := range ErrorClasses() {
+		if c == name {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrSpec is wrapped by every error about the structure of SPEC.md.
+var ErrSpec = errors.New("malformed SPEC.md")
+
+// ProblemError lists every structural problem found in a document.
+type ProblemError struct {
+	Problems []string
+}
+
+func (e *ProblemError) Error() string {
+	return fmt.Sprintf("%v: %d problem(s): %s", ErrSpec, len(e.Problems), strings.Join(e.Problems, "; "))
+}
+
+// Unwrap makes errors.Is(err, ErrSpec) true.
+func (e *ProblemError) Unwrap() error { return ErrSpec }
+
+type document struct {
+	clauses    []Clause
+	byID       map[string]int
+	deviations []Deviation
+}
+
+var parsed = sync.OnceValues(func() (*document, error) {
+	return parse(execnetconform.SpecMarkdown)
+})
+
+// Clauses returns every clause of SPEC.md in document order. It fails,
+// with an error wrapping ErrSpec, if the document breaks the anchor rules
+// (duplicate or malformed id, clause without a BCP 14 keyword, normative
+// sentence without an anchor). The returned slice is a fresh copy.
+func Clauses() ([]Clause, error) {
+	d, err := parsed()
+	if err != nil {
+		return nil, err
+	}
+	return append([]Clause(nil), d.clauses...), nil
+}
+
+// Lookup returns the clause with the given id (without brackets). It
+// reports false if there is no such clause or SPEC.md does not parse.
+func Lookup(id string) (Clause, bool) {
+	d, err := parsed()
+	if err != nil {
+		return Clause{}, false
+	}
+	i, ok := d.byID[strings.Trim(id, "[]")]
+	if !ok {
+		return Clause{}, false
+	}
+	return d.clauses[i], true
+}
+
+// DeviationIDs returns the DEV-N identifiers of SPEC.md Appendix B in
+// table order.
+func DeviationIDs() ([]string, error) {
+	d, err := parsed()
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(d.deviations))
+	for i, dv := range d.deviations {
+		ids[i] = dv.ID
+	}
+	return ids, nil
+}
+
+// Deviations returns the rows of SPEC.md Appendix B in table order.
+func Deviations() ([]Deviation, error) {
+	d, err := parsed()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Deviation, len(d.deviations))
+	for i, dv := range d.deviations {
+		dv.Clauses = append([]string(nil), dv.Clauses...)
+		out[i] = dv
+	}
+	return out, nil
+}
+
+var (
+	// anchorStart matches a paragraph or list item that starts with
+	// something shaped like an anchor; idRE then decides if it is valid.
+	anchorStart = regexp.MustCompile(`^(?:[-*+]\s+|\d+\.\s+)?\[([A-Za-z0-9][A-Za-z0-9_.-]*)\](?:\s+(.*))?$`)
+	idRE        = regexp.MustCompile(`^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+-[1-9][0-9]*$`)
+	listItem    = regexp.MustCompile(`^(?:[-*+]\s+|\d+\.\s+)`)
+	keywordRE   = regexp.MustCompile(`\b(MUST|SHALL|REQUIRED|SHOULD|RECOMMENDED|MAY|OPTIONAL)\b`)
+	codeSpan    = regexp.MustCompile("`[^`]*`")
+	devRow      = regexp.MustCompile(`^\|\s*(DEV-[^\s|]*)\s*\|`)
+	devIDRE     = regexp.MustCompile(`^DEV-[1-9][0-9]*$`)
+	clauseRef   = regexp.MustCompile(`[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+-[1-9][0-9]*`)
+)
+
+// level returns the strongest BCP 14 level named in text outside code
+// spans, or "" if there is none.
+func level(text string) string {
+	best := ""
+	rank := map[string]int{"MAY": 1, "SHOULD": 2, "MUST": 3}
+	for _, m := range keywordRE.FindAllString(codeSpan.ReplaceAllString(text, ""), -1) {
+		var l string
+		switch m {
+		case "MUST", "SHALL", "REQUIRED":
+			l = "MUST"
+		case "SHOULD", "RECOMMENDED":
+			l = "SHOULD"
+		default:
+			l = "MAY"
+		}
+		if rank[l] > rank[best] {
+			best = l
+		}
+	}
+	return best
+}
+
+// sectionKind classifies a heading for the unanchored-keyword rule.
+func exempt(heading string) bool {
+	h := strings.ToLower(heading)
+	return strings.HasPrefix(h, "2. ") || strings.HasPrefix(h, "2 ") ||
+		strings.HasPrefix(h, "appendix b") || strings.HasPrefix(h, "appendix c")
+}
+
+// parse reads a SPEC.md text. It returns the document even when it also
+// returns a *ProblemError, so that tests can inspect both.
+func parse(md string) (*document, error) {
+	d := &document{byID: map[string]int{}}
+	var problems []string
+	lines := strings.Split(strings.ReplaceAll(md, "\r\n", "\n"), "\n")
+	section, top := "", ""
+	inFence := false
+	cur := -1 // index of the clause being continued, or -1
+	inAppendixB := false
+	for n, raw := range lines {
+		lineNo := n + 1
+		line := strings.TrimRight(raw, " \t")
+		trim := strings.TrimSpace(line)
+		if strings.HasPrefix(trim, "```") || strings.HasPrefix(trim, "~~~") {
+			inFence = !inFence
+			cur = -1
+			continue
+		}
+		if inFence {
+			continue
+		}
+		if strings.HasPrefix(trim, "#") {
+			h := strings.TrimSpace(strings.TrimLeft(trim, "#"))
+			section = h
+			if strings.HasPrefix(trim, "## ") || strings.HasPrefix(trim, "# ") {
+				top = h
+			}
+			inAppendixB = strings.HasPrefix(strings.ToLower(top), "appendix b")
+			cur = -1
+			continue
+		}
+		if trim == "" {
+			cur = -1
+			continue
+		}
+		if strings.HasPrefix(trim, "|") {
+			cur = -1
+			if inAppendixB {
+				if m := devRow.FindStringSubmatch(trim); m != nil {
+					dv, p := deviationRow(trim, m[1], lineNo)
+					problems = append(problems, p...)
+					if dv.ID != "" {
+						for _, old := range d.deviations {
+							if old.ID == dv.ID {
+								problems = append(problems, fmt.Sprintf("line %d: duplicate deviation id %s", lineNo, dv.ID))
+							}
+						}
+						d.deviations = append(d.deviations, dv)
+					}
+				}
+			}
+			continue
+		}
+		if m := anchorStart.FindStringSubmatch(trim); m != nil {
+			id := m[1]
+			if !idRE.MatchString(id) {
+				problems = append(problems, fmt.Sprintf("line %d: malformed clause id [%s]", lineNo, id))
+				cur = -1
+				continue
+			}
+			if _, dup := d.byID[id]; dup {
+				problems = append(problems, fmt.Sprintf("line %d: duplicate clause id [%s]", lineNo, id))
+				cur = -1
+				continue
+			}
+			d.byID[id] = len(d.clauses)
+			d.clauses = append(d.clauses, Clause{ID: id, Section: section, Text: strings.TrimSpace(m[2])})
+			cur = len(d.clauses) - 1
+			continue
+		}
+		if cur >= 0 && !listItem.MatchString(trim) {
+			d.clauses[cur].Text += " " + trim
+			continue
+		}
+		cur = -1
+		if !exempt(top) && level(trim) != "" {
+			problems = append(problems, fmt.Sprintf("line %d: normative keyword outside an anchored clause: %q", lineNo, clip(trim)))
+		}
+	}
+	if inFence {
+		problems = append(problems, "unterminated code fence")
+	}
+	for i := range d.clauses {
+		c := &d.clauses[i]
+		c.Level = level(c.Text)
+		if c.Level == "" {
+			problems = append(problems, fmt.Sprintf("clause [%s] has no BCP 14 keyword", c.ID))
+		}
+	}
+	for _, dv := range d.deviations {
+		for _, id := range dv.Clauses {
+			if _, ok := d.byID[id]; !ok {
+				problems = append(problems, fmt.Sprintf("%s cites unknown clause %s", dv.ID, id))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return d, &ProblemError{Problems: problems}
+	}
+	return d, nil
+}
+
+// deviationRow parses "| DEV-N | clauses | versions | behaviour | repro |".
+func deviationRow(row, id string, lineNo int) (Deviation, []string) {
+	if !devIDRE.MatchString(id) {
+		return Deviation{}, []string{fmt.Sprintf("line %d: malformed deviation id %s", lineNo, id)}
+	}
+	cells := strings.Split(strings.Trim(row, "|"), "|")
+	if len(cells) < 4 {
+		return Deviation{}, []string{fmt.Sprintf("line %d: deviation %s has %d cells, want at least 4", lineNo, id, len(cells))}
+	}
+	dv := Deviation{
+		ID:        id,
+		Clauses:   clauseRef.FindAllString(cells[1], -1),
+		Versions:  strings.TrimSpace(cells[2]),
+		Behaviour: strings.TrimSpace(cells[3]),
+	}
+	return dv, nil
+}
+
+func clip(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "..."
+	}
+	return s
+}
