@@ -92,9 +92,20 @@ func (g *Gateway) shutdown(ctx context.Context, grace time.Duration) (ExitStage,
 	g.exiting = true
 	g.mu.Unlock()
 	tctx, cancel := context.WithTimeout(ctx, grace)
-	_ = g.sendEmpty(tctx, spec.MsgGatewayTerminate, 0)
-	g.closeWrite()
 	defer cancel()
+	// The farewell runs on its own goroutine: a worker that does not read
+	// its input could block the write for good (not every Conn supports
+	// write deadlines). Signals or closing the connection unblock it.
+	farewell := make(chan struct{})
+	go func() {
+		defer close(farewell)
+		_ = g.sendEmpty(tctx, spec.MsgGatewayTerminate, 0)
+		g.closeWrite()
+	}()
+	defer func() {
+		_ = g.conn.Close()
+		<-farewell
+	}()
 
 	stage := StageTerminate
 	if g.proc == nil {

@@ -754,3 +754,65 @@ func TestDedent(t *testing.T) {
 		}
 	}
 }
+
+func TestWorkerRejectsBadExec(t *testing.T) {
+	_, r := newRaw(t, Worker) // no executor
+	r.send(spec.MsgChannelExec, 1, "4e 00000001 78 4c 4c 4a 40 00000004 51")
+	f, err := r.fr.ReadFrame()
+	if err != nil || f.Code != spec.MsgChannelCloseError || f.Channel != 1 || !bytes.Contains(f.Payload, []byte("no executor configured")) {
+		t.Fatalf("no executor: %v %v %q", f, err, f.Payload)
+	}
+	_, r = newRaw(t, Worker, WithExecutor(testExecutor))
+	r.send(spec.MsgChannelExec, 3, "46 00000001 51") // payload 1, not a 4-tuple
+	f, err = r.fr.ReadFrame()
+	if err != nil || f.Code != spec.MsgChannelCloseError || f.Channel != 3 || !bytes.Contains(f.Payload, []byte("bad CHANNEL_EXEC payload")) {
+		t.Fatalf("bad payload: %v %v %q", f, err, f.Payload)
+	}
+}
+
+func TestCallbackPanic(t *testing.T) {
+	g, r := newRaw(t, Master)
+	ch := g.NewChannel()
+	ends := make(chan codec.Value, 2)
+	ch.SetCallback(func(v codec.Value) {
+		if _, ok := v.(codec.Str); ok {
+			ends <- v
+			return
+		}
+		panic("callback exploded")
+	}, codec.Str("end"))
+	r.send(spec.MsgChannelData, 1, "46 00000001 51")
+	f, err := r.fr.ReadFrame()
+	if err != nil || f.Code != spec.MsgChannelCloseError || !bytes.Contains(f.Payload, []byte("callback exploded")) {
+		t.Fatalf("got %v %v %q, want CLOSE_ERROR with the panic", f, err, f.Payload)
+	}
+	if v := <-ends; !codec.Identical(v, codec.Str("end")) {
+		t.Errorf("end marker %v", v)
+	}
+	var cp *CallbackPanicError
+	if err := ch.WaitClose(ctxT(t)); !errors.As(err, &cp) {
+		t.Errorf("WaitClose: %v, want *CallbackPanicError", err)
+	}
+}
+
+func TestExitWithoutProcess(t *testing.T) {
+	// a peer that reads GATEWAY_TERMINATE and closes its end
+	g, r := newRaw(t, Master)
+	go func() {
+		r.fr.ReadFrame()
+		r.c.CloseWrite()
+	}()
+	if stage, err := g.Shutdown(ctxT(t), 5*time.Second); stage != StageTerminate || err != nil {
+		t.Errorf("cooperating peer: %v %v", stage, err)
+	}
+	// a peer that never closes
+	g, _ = newRaw(t, Master)
+	stage, err := g.Shutdown(ctxT(t), 50*time.Millisecond)
+	var fe *ForcedExitError
+	if stage != StageClosed || !errors.As(err, &fe) {
+		t.Errorf("silent peer: %v %v", stage, err)
+	}
+	if err := g.Exit(ctxT(t)); !errors.As(err, &fe) {
+		t.Errorf("second Exit: %v, want the first result", err)
+	}
+}

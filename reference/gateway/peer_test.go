@@ -244,7 +244,16 @@ func TestExitEscalation(t *testing.T) {
 				t.Fatal(err)
 			}
 			pid := g.Pid()
+			// a send that blocks because the worker never reads must not
+			// keep Exit from finishing; it fails once the worker is gone
+			sendErr := make(chan error, 1)
+			go func() {
+				sendErr <- g.NewChannel().Send(context.Background(), codec.Bytes(make([]byte, 4<<20)))
+			}()
 			err = g.Exit(ctx)
+			if err := <-sendErr; err == nil {
+				t.Error("a 4 MiB send to a worker that never reads succeeded")
+			}
 			var fe *ForcedExitError
 			if !errors.As(err, &fe) || fe.Stage != tc.want {
 				t.Fatalf("Exit = %v, want a *ForcedExitError at %s", err, tc.want)
