@@ -82,6 +82,11 @@ type StderrTailer interface {
 // "ssh" and "vagrant_ssh" without an opener, and any spec with via=, fail
 // with ErrUnsupportedTransport. A failed handshake is a *BootstrapError.
 //
+// ctx bounds the start and the handshake only: once Open has returned,
+// cancelling it does not affect the worker. End a popen worker with
+// GATEWAY_TERMINATE and CloseWrite, or with Process().Terminate or Kill,
+// and always reap it with Process().Wait.
+//
 // Open does not apply chdir=, nice= or env: keys; as in execnet, those
 // are set up after the bootstrap by code the gateway runs in the worker.
 func Open(ctx context.Context, s *xspec.Spec, opts Options) (Conn, error) {
