@@ -12,6 +12,7 @@ import (
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/reference/transport"
 	"github.com/execnet-conform/execnet-conform/reference/xspec"
+	"github.com/execnet-conform/execnet-conform/spec"
 )
 
 // dumps encodes v in the wire form (no version byte).
@@ -24,31 +25,27 @@ func loads(b []byte) (codec.Value, error) { return codec.Loads(b) }
 func repr(v codec.Value) string { return codec.Repr(v) }
 
 // clauseInfo returns the level and text of a SPEC.md clause.
-func clauseInfo(id string) (level, text string, ok bool) { return "", "", false }
-
-// specClauseIDs returns every clause of SPEC.md with its level.
-func specClauses() ([]ClauseRef, error) {
-	return nil, fmt.Errorf("spec.Clauses: %w", ErrNotAvailable)
+func clauseInfo(id string) (level, text string, ok bool) {
+	c, ok := spec.Lookup(id)
+	return c.Level, c.Text, ok
 }
 
 // deviationIDs returns the DEV-N ids of SPEC.md Appendix B, or
 // ErrNotAvailable when the registry cannot say.
 func deviationIDs() ([]string, error) {
-	return nil, fmt.Errorf("spec.DeviationIDs: %w", ErrNotAvailable)
+	ids, err := spec.DeviationIDs()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotAvailable, err)
+	}
+	return ids, nil
 }
 
 // openTarget starts the target named by an xspec and completes the
 // bootstrap handshake.
-func openTarget(ctx context.Context, spec, style string, bootstrap time.Duration, stderr io.Writer) (transport.Conn, error) {
-	s, err := xspec.Parse(spec)
+func openTarget(ctx context.Context, target, style string, bootstrap time.Duration, stderr io.Writer) (transport.Conn, error) {
+	s, err := xspec.Parse(target)
 	if err != nil {
 		return nil, err
 	}
 	return transport.Open(ctx, s, transport.Options{BootstrapTimeout: bootstrap, Style: style, Stderr: stderr})
-}
-
-// ClauseRef names one SPEC.md clause and its level.
-type ClauseRef struct {
-	ID    string
-	Level string
 }
