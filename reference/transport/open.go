@@ -48,6 +48,8 @@ type Options struct {
 
 	// Stderr receives the worker's stderr (popen). Whether or not it is
 	// set, the last 4 KiB are kept for error messages; see StderrTail.
+	// Writes to it happen on a goroutine of os/exec and should not block:
+	// a blocked Stderr stalls the worker once its pipe buffer is full.
 	Stderr io.Writer
 
 	// Openers adds or replaces transports by xspec kind ("ssh",

@@ -237,10 +237,8 @@ func (c *popenConn) handshake(ctx context.Context, deadline time.Time, line stri
 	if ctx.Err() != nil { // abort ran before we finished
 		return classify(ctx.Err())
 	}
-	if deadlines {
-		_ = c.r.SetReadDeadline(time.Time{})
-		_ = c.w.SetWriteDeadline(time.Time{})
-	}
+	_ = c.r.SetReadDeadline(time.Time{})
+	_ = c.w.SetWriteDeadline(time.Time{})
 	return nil
 }
 

@@ -24,7 +24,7 @@ func execPayload(src string) []byte {
 	return append(p, 'L', 'L', 'J', '@', 0, 0, 0, 4, 'Q')
 }
 
-func mustParse(t *testing.T, s string) *xspec.Spec {
+func mustParse(t testing.TB, s string) *xspec.Spec {
 	t.Helper()
 	sp, err := xspec.Parse(s)
 	if err != nil {
@@ -36,7 +36,7 @@ func mustParse(t *testing.T, s string) *xspec.Spec {
 // exchange runs "channel.send(42)" on channel 1, checks the CHANNEL_DATA 42
 // and CHANNEL_CLOSE that come back, then ends the worker with
 // GATEWAY_TERMINATE and checks exit status 0 (for a process).
-func exchange(t *testing.T, c Conn) {
+func exchange(t testing.TB, c Conn) {
 	t.Helper()
 	if err := frame.Write(c, frame.Frame{Code: spec.MsgChannelExec, Channel: 1, Payload: execPayload("channel.send(42)")}); err != nil {
 		t.Fatal(err)
