@@ -307,10 +307,10 @@ func (ch *Channel) invoke(v codec.Value) (perr error) {
 		cb(v)
 	}()
 	if perr != nil {
-		_ = ch.CloseWithError(perr.Error())
 		ch.mu.Lock()
 		ch.remoteErrs = append(ch.remoteErrs, perr)
 		ch.mu.Unlock()
+		_ = ch.CloseWithError(perr.Error())
 	}
 	return perr
 }
