@@ -141,7 +141,7 @@ func TestRunAgainstGoWorker(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "execnet-conform")
 	out, err := exec.Command("go", "build", "-o", bin, "../cmd/execnet-conform").CombinedOutput()
 	if err != nil {
-		t.Skipf("cannot build the Go worker: %v\n%s", err, out)
+		t.Fatalf("cannot build the Go worker: %v\n%s", err, out)
 	}
 	checkPeerRun(t, "popen//python="+bin+" worker", "go")
 }
