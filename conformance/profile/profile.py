@@ -101,6 +101,8 @@ def conform_loads(channel):
                     cls = "StackUnderflow"
                 elif isinstance(exc, TypeError) and "unhashable" in low:
                     cls = "Unhashable"
+                elif isinstance(exc, TypeError) and "indices must be" in low:
+                    cls = "IndexRange"
                 elif isinstance(exc, TypeError):
                     cls = "NotContainer"
                 elif isinstance(exc, IndexError):

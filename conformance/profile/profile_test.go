@@ -112,8 +112,14 @@ func TestPythonProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	for mname, master := range interps {
+		// Import style (plain popen) and exec style (python=) with every
+		// worker interpreter, except PyPy driving PyPy in exec style,
+		// which adds only time.
 		specs := []string{"popen"}
-		for _, worker := range interps {
+		for wname, worker := range interps {
+			if mname == "pypy" && wname == "pypy" {
+				continue
+			}
 			specs = append(specs, "popen//python="+worker)
 		}
 		for _, spec := range specs {
@@ -144,5 +150,26 @@ func runDriver(t *testing.T, py, profilePath, xspec, impl string) {
 		if !strings.Contains(text, "ok "+check+"\n") {
 			t.Errorf("check %s did not pass:\n%s", check, text)
 		}
+	}
+}
+
+// TestPythonLoadsVectors checks profile.py's error classification against
+// the golden reject vectors, on every available interpreter.
+func TestPythonLoadsVectors(t *testing.T) {
+	path, err := filepath.Abs("profile.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, py := range peers.Interpreters(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			out, err := exec.CommandContext(ctx, py, "testdata/loads_vectors.py", path,
+				"../../testdata/vectors/vectors.json", "popen").CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "\ndone\n") {
+				t.Fatalf("%v:\n%s", err, out)
+			}
+		})
 	}
 }
