@@ -13,7 +13,7 @@ import (
 
 func TestOpenDispatch(t *testing.T) {
 	ctx := context.Background()
-	for _, s := range []string{"ssh=somehost", "vagrant_ssh=default", "id=x", "popen//via=gw0", "socket=127.0.0.1:1//installvia=gw0", "custom=1"} {
+	for _, s := range []string{"ssh=somehost", "vagrant_ssh=default", "id=x", "popen//via=gw0", "socket=127.0.0.1:1//installvia=gw0", "socket=127.0.0.1:1//python=python3", "custom=1"} {
 		if _, err := Open(ctx, mustParse(t, s), Options{GatewayBaseSource: "#\n"}); !errors.Is(err, ErrUnsupportedTransport) {
 			t.Errorf("Open(%q) = %v, want ErrUnsupportedTransport", s, err)
 		}

@@ -21,6 +21,9 @@ func openSocket(ctx context.Context, s *xspec.Spec, opts Options) (Conn, error) 
 	if err != nil {
 		return nil, fmt.Errorf("transport: %q: %w", s.Raw, err)
 	}
+	if s.Has("python") {
+		return nil, fmt.Errorf("%w: %q: a socket worker runs in the server's interpreter; python= does not apply", ErrUnsupportedTransport, s.Raw)
+	}
 	if s.InstallVia != "" {
 		return nil, fmt.Errorf("%w: %q: installvia= needs a gateway to start the server", ErrUnsupportedTransport, s.Raw)
 	}
