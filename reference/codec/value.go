@@ -107,8 +107,10 @@ type Item struct {
 // Python compares them (1, 1.0 and True are the same key). The zero Dict is
 // empty and ready to use.
 type Dict struct {
-	items []Item
-	index map[string]int // built lazily once the dict grows past linearMax
+	items   []Item
+	indexed bool           // strIdx/genIdx are valid
+	strIdx  map[string]int // Str keys, by their text
+	genIdx  map[string]int // every other key, by HashKey
 }
 
 func (None) Kind() Kind       { return KindNone }
@@ -140,7 +142,7 @@ func NewBigInt(x *big.Int) Value {
 }
 
 // linearMax is the dict size up to which lookups scan instead of hashing.
-const linearMax = 8
+const linearMax = 16
 
 // NewDict returns a dict holding items in order; a repeated key keeps its
 // first position and takes the later value, as in Python. It fails with
@@ -191,25 +193,72 @@ func (d *Dict) Set(key, value Value) error {
 		return nil
 	}
 	d.items = append(d.items, Item{key, value})
-	if d.index != nil {
-		k, _ := HashKey(key)
-		d.index[k] = len(d.items) - 1
+	if d.indexed {
+		d.addIndex(key, len(d.items)-1)
 	}
 	return nil
 }
 
-func (d *Dict) find(key Value) (int, error) {
-	if isNaNValue(key) {
-		return -1, nil
+func (d *Dict) addIndex(key Value, i int) {
+	if s, ok := key.(Str); ok {
+		d.strIdx[string(s)] = i
+		return
 	}
-	if d.index == nil && len(d.items) < linearMax {
+	if isNaNValue(key) {
+		return // a NaN key never matches; keep it out of the index
+	}
+	k, _ := HashKey(key)
+	if d.genIdx == nil {
+		d.genIdx = make(map[string]int)
+	}
+	d.genIdx[k] = i
+}
+
+// find returns the index of key, or -1. Small dicts scan; larger ones use
+// an index built on first need. Str keys, the common case, are looked up
+// by their text without building a hash key.
+func (d *Dict) find(key Value) (int, error) {
+	if s, ok := key.(Str); ok {
+		if d.indexed {
+			if i, ok := d.strIdx[string(s)]; ok {
+				return i, nil
+			}
+			return -1, nil
+		}
+		if len(d.items) < linearMax {
+			for i := range d.items {
+				if k, ok := d.items[i].Key.(Str); ok && k == s {
+					return i, nil
+				}
+			}
+			return -1, nil
+		}
+	} else {
 		if err := checkHashable(key); err != nil {
 			return -1, err
 		}
-		for i := range d.items {
-			if PyEqual(d.items[i].Key, key) {
-				return i, nil
+		if isNaNValue(key) {
+			return -1, nil
+		}
+		if !d.indexed && len(d.items) < linearMax {
+			for i := range d.items {
+				if PyEqual(d.items[i].Key, key) {
+					return i, nil
+				}
 			}
+			return -1, nil
+		}
+	}
+	if !d.indexed {
+		d.strIdx = make(map[string]int, len(d.items)*2)
+		d.indexed = true
+		for i := range d.items {
+			d.addIndex(d.items[i].Key, i)
+		}
+	}
+	if s, ok := key.(Str); ok {
+		if i, ok := d.strIdx[string(s)]; ok {
+			return i, nil
 		}
 		return -1, nil
 	}
@@ -217,14 +266,7 @@ func (d *Dict) find(key Value) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	if d.index == nil {
-		d.index = make(map[string]int, len(d.items)*2)
-		for i := range d.items {
-			hk, _ := HashKey(d.items[i].Key)
-			d.index[hk] = i
-		}
-	}
-	if i, ok := d.index[k]; ok {
+	if i, ok := d.genIdx[k]; ok {
 		return i, nil
 	}
 	return -1, nil
