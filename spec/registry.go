@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -35,6 +36,21 @@ type Deviation struct {
 	Versions string
 	// Behaviour describes what execnet does.
 	Behaviour string
+}
+
+// NegativeExample is one row of SPEC.md Appendix A: an invalid input and
+// the error class a decoder raises for it.
+type NegativeExample struct {
+	// ID is the row number, e.g. "A-12".
+	ID string
+	// Form is "wire" (no format byte) or "public" (format byte first).
+	Form string
+	// Input is the input bytes.
+	Input []byte
+	// Class is the error class name of SPEC.md section 6.2.
+	Class string
+	// Why says what is wrong with the input.
+	Why string
 }
 
 // The decoder error classes of SPEC.md section 6.2.
@@ -94,6 +110,7 @@ type document struct {
 	clauses    []Clause
 	byID       map[string]int
 	deviations []Deviation
+	negatives  []NegativeExample
 }
 
 var parsed = sync.OnceValues(func() (*document, error) {
@@ -140,6 +157,20 @@ func DeviationIDs() ([]string, error) {
 	return ids, nil
 }
 
+// NegativeExamples returns the rows of SPEC.md Appendix A in table order.
+func NegativeExamples() ([]NegativeExample, error) {
+	d, err := parsed()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]NegativeExample, len(d.negatives))
+	for i, n := range d.negatives {
+		n.Input = append([]byte(nil), n.Input...)
+		out[i] = n
+	}
+	return out, nil
+}
+
 // Deviations returns the rows of SPEC.md Appendix B in table order.
 func Deviations() ([]Deviation, error) {
 	d, err := parsed()
@@ -163,6 +194,9 @@ var (
 	keywordRE   = regexp.MustCompile(`\b(MUST|SHALL|REQUIRED|SHOULD|RECOMMENDED|MAY|OPTIONAL)\b`)
 	codeSpan    = regexp.MustCompile("`[^`]*`")
 	devRow      = regexp.MustCompile(`^\|\s*(DEV-[^\s|]*)\s*\|`)
+	negRow      = regexp.MustCompile(`^\|\s*(A-[^\s|]*)\s*\|`)
+	negIDRE     = regexp.MustCompile(`^A-[1-9][0-9]*$`)
+	repeatRE    = regexp.MustCompile(`<([0-9]+) x ([0-9a-fA-F]{2})>`)
 	devIDRE     = regexp.MustCompile(`^DEV-[1-9][0-9]*$`)
 	clauseRef   = regexp.MustCompile(`[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+-[1-9][0-9]*`)
 )
@@ -205,7 +239,7 @@ func parse(md string) (*document, error) {
 	section, top := "", ""
 	inFence := false
 	cur := -1 // index of the clause being continued, or -1
-	inAppendixB := false
+	inAppendixA, inAppendixB := false, false
 	for n, raw := range lines {
 		lineNo := n + 1
 		line := strings.TrimRight(raw, " \t")
@@ -224,6 +258,7 @@ func parse(md string) (*document, error) {
 			if strings.HasPrefix(trim, "## ") || strings.HasPrefix(trim, "# ") {
 				top = h
 			}
+			inAppendixA = strings.HasPrefix(strings.ToLower(top), "appendix a")
 			inAppendixB = strings.HasPrefix(strings.ToLower(top), "appendix b")
 			cur = -1
 			continue
@@ -234,6 +269,18 @@ func parse(md string) (*document, error) {
 		}
 		if strings.HasPrefix(trim, "|") {
 			cur = -1
+			if m := negRow.FindStringSubmatch(trim); inAppendixA && m != nil {
+				ne, p := negativeRow(trim, m[1], lineNo)
+				problems = append(problems, p...)
+				if ne.ID != "" {
+					for _, old := range d.negatives {
+						if old.ID == ne.ID {
+							problems = append(problems, fmt.Sprintf("line %d: duplicate negative example %s", lineNo, ne.ID))
+						}
+					}
+					d.negatives = append(d.negatives, ne)
+				}
+			}
 			if inAppendixB {
 				if m := devRow.FindStringSubmatch(trim); m != nil {
 					dv, p := deviationRow(trim, m[1], lineNo)
@@ -315,6 +362,68 @@ func deviationRow(row, id string, lineNo int) (Deviation, []string) {
 		Behaviour: strings.TrimSpace(cells[3]),
 	}
 	return dv, nil
+}
+
+// negativeRow parses "| A-N | form | `hex` | Class | why | ... |".
+func negativeRow(row, id string, lineNo int) (NegativeExample, []string) {
+	bad := func(format string, args ...any) (NegativeExample, []string) {
+		return NegativeExample{}, []string{fmt.Sprintf("line %d: negative example %s: ", lineNo, id) + fmt.Sprintf(format, args...)}
+	}
+	if !negIDRE.MatchString(id) {
+		return bad("malformed id")
+	}
+	cells := strings.Split(strings.Trim(row, "|"), "|")
+	if len(cells) < 5 {
+		return bad("%d cells, want at least 5", len(cells))
+	}
+	ne := NegativeExample{
+		ID:    id,
+		Form:  strings.TrimSpace(cells[1]),
+		Class: strings.TrimSpace(cells[3]),
+		Why:   strings.TrimSpace(cells[4]),
+	}
+	if ne.Form != "wire" && ne.Form != "public" {
+		return bad("form %q is neither wire nor public", ne.Form)
+	}
+	if !IsErrorClass(ne.Class) {
+		return bad("%q is not an error class", ne.Class)
+	}
+	in := strings.TrimSpace(cells[2])
+	if in != "(empty)" {
+		if len(in) < 2 || in[0] != '`' || in[len(in)-1] != '`' {
+			return bad("input %q is neither (empty) nor `hex`", in)
+		}
+		var err error
+		if ne.Input, err = parseHex(in[1 : len(in)-1]); err != nil {
+			return bad("%v", err)
+		}
+	}
+	return ne, nil
+}
+
+// parseHex reads hex digits separated by spaces; "<N x HH>" stands for N
+// bytes 0xHH.
+func parseHex(s string) ([]byte, error) {
+	var out []byte
+	for _, f := range strings.Fields(repeatRE.ReplaceAllString(s, " <$1:$2> ")) {
+		if strings.HasPrefix(f, "<") {
+			var n int
+			var b byte
+			if _, err := fmt.Sscanf(f, "<%d:%x>", &n, &b); err != nil || n > 1<<20 {
+				return nil, fmt.Errorf("bad repeat %q", f)
+			}
+			for i := 0; i < n; i++ {
+				out = append(out, b)
+			}
+			continue
+		}
+		b, err := hex.DecodeString(f)
+		if err != nil {
+			return nil, fmt.Errorf("bad hex %q: %v", f, err)
+		}
+		out = append(out, b...)
+	}
+	return out, nil
 }
 
 func clip(s string) string {

@@ -265,3 +265,32 @@ func hex2(b byte) string {
 	const h = "0123456789abcdef"
 	return string([]byte{h[b>>4], h[b&15]})
 }
+
+func TestParseHex(t *testing.T) {
+	b, err := parseHex("4e 00000002 c3a9 <3 x 31> 51")
+	if err != nil || string(b) != "N\x00\x00\x00\x02\xc3\xa9111Q" {
+		t.Errorf("parseHex = %q, %v", b, err)
+	}
+	for _, bad := range []string{"4", "zz", "<3 x 3>"} {
+		if b, err := parseHex(bad); err == nil {
+			t.Errorf("parseHex(%q) = % x, want an error", bad, b)
+		}
+	}
+	md := "# T\n\n## Appendix A. Neg\n\n| # | form | input | class | why | x |\n|---|---|---|---|---|---|\n"
+	for _, tc := range []struct{ row, want string }{
+		{"| A-1 | wire | `4c` | Nonsense | x | y |", "is not an error class"},
+		{"| A-1 | disk | `4c` | Truncated | x | y |", "neither wire nor public"},
+		{"| A-1 | wire | 4c | Truncated | x | y |", "neither (empty) nor `hex`"},
+		{"| A-1 | wire | `4g` | Truncated | x | y |", "bad hex"},
+		{"| A-x | wire | `4c` | Truncated | x | y |", "malformed id"},
+	} {
+		_, err := parse(md + tc.row + "\n")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("row %s: err = %v, want %q", tc.row, err, tc.want)
+		}
+	}
+	d, err := parse(md + "| A-1 | public | (empty) | Truncated | no byte | z |\n| A-2 | wire | `51` | StopStack | empty | z |\n")
+	if err != nil || len(d.negatives) != 2 || d.negatives[0].Input != nil || d.negatives[1].Class != "StopStack" {
+		t.Errorf("negatives = %+v, %v", d.negatives, err)
+	}
+}
