@@ -1,0 +1,249 @@
+package cases
+
+import (
+	"encoding/hex"
+	"fmt"
+
+	"github.com/execnet-conform/execnet-conform/conformance"
+	"github.com/execnet-conform/execnet-conform/conformance/profile"
+	"github.com/execnet-conform/execnet-conform/reference/codec"
+	"github.com/execnet-conform/execnet-conform/reference/frame"
+	"github.com/execnet-conform/execnet-conform/spec"
+)
+
+// hexShown is how many bytes of a byte string messages show in full.
+const hexShown = 512
+
+// hexOf renders b as hex for failure messages, abbreviated past hexShown
+// bytes (the length is then given).
+func hexOf(b []byte) string {
+	if len(b) <= hexShown {
+		return hex.EncodeToString(b)
+	}
+	return fmt.Sprintf("%s... (%d bytes)", hex.EncodeToString(b[:hexShown]), len(b))
+}
+
+// reprOf renders v as a Python literal for failure messages, abbreviated.
+func reprOf(v codec.Value) string {
+	if v == nil {
+		return "<nothing>"
+	}
+	s := codec.Repr(v)
+	if len(s) > 400 {
+		s = fmt.Sprintf("%s... (%d chars)", s[:400], len(s))
+	}
+	return s
+}
+
+// mustDumps encodes v with the reference codec; a failure is a bug in
+// the suite, reported as such.
+func mustDumps(t *conformance.T, v codec.Value) []byte {
+	b, err := codec.Dumps(v)
+	if err != nil {
+		t.Fatalf("suite bug: the reference codec cannot encode %s: %v", reprOf(v), err)
+	}
+	return b
+}
+
+// mustHex decodes a hex constant of the suite.
+func mustHex(t *conformance.T, s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatalf("suite bug: bad hex %q: %v", s, err)
+	}
+	return b
+}
+
+func dataFrame(ch int32, payload []byte) frame.Frame {
+	return frame.Frame{Code: spec.MsgChannelData, Channel: ch, Payload: payload}
+}
+
+func closeFrame(ch int32) frame.Frame {
+	return frame.Frame{Code: spec.MsgChannelClose, Channel: ch}
+}
+
+// closeChannel ends a channel from the runner's side with CHANNEL_CLOSE.
+// Frames the target may still send on it are dropped by the runner at the
+// next case.
+func closeChannel(t *conformance.T, ch int32) { t.Send(closeFrame(ch)) }
+
+// recvData receives the next CHANNEL_DATA on ch; anything else is fatal
+// and described with what was sent.
+func recvData(t *conformance.T, ch int32, sent string) (codec.Value, []byte) {
+	v, raw, err := t.RecvData(ch)
+	if err != nil {
+		if raw != nil {
+			t.Fatalf("after sending %s on channel %d: %v (payload hex %s)", sent, ch, err, hexOf(raw))
+		}
+		t.Fatalf("after sending %s on channel %d: %v", sent, ch, err)
+	}
+	return v, raw
+}
+
+// echoRaw starts conform_echo, sends payload as one CHANNEL_DATA, and
+// returns the echoed value and its wire bytes. The channel is closed
+// afterwards.
+func echoRaw(t *conformance.T, payload []byte) (codec.Value, []byte) {
+	ch := t.Exec(profile.Echo)
+	t.Send(dataFrame(ch, payload))
+	v, raw := recvData(t, ch, "payload "+hexOf(payload)+" to conform_echo")
+	closeChannel(t, ch)
+	return v, raw
+}
+
+// execLoads starts conform_loads and sends b as one bytes item. It
+// returns the channel and the first frame the target sends back on it.
+func execLoads(t *conformance.T, b []byte) (int32, frame.Frame) {
+	ch := t.Exec(profile.Loads)
+	t.SendData(ch, codec.Bytes(b))
+	f, err := t.RecvOn(ch)
+	if err != nil {
+		t.Fatalf("conform_loads on channel %d, sent bytes %s: %v", ch, hexOf(b), err)
+	}
+	return ch, f
+}
+
+// reconfigureFrame builds RECONFIGURE for channel ch with strconfig sc.
+func reconfigureFrame(t *conformance.T, ch int32, sc codec.StrConfig) frame.Frame {
+	return frame.Frame{Code: spec.MsgReconfigure, Channel: ch,
+		Payload: mustDumps(t, codec.Tuple{codec.Bool(sc.Py2StrAsPy3Str), codec.Bool(sc.Py3StrAsPy2Str)})}
+}
+
+// execThenReconfigure starts proc, then sends RECONFIGURE with strconfig
+// sc for its channel: the channel exists by then, and every CHANNEL_DATA
+// sent afterwards is decoded with sc.
+func execThenReconfigure(t *conformance.T, proc string, sc codec.StrConfig) int32 {
+	ch := t.Exec(proc)
+	t.Send(reconfigureFrame(t, ch, sc))
+	return ch
+}
+
+// echoRawWith is echoRaw on a channel reconfigured to sc first.
+func echoRawWith(t *conformance.T, payload []byte, sc codec.StrConfig) (codec.Value, []byte) {
+	ch := execThenReconfigure(t, profile.Echo, sc)
+	t.Send(dataFrame(ch, payload))
+	v, raw := recvData(t, ch, "payload "+hexOf(payload)+" to conform_echo")
+	closeChannel(t, ch)
+	return v, raw
+}
+
+// decodeReply decodes a CHANNEL_DATA frame's payload or fails the case.
+func decodeReply(t *conformance.T, f frame.Frame, what string) codec.Value {
+	if f.Code == spec.MsgChannelCloseError {
+		t.Fatalf("%s: the target closed channel %d with an error: %s", what, f.Channel, closeErrorText(f))
+	}
+	if f.Code != spec.MsgChannelData {
+		t.Fatalf("%s: expected CHANNEL_DATA on channel %d, got %s (payload hex %s)", what, f.Channel, f.Code, hexOf(f.Payload))
+	}
+	v, err := codec.Loads(f.Payload)
+	if err != nil {
+		t.Fatalf("%s: the reply does not decode: %v (hex %s)", what, err, hexOf(f.Payload))
+	}
+	return v
+}
+
+// closeErrorText renders a CHANNEL_CLOSE_ERROR payload as text.
+func closeErrorText(f frame.Frame) string {
+	v, err := codec.Loads(f.Payload)
+	if err != nil {
+		return fmt.Sprintf("(undecodable payload %s: %v)", hexOf(f.Payload), err)
+	}
+	if s, ok := v.(codec.Str); ok {
+		return lastLines(string(s), 6)
+	}
+	return "(not text: " + reprOf(v) + ")"
+}
+
+// lastLines keeps the last n lines of a traceback-like text.
+func lastLines(s string, n int) string {
+	end := len(s)
+	for end > 0 && s[end-1] == '\n' {
+		end--
+	}
+	i := end
+	for k := 0; k < n && i > 0; k++ {
+		j := i - 1
+		for j > 0 && s[j-1] != '\n' {
+			j--
+		}
+		i = j
+	}
+	if i > 0 {
+		return "..." + s[i:end]
+	}
+	return s[:end]
+}
+
+// hasMultiSet reports whether v contains a set or frozenset of more than
+// one element, whose encoded element order the spec leaves open.
+func hasMultiSet(v codec.Value) bool {
+	switch x := v.(type) {
+	case codec.Set:
+		return len(x) > 1 || anyMultiSet(x)
+	case codec.FrozenSet:
+		return len(x) > 1 || anyMultiSet(x)
+	case codec.Tuple:
+		return anyMultiSet(x)
+	case codec.List:
+		return anyMultiSet(x)
+	case *codec.Dict:
+		for _, it := range x.Items() {
+			if hasMultiSet(it.Key) || hasMultiSet(it.Value) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func anyMultiSet(xs []codec.Value) bool {
+	for _, x := range xs {
+		if hasMultiSet(x) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkIdentical fails the case unless got is Identical to want.
+func checkIdentical(t *conformance.T, what string, want, got codec.Value, gotRaw []byte) {
+	if codec.Identical(want, got) {
+		return
+	}
+	wantRaw, _ := codec.Dumps(want)
+	t.Fatalf("%s: got %s (hex %s), want %s (hex %s)", what, reprOf(got), hexOf(gotRaw), reprOf(want), hexOf(wantRaw))
+}
+
+// checkEncoding fails the case unless got is the canonical encoding of
+// want: byte for byte, except that elements of sets may come in any
+// order (then the bytes must decode to an identical value and have the
+// same length).
+func checkEncoding(t *conformance.T, what string, want codec.Value, got []byte) {
+	wantRaw := mustDumps(t, want)
+	if string(wantRaw) == string(got) {
+		return
+	}
+	if hasMultiSet(want) && len(got) == len(wantRaw) {
+		if v, err := codec.Loads(got); err == nil && codec.Identical(v, want) {
+			return
+		}
+	}
+	t.Fatalf("%s: value %s: got hex %s, want hex %s", what, reprOf(want), hexOf(got), hexOf(wantRaw))
+}
+
+// dumpsOnTarget sends v to a fresh conform_dumps and returns the bytes the
+// target answered with. The channel is closed afterwards.
+func dumpsOnTarget(t *conformance.T, v codec.Value) []byte {
+	ch := t.Exec(profile.Dumps)
+	t.SendData(ch, v)
+	r, raw := recvData(t, ch, reprOf(v)+" to conform_dumps")
+	b, ok := r.(codec.Bytes)
+	if !ok {
+		t.Fatalf("conform_dumps answered %s (hex %s), want bytes", reprOf(r), hexOf(raw))
+	}
+	closeChannel(t, ch)
+	return b
+}
+
+// item builds a keyword argument for Exec.
+func item(k string, v codec.Value) codec.Item { return codec.Item{Key: codec.Str(k), Value: v} }

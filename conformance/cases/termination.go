@@ -1,0 +1,65 @@
+package cases
+
+import (
+	"errors"
+
+	"github.com/execnet-conform/execnet-conform/conformance"
+	"github.com/execnet-conform/execnet-conform/reference/frame"
+	"github.com/execnet-conform/execnet-conform/spec"
+)
+
+// expectExitZero waits for the worker process to exit with status 0. A
+// target without a local process (socket) must end the connection.
+func expectExitZero(t *conformance.T) {
+	st, err := t.WaitExit()
+	if errors.Is(err, conformance.ErrNoProcess) {
+		t.ExpectEnd()
+		return
+	}
+	if err != nil {
+		t.Fatalf("the worker process did not exit: %v", err)
+	}
+	if st.Code != 0 || st.Signal != "" {
+		t.Fatalf("the worker process ended with code %d signal %q, want exit status 0", st.Code, st.Signal)
+	}
+}
+
+func terminationCases() []conformance.Case {
+	return []conformance.Case{
+		{
+			ID:          "termination/terminate/process-exits-zero",
+			Clauses:     []string{cMsgTerminate, cTermExitZero},
+			Level:       conformance.MUST,
+			Description: "after GATEWAY_TERMINATE (sending half still open) the worker exits with status 0",
+			Fresh:       true,
+			Run: func(t *conformance.T) {
+				t.Discard()
+				t.Send(frame.Frame{Code: spec.MsgGatewayTerminate, Channel: 0})
+				expectExitZero(t)
+			},
+		},
+		{
+			ID:          "termination/terminate/connection-ends",
+			Clauses:     []string{cMsgTerminate},
+			Level:       conformance.MUST,
+			Description: "after GATEWAY_TERMINATE the worker ends the connection",
+			Fresh:       true,
+			Run: func(t *conformance.T) {
+				t.Send(frame.Frame{Code: spec.MsgGatewayTerminate, Channel: 0})
+				t.ExpectEnd()
+			},
+		},
+		{
+			ID:          "termination/eof/process-exits-zero",
+			Clauses:     []string{cTermEOF, cTermExitZero},
+			Level:       conformance.MUST,
+			Description: "when its input ends (EOF at a frame boundary) the worker ends the connection and exits with status 0",
+			Fresh:       true,
+			Run: func(t *conformance.T) {
+				t.CloseWrite()
+				t.ExpectEnd()
+				expectExitZero(t)
+			},
+		},
+	}
+}

@@ -1,0 +1,258 @@
+package cases
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	execnetconform "github.com/execnet-conform/execnet-conform"
+	"github.com/execnet-conform/execnet-conform/conformance"
+	"github.com/execnet-conform/execnet-conform/conformance/profile"
+	"github.com/execnet-conform/execnet-conform/reference/codec"
+	"github.com/execnet-conform/execnet-conform/spec"
+)
+
+// vector is one golden vector of testdata/vectors/vectors.json.
+type vector struct {
+	Name      string `json:"name"`
+	Class     string `json:"class"` // roundtrip, decode-only, reject
+	Hex       string `json:"hex"`
+	Error     string `json:"error"` // reject: codec sentinel name, e.g. ErrTruncated
+	Channels  bool   `json:"channels"`
+	SetOrder  string `json:"set_order"`
+	Strconfig *struct {
+		Py2StrAsPy3Str bool `json:"py2str_as_py3str"`
+		Py3StrAsPy2Str bool `json:"py3str_as_py2str"`
+	} `json:"strconfig"`
+}
+
+type vectorFile struct {
+	Vectors []vector `json:"vectors"`
+}
+
+func loadVectors() ([]vector, error) {
+	var f vectorFile
+	if err := json.Unmarshal(execnetconform.VectorsJSON, &f); err != nil {
+		return nil, fmt.Errorf("testdata/vectors/vectors.json: %w", err)
+	}
+	if len(f.Vectors) == 0 {
+		return nil, fmt.Errorf("testdata/vectors/vectors.json holds no vectors")
+	}
+	return f.Vectors, nil
+}
+
+// vectorCases replays the golden vectors against the target, one case per
+// vector and direction:
+//   - vectors/NAME/decode: conform_loads decodes the vector's bytes to the
+//     vector's value (roundtrip and decode-only vectors). Vectors that hold
+//     CHANNEL opcodes need a channel context and go through conform_echo.
+//   - vectors/NAME/encode: conform_dumps writes exactly the vector's bytes
+//     (roundtrip vectors; set elements may come in any order).
+//   - vectors/reject/...: conform_loads must end with CHANNEL_CLOSE_ERROR
+//     whose text starts with the vector's error class.
+//
+// The versioned/ vectors are the public form with a format byte, which
+// never travels in a frame; the codec's own tests cover them.
+func vectorCases() []conformance.Case {
+	vs, err := loadVectors()
+	if err != nil {
+		return []conformance.Case{{
+			ID:          "vectors/load",
+			Clauses:     []string{cSerStop},
+			Level:       conformance.MUST,
+			Description: "the golden vectors load",
+			Run:         func(t *conformance.T) { t.Fatalf("suite bug: %v", err) },
+		}}
+	}
+	var cs []conformance.Case
+	for _, v := range vs {
+		v := v
+		if strings.HasPrefix(v.Name, "versioned/") {
+			continue
+		}
+		switch v.Class {
+		case "roundtrip":
+			cs = append(cs, vectorDecodeCase(v), vectorEncodeCase(v))
+		case "decode-only":
+			cs = append(cs, vectorDecodeCase(v))
+		case "reject":
+			cs = append(cs, vectorRejectCase(v))
+		}
+	}
+	return cs
+}
+
+func vectorStrConfig(v vector) *codec.StrConfig {
+	if v.Strconfig == nil {
+		return nil
+	}
+	sc := codec.StrConfig{Py2StrAsPy3Str: v.Strconfig.Py2StrAsPy3Str, Py3StrAsPy2Str: v.Strconfig.Py3StrAsPy2Str}
+	if sc == codec.ChannelStrConfig {
+		return nil // the default of every channel
+	}
+	return &sc
+}
+
+// vectorValue decodes the vector with the reference codec, under the
+// vector's strconfig.
+func vectorValue(t *conformance.T, v vector) (codec.Value, []byte) {
+	b, err := hex.DecodeString(v.Hex)
+	if err != nil {
+		t.Fatalf("suite bug: vector %s: bad hex: %v", v.Name, err)
+	}
+	d := codec.Decoder{StrConfig: codec.ChannelStrConfig}
+	if sc := vectorStrConfig(v); sc != nil {
+		d.StrConfig = *sc
+	}
+	val, _, err := d.Loads(b)
+	if err != nil {
+		t.Fatalf("suite bug: vector %s: the reference codec rejects it: %v", v.Name, err)
+	}
+	return val, b
+}
+
+func vectorDecodeCase(v vector) conformance.Case {
+	desc := "the target decodes golden vector " + v.Name
+	switch {
+	case vectorStrConfig(v) != nil:
+		desc += " (strconfig: through conform_echo on a reconfigured channel)"
+	case v.Channels:
+		desc += " (CHANNEL opcodes: through conform_echo on a live channel)"
+	}
+	return conformance.Case{
+		ID:          "vectors/" + v.Name + "/decode",
+		Clauses:     vectorClauses(v, cProfLoads),
+		Level:       conformance.MUST,
+		Description: desc,
+		Run: func(t *conformance.T) {
+			want, b := vectorValue(t, v)
+			if sc := vectorStrConfig(v); sc != nil {
+				got, raw := echoRawWith(t, b, *sc)
+				if !codec.Identical(want, got) {
+					t.Fatalf("vector %s (hex %s) through conform_echo with strconfig %v: got %s (hex %s), want %s",
+						v.Name, v.Hex, *sc, reprOf(got), hexOf(raw), reprOf(want))
+				}
+				return
+			}
+			if v.Channels {
+				got, raw := echoRaw(t, b)
+				if !codec.Identical(want, got) {
+					t.Fatalf("vector %s (hex %s) through conform_echo: got %s (hex %s), want %s",
+						v.Name, v.Hex, reprOf(got), hexOf(raw), reprOf(want))
+				}
+				return
+			}
+			ch, f := execLoads(t, b)
+			what := fmt.Sprintf("vector %s: conform_loads of hex %s", v.Name, v.Hex)
+			got := decodeReply(t, f, what)
+			if !codec.Identical(want, got) {
+				t.Fatalf("%s: got %s (reply hex %s), want %s", what, reprOf(got), hexOf(f.Payload), reprOf(want))
+			}
+			closeChannel(t, ch)
+		},
+	}
+}
+
+func vectorEncodeCase(v vector) conformance.Case {
+	return conformance.Case{
+		ID:          "vectors/" + v.Name + "/encode",
+		Clauses:     vectorClauses(v, cProfDumps),
+		Level:       conformance.MUST,
+		Description: "the target encodes golden vector " + v.Name + " to its exact bytes",
+		Run: func(t *conformance.T) {
+			want, b := vectorValue(t, v)
+			got := dumpsOnTarget(t, want)
+			if string(got) == string(b) {
+				return
+			}
+			if hasMultiSet(want) && len(got) == len(b) {
+				if g, err := codec.Loads(got); err == nil && codec.Identical(g, want) {
+					return // only the order of set elements differs
+				}
+			}
+			t.Fatalf("vector %s: conform_dumps: expected hex %s, got hex %s", v.Name, v.Hex, hexOf(got))
+		},
+	}
+}
+
+// errorClass turns a codec sentinel name (ErrTruncated) into the spec's
+// error class name (Truncated).
+func errorClass(name string) string { return strings.TrimPrefix(name, "Err") }
+
+func vectorRejectCase(v vector) conformance.Case {
+	class := errorClass(v.Error)
+	if v.Channels {
+		return conformance.Case{
+			ID:          "vectors/" + v.Name,
+			Clauses:     vectorClauses(v, cRobBadPayload),
+			Level:       conformance.MUST,
+			Description: "malformed golden vector " + v.Name + " as data on a live channel: the target ends the connection or reports an error",
+			Timeout:     robustTimeout,
+			Run: func(t *conformance.T) {
+				b := mustHex(t, v.Hex)
+				ch := t.Exec(profile.Echo)
+				t.Send(dataFrame(ch, b))
+				t.ExpectEndOrError()
+			},
+		}
+	}
+	return conformance.Case{
+		ID:          "vectors/" + v.Name,
+		Clauses:     vectorClauses(v, cProfLoads),
+		Level:       conformance.MUST,
+		Description: "conform_loads rejects golden vector " + v.Name + " with error class " + class,
+		Run: func(t *conformance.T) {
+			b := mustHex(t, v.Hex)
+			_, f := execLoads(t, b)
+			switch f.Code {
+			case spec.MsgChannelCloseError:
+				text := closeErrorText(f)
+				if !strings.HasPrefix(text, class+":") {
+					t.Fatalf("vector %s (hex %s): conform_loads failed with %q, want a text starting with %q", v.Name, v.Hex, text, class+":")
+				}
+			case spec.MsgChannelData:
+				got, err := codec.Loads(f.Payload)
+				if err != nil {
+					t.Fatalf("vector %s (hex %s): accepted (expected error class %s); the reply does not decode either: hex %s", v.Name, v.Hex, class, hexOf(f.Payload))
+				}
+				t.Fatalf("vector %s (hex %s): accepted as %s (expected error class %s)", v.Name, v.Hex, reprOf(got), class)
+			default:
+				t.Fatalf("vector %s (hex %s): expected CHANNEL_CLOSE_ERROR with class %s, got %s", v.Name, v.Hex, class, f.Code)
+			}
+		},
+	}
+}
+
+// vectorClauses picks the clauses a vector exercises from its name.
+func vectorClauses(v vector, proc string) []string {
+	cl := []string{proc}
+	group, rest, _ := strings.Cut(v.Name, "/")
+	if group == "reject" {
+		cl = append(cl, cDecErrors)
+		sub, _, _ := strings.Cut(rest, "/")
+		if c, ok := rejectClause[sub]; ok {
+			cl = append(cl, c)
+		}
+		if c, ok := errorClassClause[errorClass(v.Error)]; ok {
+			cl = append(cl, c)
+		}
+		return dedupe(cl)
+	}
+	if c, ok := groupClause[group]; ok {
+		cl = append(cl, c)
+	}
+	return dedupe(cl)
+}
+
+func dedupe(xs []string) []string {
+	out := xs[:0]
+	seen := map[string]bool{}
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
