@@ -390,3 +390,39 @@ func TestReports(t *testing.T) {
 		t.Errorf("trace file:\n%s", trace.String())
 	}
 }
+
+func TestConcurrentReceivers(t *testing.T) {
+	ft := newFakeTarget(t)
+	res := runFake(t, ft, Options{Timeout: 2 * time.Second},
+		rawCase("conc/many", func(t *T) {
+			const n = 16
+			ids := make([]int32, n)
+			for i := range ids {
+				ids[i] = t.NewChannelID()
+			}
+			errs := make(chan error, n)
+			for i, ch := range ids {
+				go func() {
+					// Each goroutine waits for its own channel; the
+					// frames arrive in reverse order of the waits.
+					f, err := t.RecvOn(ch)
+					if err == nil && !bytes.Equal(f.Payload, int32Payload(int32(i))) {
+						err = errors.New("wrong payload on channel")
+					}
+					errs <- err
+				}()
+			}
+			for i := n - 1; i >= 0; i-- {
+				t.Send(frame.Frame{Code: spec.MsgChannelData, Channel: ids[i], Payload: int32Payload(int32(i))})
+			}
+			for range n {
+				if err := <-errs; err != nil {
+					t.Errorf("receiver: %v", err)
+				}
+			}
+		}),
+	)
+	if !res.OK() {
+		t.Fatalf("%s: %+v", Summary(res), res.Cases)
+	}
+}

@@ -41,7 +41,8 @@ type session struct {
 	rdone  chan struct{}   // closed when the reader goroutine returns
 
 	wmu     sync.Mutex    // serialises writes
-	rsem    chan struct{} // one receiver at a time, interruptible
+	rsem    chan struct{} // held by the receiver pumping frames from the reader
+	notify  chan struct{} // closed (and replaced) when a frame was pumped
 	nextID  int32         // next odd channel id
 	mu      sync.Mutex    // guards the fields below
 	ended   error         // first read error (io.EOF, *frame.Error, ...)
@@ -63,6 +64,7 @@ func newSession(conn transport.Conn, stderr *tailBuffer, tr *tracer) *session {
 		stop:   make(chan struct{}),
 		rdone:  make(chan struct{}),
 		rsem:   make(chan struct{}, 1),
+		notify: make(chan struct{}),
 		nextID: 1,
 		owner:  map[int32]int{},
 	}
@@ -150,63 +152,91 @@ const anyChannel = int32(-1 << 31)
 // recv returns the next frame owned by the current case on channel ch
 // (or on any channel when ch is anyChannel). Frames on other channels are
 // kept for later; frames on earlier cases' channels are dropped.
+//
+// Several goroutines may wait at once, each for its own channel: one of
+// them (holding rsem) pumps frames from the reader into the pending list
+// and wakes the others through the notify channel.
 func (s *session) recv(ctx context.Context, ch int32, waiting string) (frame.Frame, error) {
-	select {
-	case s.rsem <- struct{}{}:
-	case <-ctx.Done():
-		return frame.Frame{}, s.ctxErr(ctx, waiting)
-	}
-	defer func() { <-s.rsem }()
-
-	if f, ok := s.takePending(ch); ok {
-		return f, nil
-	}
 	for {
-		s.mu.Lock()
-		ended := s.ended
-		s.mu.Unlock()
-		if ended != nil {
+		if f, ok := s.takePending(ch); ok {
+			return f, nil
+		}
+		if s.endedErr() != nil {
 			return frame.Frame{}, s.endedError(ctx)
 		}
-		var res readResult
-		var ok bool
+		s.mu.Lock()
+		notify := s.notify
+		s.mu.Unlock()
 		select {
-		case res, ok = <-s.frames:
+		case s.rsem <- struct{}{}:
+			f, ok, err := s.pump(ctx, ch, waiting)
+			<-s.rsem
+			if err != nil || ok {
+				return f, err
+			}
+		case <-notify:
 		case <-ctx.Done():
 			return frame.Frame{}, s.ctxErr(ctx, waiting)
 		}
-		if !ok {
-			s.setEnded(io.ErrClosedPipe)
-			continue
-		}
-		if res.err != nil {
-			s.setEnded(res.err)
-			s.tr.note("connection ended: %v", res.err)
-			continue
-		}
-		f := res.f
-		s.mu.Lock()
-		if _, seen := s.owner[f.Channel]; !seen && f.Channel != 0 {
-			// A channel the target opened (or one we never allocated)
-			// belongs to the case during which it first appears.
-			s.owner[f.Channel] = s.caseSeq
-		}
-		stale := s.isStaleLocked(f.Channel)
-		s.mu.Unlock()
-		e := frameEntry(DirRecv, f)
-		if stale {
-			e.Note = "dropped: channel of an earlier case"
-			s.tr.add(e)
-			continue
-		}
-		s.tr.add(e)
-		if ch == anyChannel || f.Channel == ch {
-			return f, nil
-		}
-		if err := s.keep(f); err != nil {
-			return frame.Frame{}, err
-		}
 	}
+}
+
+// pump reads one frame from the reader. It returns the frame if it is on
+// ch; otherwise the frame is kept (or dropped) and waiters are woken.
+func (s *session) pump(ctx context.Context, ch int32, waiting string) (frame.Frame, bool, error) {
+	// Another pump may have queued our frame since we last looked.
+	if f, ok := s.takePending(ch); ok {
+		return f, true, nil
+	}
+	if s.endedErr() != nil {
+		return frame.Frame{}, false, s.endedError(ctx)
+	}
+	var res readResult
+	var ok bool
+	select {
+	case res, ok = <-s.frames:
+	case <-ctx.Done():
+		return frame.Frame{}, false, s.ctxErr(ctx, waiting)
+	}
+	defer s.wake()
+	if !ok {
+		s.setEnded(io.ErrClosedPipe)
+		return frame.Frame{}, false, s.endedError(ctx)
+	}
+	if res.err != nil {
+		s.setEnded(res.err)
+		s.tr.note("connection ended: %v", res.err)
+		return frame.Frame{}, false, s.endedError(ctx)
+	}
+	f := res.f
+	s.mu.Lock()
+	if _, seen := s.owner[f.Channel]; !seen && f.Channel != 0 {
+		// A channel the target opened (or one we never allocated)
+		// belongs to the case during which it first appears.
+		s.owner[f.Channel] = s.caseSeq
+	}
+	stale := s.isStaleLocked(f.Channel)
+	s.mu.Unlock()
+	e := frameEntry(DirRecv, f)
+	if stale {
+		e.Note = "dropped: channel of an earlier case"
+		s.tr.add(e)
+		return frame.Frame{}, false, nil
+	}
+	s.tr.add(e)
+	if ch == anyChannel || f.Channel == ch {
+		return f, true, nil
+	}
+	return frame.Frame{}, false, s.keep(f)
+}
+
+// wake tells waiting receivers that the pending list or the session's
+// state changed.
+func (s *session) wake() {
+	s.mu.Lock()
+	close(s.notify)
+	s.notify = make(chan struct{})
+	s.mu.Unlock()
 }
 
 func (s *session) takePending(ch int32) (frame.Frame, bool) {
