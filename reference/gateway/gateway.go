@@ -528,13 +528,10 @@ func (g *Gateway) Serve(ctx context.Context) error {
 
 func (g *Gateway) receiver() {
 	defer close(g.done)
-	br := bufio.NewReaderSize(g.conn, 64<<10)
-	fr := frame.NewReader(br)
-	fr.MaxPayload = g.cfg.maxPayload
+	fr := &frameReader{r: bufio.NewReaderSize(g.conn, 64<<10), max: g.cfg.maxPayload}
 	var endErr error
 	for {
-		off := fr.Offset()
-		f, err := fr.ReadFrame()
+		f, off, err := fr.next()
 		if err != nil {
 			endErr = err
 			break

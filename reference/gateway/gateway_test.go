@@ -715,6 +715,8 @@ func TestProtocolErrors(t *testing.T) {
 		{"bad payload", "04 00000001 00000002 ff51", "cannot decode CHANNEL_DATA payload"},
 		{"truncated payload", "04 00000001 00000003 4651", ""},
 		{"bad reconfigure", "01 00000000 00000006 46 00000001 51", "RECONFIGURE payload"},
+		{"huge declared length", "04 00000001 7fffffff 46 00000001 51", ""},
+		{"short header", "04 0000", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g, r := newRaw(t, Master)
@@ -814,5 +816,30 @@ func TestExitWithoutProcess(t *testing.T) {
 	}
 	if err := g.Exit(ctxT(t)); !errors.As(err, &fe) {
 		t.Errorf("second Exit: %v, want the first result", err)
+	}
+}
+
+// Received values never alias the reused read buffer.
+func TestReceivedValuesAreCopies(t *testing.T) {
+	g, r := newRaw(t, Master)
+	ch := g.NewChannel()
+	r.send(spec.MsgChannelData, 1, "41 00000004 61616161 51")                            // b'aaaa'
+	r.send(spec.MsgChannelData, 1, "4e 00000004 62626262 51")                            // 'bbbb'
+	r.send(spec.MsgChannelData, 1, "4b 00000001 46 00000000 41 00000004 63636363 50 51") // [b'cccc']
+	r.send(spec.MsgChannelData, 1, "41 00000004 7a7a7a7a 51")                            // b'zzzz'
+	ctx := ctxT(t)
+	var got []codec.Value
+	for i := 0; i < 4; i++ {
+		v, err := ch.Receive(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, v)
+	}
+	want := []codec.Value{codec.Bytes("aaaa"), codec.Str("bbbb"), codec.List{codec.Bytes("cccc")}, codec.Bytes("zzzz")}
+	for i := range want {
+		if !codec.Identical(got[i], want[i]) {
+			t.Errorf("item %d = %s, want %s", i, codec.Repr(got[i]), codec.Repr(want[i]))
+		}
 	}
 }
