@@ -1,0 +1,163 @@
+package sshtransport_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/execnet-conform/execnet-conform/internal/netnstest"
+	"github.com/execnet-conform/execnet-conform/internal/peers"
+	"github.com/execnet-conform/execnet-conform/internal/sshdtest"
+	"github.com/execnet-conform/execnet-conform/reference/codec"
+	"github.com/execnet-conform/execnet-conform/reference/gateway"
+	"github.com/execnet-conform/execnet-conform/reference/transport"
+	"github.com/execnet-conform/execnet-conform/reference/transport/sshtransport"
+)
+
+func sshOptions(srv ...*sshdtest.Server) gateway.Option {
+	var topts transport.Options
+	d := sshtransport.Defaults{NoAgent: true}
+	for _, s := range srv {
+		d.KeyFiles = append(d.KeyFiles, s.UserKeyPath)
+		d.KnownHosts = append(d.KnownHosts, s.KnownHostsPath)
+	}
+	sshtransport.Register(&topts, d)
+	return gateway.WithTransportOptions(topts)
+}
+
+// TestGatewayExecStyle: a Go master reaches a Python worker over real
+// OpenSSH with known_hosts verification on, in the exec style (the remote
+// side needs only Python), and in the import style.
+func TestGatewayExecStyle(t *testing.T) {
+	py := peers.CPython(t)
+	srv := sshdtest.Start(t, sshdtest.Options{})
+	for _, style := range []string{"exec", "import"} {
+		t.Run(style, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			spec := fmt.Sprintf("ssh=%s@%s//python=%s//style=%s", srv.User, srv.Addr, py, style)
+			g, err := gateway.Open(ctx, spec, sshOptions(srv))
+			if err != nil {
+				t.Fatalf("open %s: %v", spec, err)
+			}
+			ch, err := g.RemoteExecSource(ctx, "import os\nchannel.send((os.getpid(), channel.receive() * 2))")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ch.Send(ctx, codec.Int(21)); err != nil {
+				t.Fatal(err)
+			}
+			v, err := ch.Receive(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tup, ok := v.(codec.Tuple)
+			if !ok || len(tup) != 2 || !codec.Identical(tup[1], codec.Int(42)) {
+				t.Fatalf("got %s", codec.Repr(v))
+			}
+			if pid, _ := tup[0].(codec.Int); int(pid) != g.Pid() {
+				t.Fatalf("remote pid %d, gateway says %d", pid, g.Pid())
+			}
+			if err := g.Exit(ctx); err != nil {
+				t.Fatalf("exit: %v", err)
+			}
+			if st, ok := g.ExitStatus(); !ok || st.Code != 0 {
+				t.Fatalf("exit status %+v %v", st, ok)
+			}
+			// the remote process is gone
+			if _, err := os.Stat(filepath.Join("/proc", fmt.Sprint(tup[0]))); err == nil {
+				t.Fatalf("remote worker pid %s still exists after Exit", codec.Repr(tup[0]))
+			}
+		})
+	}
+}
+
+// TestThreeHosts builds three hosts in network namespaces, each with its own
+// sshd, opens a Group of Python execnet workers on all three over ssh,
+// spreads a job across them, gathers the results and terminates the group.
+func TestThreeHosts(t *testing.T) {
+	py := peers.CPython(t)
+	hosts := netnstest.Hosts(t, 3)
+	var servers []*sshdtest.Server
+	var specs []string
+	for i, h := range hosts {
+		s := sshdtest.Start(t, sshdtest.Options{Addr: h.Addr, Port: 22, NetNS: h.NS})
+		servers = append(servers, s)
+		specs = append(specs, fmt.Sprintf("ssh=%s@%s//python=%s//id=host%d", s.User, h.Addr, py, i))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	group := gateway.NewGroup(sshOptions(servers...))
+	gws, err := group.Open(ctx, specs...)
+	if err != nil {
+		t.Fatalf("group open: %v", err)
+	}
+	// Each worker first reports the routing table it sees (proof that it
+	// runs inside its own namespace), then squares the numbers it gets.
+	src := `channel.send(open('/proc/net/fib_trie').read())
+for x in channel:
+    channel.send((x, x * x))
+`
+	var chans []*gateway.Channel
+	for i, g := range gws {
+		ch, err := g.RemoteExecSource(ctx, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := ch.Receive(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fib := string(v.(codec.Str))
+		for j, h := range hosts {
+			if has := strings.Contains(fib, h.Addr); has != (i == j) {
+				t.Fatalf("worker %d: routing table mentions %s = %v", i, h.Addr, has)
+			}
+		}
+		chans = append(chans, ch)
+	}
+	const jobs = 30
+	for i := 0; i < jobs; i++ {
+		if err := chans[i%len(chans)].Send(ctx, codec.Int(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum := 0
+	for i := 0; i < jobs; i++ {
+		v, err := chans[i%len(chans)].Receive(ctx)
+		if err != nil {
+			t.Fatalf("job %d: %v", i, err)
+		}
+		tup := v.(codec.Tuple)
+		if !codec.Identical(tup[0], codec.Int(i)) {
+			t.Fatalf("job %d answered %s", i, codec.Repr(v))
+		}
+		sum += int(tup[1].(codec.Int))
+	}
+	want := 0
+	for i := 0; i < jobs; i++ {
+		want += i * i
+	}
+	if sum != want {
+		t.Fatalf("sum of squares %d, want %d", sum, want)
+	}
+	for _, ch := range chans {
+		_ = ch.Close()
+	}
+	rep := group.Terminate(ctx, 5*time.Second)
+	if f := rep.Forced(); len(f) != 0 {
+		t.Fatalf("workers needed force: %s", rep)
+	}
+	for _, w := range rep.Workers {
+		if !w.StatusKnown || w.Status.Code != 0 {
+			t.Fatalf("worker %s ended with %+v (known %v)", w.ID, w.Status, w.StatusKnown)
+		}
+		if !strings.HasPrefix(w.ID, "host") {
+			t.Fatalf("unexpected id %s", w.ID)
+		}
+	}
+}
