@@ -16,8 +16,10 @@ import (
 // It accepts None, True, False; ints (decimal, 0x/0o/0b, underscores,
 // any size); floats (1.5, 1e3, .5, inf, nan, float('inf'), float('nan'));
 // imaginary literals (2j) and complex sums written as repr prints them
-// ((1-2j)), where R±Ij builds complex(R, ±I) directly so that Repr output
-// round-trips bit for bit (Python's arithmetic would lose some zero signs);
+// ((1-2j)), where R±Ij builds complex(R, ±I) and -Ij builds complex(0, -I)
+// directly, so that Repr output round-trips bit for bit (Python's eval
+// computes these with arithmetic, which changes some zero signs: it reads
+// -2j as complex(-0.0, -2.0) and 1-0j as complex(1, 0.0));
 // unary minus and plus on numbers; '...' and "..." strings and b'...'
 // bytes with Python's escapes (no triple quotes, no r prefix); tuples,
 // lists, dicts, set literals, set(), frozenset(), frozenset(X) for a set,
@@ -159,9 +161,15 @@ func (p *litParser) unary(depth int) (Value, error) {
 	case '-', '+':
 		neg := p.peek() == '-'
 		p.pos++
+		p.skipSpace()
+		operand := p.pos
 		v, err := p.unary(depth + 1)
 		if err != nil {
 			return nil, err
+		}
+		if c, ok := v.(Complex); ok && neg && p.wasImag(operand) {
+			// "-2j" is how Repr prints complex(0, -2): keep the real +0.
+			return Complex(complex(0, -imag(c))), nil
 		}
 		return negate(v, neg, func() error { return p.errAt(start, nil, "unary %c needs a number", p.s[start]) })
 	}
