@@ -58,6 +58,7 @@ func (ch *Channel) Kind() codec.Kind { return codec.KindChannel }
 // Gateway returns the channel's gateway.
 func (ch *Channel) Gateway() *Gateway { return ch.gw }
 
+// String describes Channel for logs and messages.
 func (ch *Channel) String() string {
 	state := "open"
 	if ch.IsClosed() {
@@ -323,6 +324,7 @@ type CallbackPanicError struct {
 	Stack string
 }
 
+// Error implements error.
 func (e *CallbackPanicError) Error() string {
 	return fmt.Sprintf("callback of channel %d panicked: %s\n%s", e.ID, e.Value, strings.TrimSpace(e.Stack))
 }

@@ -38,6 +38,7 @@ type RemoteError struct {
 	Text string
 }
 
+// Error implements error.
 func (e *RemoteError) Error() string { return "remote error: " + e.Text }
 
 // ChannelClosedError is returned by Send (and CloseWithError) on a channel
@@ -47,6 +48,7 @@ type ChannelClosedError struct {
 	Op string
 }
 
+// Error implements error.
 func (e *ChannelClosedError) Error() string {
 	return fmt.Sprintf("cannot %s on closed channel %d", e.Op, e.ID)
 }
@@ -61,6 +63,7 @@ type EOFError struct {
 	ID int32
 }
 
+// Error implements error.
 func (e *EOFError) Error() string {
 	return fmt.Sprintf("channel %d: no more items (closed by the peer or locally)", e.ID)
 }
@@ -74,6 +77,7 @@ type TimeoutError struct {
 	Op string // what was waited for, e.g. "receive on channel 3"
 }
 
+// Error implements error.
 func (e *TimeoutError) Error() string { return "gateway: timeout waiting for " + e.Op }
 
 // Is makes errors.Is match ErrTimeout and context.DeadlineExceeded.
@@ -104,6 +108,7 @@ type ConnectionLostError struct {
 	Err         error // io.EOF, a read error, or a *ProtocolError
 }
 
+// Error implements error.
 func (e *ConnectionLostError) Error() string {
 	peer := "worker"
 	if e.Role == Worker {
@@ -125,6 +130,7 @@ func (e *ConnectionLostError) Error() string {
 	return s
 }
 
+// Unwrap returns the underlying error.
 func (e *ConnectionLostError) Unwrap() error { return e.Err }
 
 // Is makes errors.Is match ErrGatewayClosed and io.EOF.
@@ -142,6 +148,7 @@ type ProtocolError struct {
 	Err    error
 }
 
+// Error implements error.
 func (e *ProtocolError) Error() string {
 	s := fmt.Sprintf("protocol error in frame at offset %d (header %s): %s",
 		e.Offset, hex.EncodeToString(e.Header), e.Msg)
@@ -151,6 +158,7 @@ func (e *ProtocolError) Error() string {
 	return s
 }
 
+// Unwrap returns the underlying error.
 func (e *ProtocolError) Unwrap() error { return e.Err }
 
 // signalNames maps the common signals to their names; numbers come from

@@ -27,6 +27,7 @@ const (
 	StageUnreaped
 )
 
+// String describes ExitStage for logs and messages.
 func (s ExitStage) String() string {
 	switch s {
 	case StageTerminate:
@@ -55,6 +56,7 @@ type ForcedExitError struct {
 	Grace   time.Duration
 }
 
+// Error implements error.
 func (e *ForcedExitError) Error() string {
 	if e.Stage == StageUnreaped {
 		return fmt.Sprintf("worker %s (pid %d) could not be reaped even after SIGKILL", e.Gateway, e.Pid)

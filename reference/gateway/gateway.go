@@ -25,6 +25,15 @@
 // CHANNEL_CLOSE_ERROR carrying the panic text, like a raising callback in
 // execnet.
 //
+// Sending encodes header and payload into one pooled buffer and writes it
+// with a single Write; a bytes item costs a constant, small number of
+// allocations whatever its size. The context of Send bounds the wait for
+// the write lock and, when the Conn has SetWriteDeadline (sockets), the
+// write itself; on pipes a write to a worker that stops reading blocks
+// until the worker exits or Exit closes the connection. The receiver reads
+// each payload into a reused buffer and the decoder copies what it keeps,
+// so received values never alias connection buffers.
+//
 // # Channel objects
 //
 // Python execnet closes a channel whose object is garbage collected. Go
@@ -58,6 +67,7 @@ const (
 	Worker Role = 2
 )
 
+// String describes Role for logs and messages.
 func (r Role) String() string {
 	switch r {
 	case Master:
@@ -245,6 +255,7 @@ func (g *Gateway) Err() error {
 	return g.endErr
 }
 
+// String describes Gateway for logs and messages.
 func (g *Gateway) String() string {
 	return fmt.Sprintf("<Gateway id=%s %s pid=%d>", g.id, g.role, g.Pid())
 }

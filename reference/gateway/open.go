@@ -197,6 +197,7 @@ func (r TerminateReport) Forced() []WorkerExit {
 	return out
 }
 
+// String describes TerminateReport for logs and messages.
 func (r TerminateReport) String() string {
 	s := fmt.Sprintf("%d workers terminated", len(r.Workers))
 	for _, w := range r.Forced() {
