@@ -245,3 +245,16 @@ func TestProfileSSH(t *testing.T) {
 	spec := "ssh=conformhost//ssh_config=" + cfg + "//python=" + workerBin
 	runPython(t, py, profileChecks, driverPy, profilePy, spec, "execnet-conform-go")
 }
+
+// TestLoadsVectors sends the golden reject vectors through the Go
+// worker's conform_loads and checks each error class.
+func TestLoadsVectors(t *testing.T) {
+	py := peers.CPython(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, py, "../../conformance/profile/testdata/loads_vectors.py", profilePy,
+		"../../testdata/vectors/vectors.json", "popen//python="+workerBin+" worker").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "\ndone\n") {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+}
