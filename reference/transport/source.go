@@ -167,6 +167,13 @@ func gatewayBaseSource(ctx context.Context, opts *Options) (string, error) {
 	if opts.GatewayBaseSource != "" {
 		return opts.GatewayBaseSource, nil
 	}
+	return ReadGatewayBase(ctx)
+}
+
+// ReadGatewayBase returns the text of the gateway_base.py that
+// LocateGatewayBase finds. Callers that open many exec-style or socket
+// workers can read it once and pass it as Options.GatewayBaseSource.
+func ReadGatewayBase(ctx context.Context) (string, error) {
 	p, err := LocateGatewayBase(ctx)
 	if err != nil {
 		return "", err

@@ -2,6 +2,24 @@
 // bootstrap handshake (SPEC.md section "Bootstrap"), returning a byte stream
 // that carries frames. It is shared by the reference gateway and by the
 // conformance runner, which speaks frames directly.
+//
+// Open takes a parsed xspec (package xspec) and dispatches on its kind:
+//
+//   - popen: starts PYTHON -u [-B] -c BOOTSTRAP in a process group of its
+//     own, writes one line (a Python string literal of the bootstrap
+//     source, see PyStringLiteral) and waits for the ready byte '1'. The
+//     source is either import style (the worker's own execnet serves) or
+//     exec style (the master sends execnet's gateway_base.py text); see
+//     Options.Style for the rule that picks one.
+//   - socket: connects to a socket server (execnet's socketserver.py or
+//     the Go worker's listen mode) and sends the socket bootstrap.
+//   - ssh and others: through Options.Openers.
+//
+// Every failure to start or to complete the handshake is a
+// *BootstrapError that says which of a few classes it is (interpreter not
+// startable, worker exited, wrong first bytes, timeout), with the bytes
+// received, the exit status and the tail of the worker's stderr; the
+// process is killed and reaped before Open returns.
 package transport
 
 import (
