@@ -211,7 +211,8 @@ class Gen(object):
             if deviation is None:
                 raise SystemExit("%s: execnet accepts %s as %r; add a deviation" % (name, raw.hex(), got))
             try:
-                v["python_accepts"] = repr(got)
+                r = repr(got)
+                v["python_accepts"] = r if len(r) <= 200 else r[:200] + "...(%d chars)" % len(r)
             except RecursionError:
                 v["python_accepts"] = "<too deep for repr>"
         else:
@@ -414,6 +415,9 @@ def build(g):
                 raw=b"K" + i32(1) + F(0) + F(1) + F(2) + b"O" + i32(2) + b"P" + STOP)
 
     # ------------------------------------------------------------ decode-only
+    pypy_nan = dev("pypy-nan-identity", "PyPy only: floats with the same bits are the same object, so NaN "
+                                        "keys/elements with equal bits collapse into one ({nan: 2}); CPython "
+                                        "and our spec keep each NaN distinct")
     g.decode_only("dict/duplicate-1-true", b"J" + F(1) + N("a") + b"P" + b"R" + N("b") + b"P" + STOP,
                   literal="{1: 'b'}", note="True == 1: the first key object stays, the value is replaced")
     g.decode_only("dict/duplicate-true-1", b"J" + b"R" + N("a") + b"P" + F(1) + N("b") + b"P" + STOP,
@@ -425,15 +429,19 @@ def build(g):
     g.decode_only("dict/duplicate-str", b"J" + N("k") + F(1) + b"P" + N("k") + F(2) + b"P" + STOP, literal="{'k': 2}")
     g.decode_only("dict/nan-keys-distinct", b"J" + b"D" + struct.pack("!d", math.nan) + F(1) + b"P" +
                   b"D" + struct.pack("!d", math.nan) + F(2) + b"P" + STOP, literal="{nan: 1, nan: 2}",
-                  note="two NaN key objects never compare equal, so both stay")
+                  note="two NaN key objects never compare equal, so both stay", deviation=pypy_nan)
     g.decode_only("dict/duplicate-frozenset-order", b"J" + F(1) + F(2) + b"E" + i32(2) + N("a") + b"P" +
                   F(2) + F(1) + b"E" + i32(2) + N("b") + b"P" + STOP, literal="{frozenset({1, 2}): 'b'}")
+    g.decode_only("set/nan-elements-distinct", b"D" + struct.pack("!d", math.nan) + b"D" + struct.pack("!d", math.nan)
+                  + b"O" + i32(2) + STOP, literal="{nan, nan}", deviation=pypy_nan)
     g.decode_only("set/duplicates", F(1) + F(1) + b"O" + i32(2) + STOP, literal="{1}")
     g.decode_only("set/duplicate-1-true", F(1) + b"R" + b"D" + struct.pack("!d", 1.0) + b"O" + i32(3) + STOP,
                   literal="{1}")
     g.decode_only("frozenset/duplicates", N("a") + N("a") + b"E" + i32(2) + STOP, literal="frozenset({'a'})")
     g.decode_only("list/unfilled", b"K" + i32(3) + STOP, literal="[None, None, None]",
                   note="NEWLIST n pushes n Nones; SETITEM fills them")
+    g.decode_only("list/unfilled-6-of-6-bytes", b"K" + i32(5) + STOP, literal="[None, None, None, None, None]",
+                  note="5 slots from 6 input bytes: within one slot per byte")
     g.decode_only("list/partly-filled", b"K" + i32(2) + F(1) + N("x") + b"P" + STOP, literal="[None, 'x']")
     g.decode_only("list/overwrite", b"K" + i32(1) + F(0) + F(1) + b"P" + F(0) + F(2) + b"P" + STOP, literal="[2]")
     g.decode_only("list/reverse-fill", b"K" + i32(2) + F(1) + F(20) + b"P" + F(0) + F(10) + b"P" + STOP,
@@ -484,7 +492,7 @@ def build(g):
     R("reject/unknown-opcode/0xff", b"\xff", "ErrUnknownOpcode")
     R("reject/unknown-opcode/0x61", b"a", "ErrUnknownOpcode")
     R("reject/unknown-opcode/after-value", b"L\x55" + STOP, "ErrUnknownOpcode")
-    R("reject/unknown-opcode/0x80-in-list", b"K" + i32(1) + F(0) + b"\x80", "ErrUnknownOpcode")
+    R("reject/unknown-opcode/0x80-in-list", b"K" + i32(1) + F(0) + b"\x80" + b"L" + b"P" + STOP, "ErrUnknownOpcode")
 
     # Truncation inside each opcode's operand.
     for code, size in [("@", 4), ("A", 4), ("B", 4), ("D", 8), ("E", 4), ("F", 4), ("G", 4),
@@ -532,8 +540,22 @@ def build(g):
     R("reject/buildtuple/n-1-empty-stack", b"@" + i32(1) + STOP, "ErrStackUnderflow", deviation=und)
     R("reject/set/n-exceeds-depth", F(1) + b"O" + i32(3) + STOP, "ErrStackUnderflow", deviation=und)
     R("reject/frozenset/n-exceeds-depth", b"E" + i32(1) + STOP, "ErrStackUnderflow", deviation=und)
-    R("reject/buildtuple/n-2-depth-1-nonempty-list", b"K" + i32(1) + b"@" + i32(2) + STOP, "ErrStackUnderflow",
+    R("reject/buildtuple/n-2-depth-1-nonempty-list", b"K" + i32(1) + F(0) + b"L" + b"P" + b"@" + i32(2) + STOP,
+      "ErrStackUnderflow",
       deviation=und)
+
+    # NEWLIST slots cost memory before any item arrives: our spec bounds the
+    # slots declared by all NEWLISTs of one value by the input length (one
+    # slot per input byte), and fails with ErrLimit beyond it.
+    slots = dev("newlist-slot-bound", "execnet builds [None] * n for NEWLIST n whatever follows; our spec "
+                                      "allows at most one declared list slot per input byte")
+    R("reject/newlist/large-count", b"K" + i32(1 << 20) + F(0) + b"L" + b"P" + STOP, "ErrLimit",
+      deviation=slots, note="13 bytes make execnet allocate 2^20 list slots (2^31-1 would need 16 GiB)")
+    R("reject/newlist/count-over-input", b"K" + i32(7) + STOP, "ErrLimit", deviation=slots)
+    g.decode_only("list/nested-slots-within-input", b"K" + i32(5) + F(0) + b"K" + i32(5) + b"P" + STOP,
+                  note="10 slots in total from 17 input bytes: within the bound")
+    R("reject/newlist/nested-total-over-input", b"K" + i32(9) + F(0) + b"K" + i32(9) + b"P" + STOP, "ErrLimit",
+      deviation=slots)
 
     # Negative lengths and counts.
     neg = dev("negative-count", "execnet uses the negative count as a Python slice/repeat count and "
@@ -558,12 +580,12 @@ def build(g):
     R("reject/list/index-on-empty", b"K" + i32(0) + F(0) + F(9) + b"P" + STOP, "ErrIndexRange")
     R("reject/list/index-bigint", b"K" + i32(1) + lstr("H", b"99999999999999999999") + F(9) + b"P" + STOP,
       "ErrIndexRange")
-    R("reject/list/index-negative", b"K" + i32(2) + F(-1) + F(9) + b"P" + STOP, "ErrIndexRange",
+    R("reject/list/index-negative", b"K" + i32(1) + F(-1) + F(9) + b"P" + STOP, "ErrIndexRange",
       deviation=dev("negative-list-index", "execnet stores through Python's negative index (counting "
                                            "from the end); our spec rejects"))
     R("reject/list/index-str", b"K" + i32(1) + N("0") + F(9) + b"P" + STOP, "ErrIndexRange")
     R("reject/list/index-float", b"K" + i32(1) + b"D" + bytes(8) + F(9) + b"P" + STOP, "ErrIndexRange")
-    R("reject/list/index-true", b"K" + i32(2) + b"R" + F(9) + b"P" + STOP, "ErrIndexRange",
+    R("reject/list/index-true", b"K" + i32(2) + F(0) + b"L" + b"P" + b"R" + F(9) + b"P" + STOP, "ErrIndexRange",
       deviation=dev("bool-list-index", "execnet accepts True/False as list index 1/0 (bool is an int "
                                        "subclass); our spec requires an INT index"))
 
