@@ -185,7 +185,10 @@ func lastFrames(tr []TraceEntry, n int) []TraceEntry {
 func oneLine(s string, max int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > max {
-		s = reprTrunc(s[:max]) + "..."
+		for max > 0 && !utf8Start(s[max]) {
+			max--
+		}
+		s = s[:max] + "..."
 	}
 	return s
 }
