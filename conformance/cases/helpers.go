@@ -247,3 +247,38 @@ func dumpsOnTarget(t *conformance.T, v codec.Value) []byte {
 
 // item builds a keyword argument for Exec.
 func item(k string, v codec.Value) codec.Item { return codec.Item{Key: codec.Str(k), Value: v} }
+
+// py2strAsBytes replaces every py2str in v by bytes with the same octets:
+// a worker may hand a decoded py2str to its application as bytes, and
+// then echoes it as bytes (SER-STR-3).
+func py2strAsBytes(v codec.Value) codec.Value {
+	switch x := v.(type) {
+	case codec.Py2Str:
+		return codec.Bytes(x)
+	case codec.Tuple:
+		return codec.Tuple(mapValues(x))
+	case codec.List:
+		return codec.List(mapValues(x))
+	case codec.Set:
+		return codec.Set(mapValues(x))
+	case codec.FrozenSet:
+		return codec.FrozenSet(mapValues(x))
+	case *codec.Dict:
+		items := make([]codec.Item, 0, x.Len())
+		for _, it := range x.Items() {
+			items = append(items, codec.Item{Key: py2strAsBytes(it.Key), Value: py2strAsBytes(it.Value)})
+		}
+		if d, err := codec.NewDict(items...); err == nil {
+			return d
+		}
+	}
+	return v
+}
+
+func mapValues(xs []codec.Value) []codec.Value {
+	out := make([]codec.Value, len(xs))
+	for i, x := range xs {
+		out[i] = py2strAsBytes(x)
+	}
+	return out
+}

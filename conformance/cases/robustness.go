@@ -59,12 +59,19 @@ func endsWithout(t *conformance.T, forbidden int32, why string) {
 	}
 }
 
-// unknownCode sends a frame with message code code on a live echo channel
-// followed by a data item: the worker must treat the code as a fatal
-// protocol error, so it must not echo the item and must end the
+// unknownCode sends a frame with message code code on channel ch
+// (0: the gateway; -1: a live conform_echo channel, followed by a data
+// item). The worker must treat the code as a fatal protocol error: it must
+// not act on the frame or on the frames after it, and must end the
 // connection.
-func unknownCode(code int8) func(t *conformance.T) {
+func unknownCode(code int8, onEcho bool) func(t *conformance.T) {
 	return func(t *conformance.T) {
+		if !onEcho {
+			id := t.NewChannelID()
+			t.SendRaw(header(code, id, 0))
+			endsWithout(t, id, "the frame with the unknown message code was answered")
+			return
+		}
 		ch := t.Exec(profile.Echo)
 		b := append(header(code, ch, 0), frame.Append(nil, dataFrame(ch, mustDumps(t, codec.Int(1))))...)
 		t.SendRaw(b)
@@ -73,18 +80,18 @@ func unknownCode(code int8) func(t *conformance.T) {
 }
 
 func robustnessCases() []conformance.Case {
-	code := func(c int8, desc string) conformance.Case {
-		cs := robust(fmt.Sprintf("msgcode/unknown-%d", c), []string{cFrmUnknown, cFrmFatal},
-			fmt.Sprintf("a frame with message code %d %sis a fatal protocol error: the worker ends the connection", c, desc), unknownCode(c))
+	code := func(name string, c int8, onEcho bool, desc string) conformance.Case {
+		cs := robust("msgcode/"+name, []string{cFrmUnknown, cFrmFatal},
+			fmt.Sprintf("a frame with message code %d %sis a fatal protocol error: the worker ends the connection", c, desc), unknownCode(c, onEcho))
 		cs.Timeout = codeTimeout
 		return cs
 	}
 	return []conformance.Case{
-		code(8, ""),
-		code(127, ""),
-		code(-1, "(not LAST_MESSAGE) "),
-		code(-3, "(not CHANNEL_CLOSE) "),
-		code(-8, "(not STATUS) "),
+		code("unknown-8", 8, false, ""),
+		code("unknown-127", 127, false, ""),
+		code("negative-8", -8, false, "(not an alias of STATUS) "),
+		code("negative-1-on-live-channel", -1, true, "(not an alias of CHANNEL_LAST_MESSAGE) "),
+		code("negative-3-on-live-channel", -3, true, "(not an alias of CHANNEL_CLOSE) "),
 		withTimeout(robust("length/negative", []string{cFrmLength, cFrmFatalWhat, cFrmFatal}, "a STATUS header with payload length -5 is a fatal protocol error: the worker ends the connection without answering", func(t *conformance.T) {
 			id := t.NewChannelID()
 			t.SendRaw(header(int8(spec.MsgStatus), id, -5))
