@@ -47,6 +47,24 @@ func (s ExitStage) String() string {
 // killWait bounds the wait for reaping after SIGKILL.
 const killWait = 5 * time.Second
 
+// closeWait bounds the wait for the receiver goroutine once the
+// connection is closed. Closing unblocks reads on sockets and pollable
+// pipes at once; a Conn whose Close cannot interrupt a Read (a blocking
+// file descriptor) leaves the receiver goroutine behind after this bound.
+const closeWait = 2 * time.Second
+
+// waitBounded waits for c to be closed, at most d.
+func waitBounded(c <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-c:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
 // ForcedExitError is returned by Exit when the worker did not end by
 // itself after GATEWAY_TERMINATE.
 type ForcedExitError struct {
@@ -106,7 +124,7 @@ func (g *Gateway) shutdown(ctx context.Context, grace time.Duration) (ExitStage,
 	}()
 	defer func() {
 		_ = g.conn.Close()
-		<-farewell
+		waitBounded(farewell, closeWait)
 	}()
 
 	stage := StageTerminate
@@ -117,7 +135,7 @@ func (g *Gateway) shutdown(ctx context.Context, grace time.Duration) (ExitStage,
 			stage = StageClosed
 		}
 		_ = g.conn.Close()
-		<-g.done
+		waitBounded(g.done, closeWait)
 		if stage != StageTerminate {
 			return stage, &ForcedExitError{Gateway: g.id, Stage: stage, Grace: grace}
 		}
@@ -143,7 +161,7 @@ func (g *Gateway) shutdown(ctx context.Context, grace time.Duration) (ExitStage,
 		}
 	}
 	_ = g.conn.Close() // unblocks the receiver if a grandchild holds the pipe
-	<-g.done
+	waitBounded(g.done, closeWait)
 	if stage != StageTerminate {
 		return stage, &ForcedExitError{Gateway: g.id, Pid: g.Pid(), Stage: stage, Grace: grace}
 	}
@@ -167,7 +185,7 @@ func (g *Gateway) waitEnd(ctx context.Context) bool {
 		// The process is gone but something else holds the stream open:
 		// closing our side ends the receiver.
 		_ = g.conn.Close()
-		<-g.recvDone
+		waitBounded(g.recvDone, closeWait)
 		return true
 	}
 }

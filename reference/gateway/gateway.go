@@ -510,11 +510,13 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	select {
 	case <-g.done:
 	case <-ctx.Done():
-		g.execCancel()
 		if g.conn != nil {
 			_ = g.conn.Close()
 		}
-		<-g.done
+		g.execCancel()
+		if !waitBounded(g.done, 2*g.cfg.execGrace+closeWait) {
+			return fmt.Errorf("gateway %s: %w; the receiver did not stop after the connection was closed", g.id, ctx.Err())
+		}
 	}
 	g.mu.Lock()
 	err, left := g.endErr, g.leftover

@@ -843,3 +843,22 @@ func TestReceivedValuesAreCopies(t *testing.T) {
 		}
 	}
 }
+
+func TestServeCancel(t *testing.T) {
+	mc, wc := pipePair(t)
+	defer mc.Close()
+	w := New(wc, Worker, WithExecutor(testExecutor), WithExecGrace(50*time.Millisecond))
+	m := New(mc, Master)
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, _ := m.RemoteExec(ctxT(t), Exec{Source: "block"})
+	ch.Send(ctxT(t), codec.Int(1))
+	cancel()
+	if err := w.Serve(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Serve after cancel: %v", err)
+	}
+	// the master sees the worker go away
+	if err := ch.WaitClose(ctxT(t)); !errors.Is(err, ErrGatewayClosed) {
+		t.Errorf("master WaitClose: %v", err)
+	}
+	m.Exit(context.Background())
+}
