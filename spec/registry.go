@@ -36,6 +36,9 @@ type Deviation struct {
 	Versions string
 	// Behaviour describes what execnet does.
 	Behaviour string
+	// VectorTag is the deviation id that testdata/vectors/vectors.json
+	// uses for this row, or "".
+	VectorTag string
 }
 
 // NegativeExample is one row of SPEC.md Appendix A: an invalid input and
@@ -360,6 +363,9 @@ func deviationRow(row, id string, lineNo int) (Deviation, []string) {
 		Clauses:   clauseRef.FindAllString(cells[1], -1),
 		Versions:  strings.TrimSpace(cells[2]),
 		Behaviour: strings.TrimSpace(cells[3]),
+	}
+	if len(cells) >= 6 {
+		dv.VectorTag = strings.Trim(strings.TrimSpace(cells[5]), "`")
 	}
 	return dv, nil
 }

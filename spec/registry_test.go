@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"regexp"
@@ -292,5 +293,50 @@ func TestParseHex(t *testing.T) {
 	d, err := parse(md + "| A-1 | public | (empty) | Truncated | no byte | z |\n| A-2 | wire | `51` | StopStack | empty | z |\n")
 	if err != nil || len(d.negatives) != 2 || d.negatives[0].Input != nil || d.negatives[1].Class != "StopStack" {
 		t.Errorf("negatives = %+v, %v", d.negatives, err)
+	}
+}
+
+// TestVectorDeviationTags checks that every deviation id used by the golden
+// vectors names a row of Appendix B, so that known-failure lists can cite
+// DEV-N for each of them.
+func TestVectorDeviationTags(t *testing.T) {
+	b, err := os.ReadFile("../testdata/vectors/vectors.json")
+	if errors.Is(err, os.ErrNotExist) {
+		t.Skip("no golden vectors in this tree")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Vectors []struct {
+			Name      string `json:"name"`
+			Deviation *struct {
+				ID string `json:"id"`
+			} `json:"deviation"`
+		} `json:"vectors"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	devs, err := Deviations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags := map[string]string{}
+	for _, d := range devs {
+		if d.VectorTag != "" {
+			if other, dup := tags[d.VectorTag]; dup {
+				t.Errorf("vector tag %s used by %s and %s", d.VectorTag, other, d.ID)
+			}
+			tags[d.VectorTag] = d.ID
+		}
+	}
+	if len(tags) < 5 {
+		t.Fatalf("only %d vector tags in Appendix B", len(tags))
+	}
+	for _, v := range doc.Vectors {
+		if v.Deviation != nil && tags[v.Deviation.ID] == "" {
+			t.Errorf("vector %s: deviation %q has no row in SPEC.md Appendix B", v.Name, v.Deviation.ID)
+		}
 	}
 }
