@@ -24,11 +24,15 @@ def conform_echo(channel):
 def conform_fail(channel, message):
     # End the execution with an exception; the peer sees a
     # CHANNEL_CLOSE_ERROR whose text ends with "RuntimeError: <message>".
+    if type(message) is not str:
+        raise TypeError("message must be str, not " + type(message).__name__)
     raise RuntimeError(message)
 
 
 def conform_stream(channel, count, size):
     # Send count bytes items of size bytes each; byte i is i % 251.
+    if type(count) is not int or type(size) is not int:
+        raise TypeError("count and size must be int")
     pattern = bytes(range(251))
     item = (pattern * (size // 251 + 1))[:size]
     sent = 0
@@ -159,4 +163,6 @@ def conform_sleep(channel, seconds):
     # Sleep, then end normally; used to test termination of busy workers.
     import time
 
+    if type(seconds) not in (int, float):
+        raise TypeError("seconds must be int or float, not " + type(seconds).__name__)
     time.sleep(seconds)

@@ -146,7 +146,7 @@ func runDriver(t *testing.T, py, profilePath, xspec, impl string) {
 	if err != nil || !strings.Contains(text, "\ndone\n") {
 		t.Fatalf("driver failed (%v):\n%s", err, text)
 	}
-	for _, check := range []string{"info", "echo", "fail", "stream", "newchannel", "dumps", "loads", "sleep"} {
+	for _, check := range []string{"info", "echo", "fail", "stream", "newchannel", "dumps", "loads", "kwargs", "sleep"} {
 		if !strings.Contains(text, "ok "+check+"\n") {
 			t.Errorf("check %s did not pass:\n%s", check, text)
 		}

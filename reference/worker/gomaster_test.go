@@ -237,7 +237,12 @@ func TestGoMasterGoWorker(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantRemoteError(t, ctx, ch, "NotImplementedError: execnet-conform Go worker cannot execute Python source")
+		text := wantRemoteError(t, ctx, ch, "NotImplementedError: ")
+		for _, want := range []string{"cannot execute Python source", worker.Implementation, profile.Echo, profile.Sleep} {
+			if !strings.Contains(text, want) {
+				t.Errorf("refusal %q does not mention %q", text, want)
+			}
+		}
 		ch, err = g.RemoteExec(ctx, gateway.Exec{Source: "def f(channel): pass\n", CallName: "f"})
 		if err != nil {
 			t.Fatal(err)
@@ -245,6 +250,16 @@ func TestGoMasterGoWorker(t *testing.T) {
 		wantRemoteError(t, ctx, ch, "NotImplementedError:")
 		ch = execProc(t, ctx, g, profile.Sleep, kw("seconds", codec.Float(-1)))
 		wantRemoteError(t, ctx, ch, "ValueError:")
+		for _, bad := range [][]codec.Item{
+			{kw("count", codec.Str("3")), kw("size", codec.Int(1))},
+			{kw("count", codec.Bool(true)), kw("size", codec.Int(1))},
+			{kw("count", codec.Float(2.5)), kw("size", codec.Int(1))},
+		} {
+			ch = execProc(t, ctx, g, profile.Stream, bad...)
+			wantRemoteError(t, ctx, ch, "TypeError:")
+		}
+		ch = execProc(t, ctx, g, profile.Fail, kw("message", codec.Int(5)))
+		wantRemoteError(t, ctx, ch, "TypeError:")
 		src, _ := profile.Source(profile.Echo)
 		ch, _ = g.RemoteExec(ctx, gateway.Exec{Source: src, CallName: profile.Echo, Kwargs: mustDict(kw("x", codec.Int(1)))})
 		wantRemoteError(t, ctx, ch, "TypeError:")

@@ -68,8 +68,8 @@ func limitationText(callName string) string {
 	if callName != "" {
 		what = fmt.Sprintf("call_name %q", callName)
 	}
-	return fmt.Sprintf("NotImplementedError: execnet-conform Go worker cannot execute Python source (got %s); "+
-		"it implements only the conformance profile procedures: %s", what, strings.Join(profile.Names(), ", "))
+	return fmt.Sprintf("NotImplementedError: %s (the execnet-conform Go worker) cannot execute Python source (got %s); "+
+		"it implements only the conformance profile procedures: %s", Implementation, what, strings.Join(profile.Names(), ", "))
 }
 
 // runProcedure runs the procedure callName with kwargs on ch. A nil
@@ -104,11 +104,6 @@ func intArg(kw *codec.Dict, name string) (int64, error) {
 	switch v := kwarg(kw, name).(type) {
 	case codec.Int:
 		return int64(v), nil
-	case codec.Bool:
-		if v {
-			return 1, nil
-		}
-		return 0, nil
 	case codec.BigInt:
 		if v.V.Sign() < 0 {
 			return math.MinInt64, nil
@@ -148,10 +143,9 @@ func procEcho(ctx context.Context, ch procChannel, _ *codec.Dict, _ Options) err
 }
 
 func procFail(_ context.Context, _ procChannel, kw *codec.Dict, _ Options) error {
-	msg := kwarg(kw, "message")
-	text, ok := msg.(codec.Str)
+	text, ok := kwarg(kw, "message").(codec.Str)
 	if !ok {
-		text = codec.Str(codec.Repr(msg))
+		return execErrorf("TypeError: message must be str, not %s", kindOf(kwarg(kw, "message")))
 	}
 	return &ExecError{Text: "RuntimeError: " + string(text)}
 }
@@ -287,10 +281,6 @@ func procSleep(ctx context.Context, _ procChannel, kw *codec.Dict, _ Options) er
 	switch v := kwarg(kw, "seconds").(type) {
 	case codec.Int:
 		secs = float64(v)
-	case codec.Bool:
-		if v {
-			secs = 1
-		}
 	case codec.Float:
 		secs = float64(v)
 	case codec.BigInt:

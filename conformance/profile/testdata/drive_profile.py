@@ -187,6 +187,26 @@ def run(gw, procs, expected_impl):
         ch.waitclose(TIMEOUT)
     ok("loads")
 
+    # Missing, unknown and ill-typed keyword arguments end the procedure
+    # with an error (CONF-CALL-3).
+    for proc, kwargs in [
+        ("conform_stream", {"count": "3", "size": 1}),
+        ("conform_stream", {"count": True, "size": 1}),
+        ("conform_stream", {"count": 2.5, "size": 1}),
+        ("conform_stream", {"count": 1}),
+        ("conform_echo", {"extra": 1}),
+        ("conform_fail", {"message": 5}),
+        ("conform_sleep", {"seconds": "1"}),
+        ("conform_sleep", {"seconds": -1}),
+    ]:
+        ch = gw.remote_exec(procs[proc], **kwargs)
+        try:
+            got = ch.receive(TIMEOUT)
+            fail("kwargs", "%s(**%r) sent %r" % (proc, kwargs, got))
+        except execnet.RemoteError:
+            pass
+    ok("kwargs")
+
     ch = gw.remote_exec(procs["conform_sleep"], seconds=0.05)
     ch.waitclose(TIMEOUT)
     ok("sleep")
