@@ -48,6 +48,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -510,6 +511,9 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	select {
 	case <-g.done:
 	case <-ctx.Done():
+		g.mu.Lock()
+		g.exiting = true
+		g.mu.Unlock()
 		if g.conn != nil {
 			_ = g.conn.Close()
 		}
@@ -517,6 +521,14 @@ func (g *Gateway) Serve(ctx context.Context) error {
 		if !waitBounded(g.done, 2*g.cfg.execGrace+closeWait) {
 			return fmt.Errorf("gateway %s: %w; the receiver did not stop after the connection was closed", g.id, ctx.Err())
 		}
+		g.mu.Lock()
+		left := g.leftover
+		g.mu.Unlock()
+		err := fmt.Errorf("gateway %s: serve: %w", g.id, ctx.Err())
+		if left > 0 {
+			err = errors.Join(err, fmt.Errorf("gateway %s: %d executions still running after the grace period", g.id, left))
+		}
+		return err
 	}
 	g.mu.Lock()
 	err, left := g.endErr, g.leftover
@@ -527,9 +539,6 @@ func (g *Gateway) Serve(ctx context.Context) error {
 		if !errors.As(lost.Err, &fe) {
 			err = nil // EOF at a frame boundary: the master went away
 		}
-	}
-	if ctx.Err() != nil && err == nil {
-		err = ctx.Err()
 	}
 	if left > 0 {
 		err = errors.Join(err, fmt.Errorf("gateway %s: %d executions still running after the grace period", g.id, left))
@@ -577,7 +586,9 @@ func (g *Gateway) finish(endErr error) {
 	g.mu.Lock()
 	exiting := g.exiting
 	g.mu.Unlock()
-	if endErr != nil && !(exiting && errors.Is(endErr, io.EOF)) {
+	// After we asked for the end (Exit, a cancelled Serve), EOF or a read
+	// on the connection we closed ourselves is the expected end.
+	if endErr != nil && !(exiting && (errors.Is(endErr, io.EOF) || errors.Is(endErr, os.ErrClosed))) {
 		lost := &ConnectionLostError{Gateway: g.id, Role: g.role, Pid: g.Pid(), Err: endErr}
 		if g.proc != nil && errors.Is(endErr, io.EOF) {
 			ctx, cancel := context.WithTimeout(context.Background(), g.cfg.statusWait)
