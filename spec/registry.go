@@ -1,7 +1,9 @@
 package spec
 
 import (
+	_ "embed"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -10,6 +12,9 @@ import (
 
 	execnetconform "github.com/execnet-conform/execnet-conform"
 )
+
+//go:embed vector_clauses.json
+var vectorClausesJSON []byte
 
 // Clause is one normative clause of SPEC.md.
 type Clause struct {
@@ -110,15 +115,90 @@ func (e *ProblemError) Error() string {
 func (e *ProblemError) Unwrap() error { return ErrSpec }
 
 type document struct {
-	clauses    []Clause
-	byID       map[string]int
-	deviations []Deviation
-	negatives  []NegativeExample
+	clauses      []Clause
+	byID         map[string]int
+	deviations   []Deviation
+	negatives    []NegativeExample
+	classClauses map[string][]string
+	vectorRules  []vectorRule
+}
+
+type vectorRule struct {
+	Prefix  string   `json:"prefix"`
+	Clauses []string `json:"clauses"`
 }
 
 var parsed = sync.OnceValues(func() (*document, error) {
-	return parse(execnetconform.SpecMarkdown)
+	d, err := parse(execnetconform.SpecMarkdown)
+	if err != nil {
+		return nil, err
+	}
+	var rules struct {
+		Rules []vectorRule `json:"rules"`
+	}
+	if err := json.Unmarshal(vectorClausesJSON, &rules); err != nil {
+		return nil, fmt.Errorf("%w: vector_clauses.json: %v", ErrSpec, err)
+	}
+	for _, r := range rules.Rules {
+		for _, id := range r.Clauses {
+			if _, ok := d.byID[id]; !ok {
+				return nil, fmt.Errorf("%w: vector_clauses.json: prefix %q cites unknown clause %s", ErrSpec, r.Prefix, id)
+			}
+		}
+	}
+	d.vectorRules = rules.Rules
+	return d, nil
 })
+
+// ClassClauses returns the clauses that table 6.2 of SPEC.md lists for an
+// error class; the class may be given as "Truncated" or "ErrTruncated".
+func ClassClauses(class string) []string {
+	d, err := parsed()
+	if err != nil {
+		return nil
+	}
+	return append([]string(nil), d.classClauses[strings.TrimPrefix(class, "Err")]...)
+}
+
+// VectorClauses returns the clauses a golden vector checks, from its name
+// (e.g. "reject/utf8/lone-continuation") and, for a reject vector, its
+// error class ("BadUTF8" or "ErrBadUTF8"; "" for other vectors). It fails
+// if no rule of vector_clauses.json matches the name.
+func VectorClauses(name, errorClass string) ([]string, error) {
+	d, err := parsed()
+	if err != nil {
+		return nil, err
+	}
+	best := -1
+	for i, r := range d.vectorRules {
+		if strings.HasPrefix(name, r.Prefix) && (best < 0 || len(r.Prefix) > len(d.vectorRules[best].Prefix)) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil, fmt.Errorf("spec: no clause rule for vector %q", name)
+	}
+	var out []string
+	seen := map[string]bool{}
+	add := func(ids ...string) {
+		for _, id := range ids {
+			if !seen[id] {
+				seen[id] = true
+				out = append(out, id)
+			}
+		}
+	}
+	add(d.vectorRules[best].Clauses...)
+	if errorClass != "" {
+		c := strings.TrimPrefix(errorClass, "Err")
+		if !IsErrorClass(c) {
+			return nil, fmt.Errorf("spec: vector %q: %q is not an error class", name, errorClass)
+		}
+		add(d.classClauses[c]...)
+		add("ERR-GEN-1")
+	}
+	return out, nil
+}
 
 // Clauses returns every clause of SPEC.md in document order. It fails,
 // with an error wrapping ErrSpec, if the document breaks the anchor rules
@@ -197,6 +277,7 @@ var (
 	keywordRE   = regexp.MustCompile(`\b(MUST|SHALL|REQUIRED|SHOULD|RECOMMENDED|MAY|OPTIONAL)\b`)
 	codeSpan    = regexp.MustCompile("`[^`]*`")
 	devRow      = regexp.MustCompile(`^\|\s*(DEV-[^\s|]*)\s*\|`)
+	classRow    = regexp.MustCompile("^\\|\\s*`([A-Za-z0-9]+)`\\s*\\|")
 	negRow      = regexp.MustCompile(`^\|\s*(A-[^\s|]*)\s*\|`)
 	negIDRE     = regexp.MustCompile(`^A-[1-9][0-9]*$`)
 	repeatRE    = regexp.MustCompile(`<([0-9]+) x ([0-9a-fA-F]{2})>`)
@@ -236,7 +317,7 @@ func exempt(heading string) bool {
 // parse reads a SPEC.md text. It returns the document even when it also
 // returns a *ProblemError, so that tests can inspect both.
 func parse(md string) (*document, error) {
-	d := &document{byID: map[string]int{}}
+	d := &document{byID: map[string]int{}, classClauses: map[string][]string{}}
 	var problems []string
 	lines := strings.Split(strings.ReplaceAll(md, "\r\n", "\n"), "\n")
 	section, top := "", ""
@@ -272,6 +353,12 @@ func parse(md string) (*document, error) {
 		}
 		if strings.HasPrefix(trim, "|") {
 			cur = -1
+			if m := classRow.FindStringSubmatch(trim); m != nil && strings.HasPrefix(section, "6.2") {
+				cells := strings.Split(strings.Trim(trim, "|"), "|")
+				if len(cells) >= 3 {
+					d.classClauses[m[1]] = clauseRef.FindAllString(cells[2], -1)
+				}
+			}
 			if m := negRow.FindStringSubmatch(trim); inAppendixA && m != nil {
 				ne, p := negativeRow(trim, m[1], lineNo)
 				problems = append(problems, p...)
@@ -334,6 +421,13 @@ func parse(md string) (*document, error) {
 		c.Level = level(c.Text)
 		if c.Level == "" {
 			problems = append(problems, fmt.Sprintf("clause [%s] has no BCP 14 keyword", c.ID))
+		}
+	}
+	for class, ids := range d.classClauses {
+		for _, id := range ids {
+			if _, ok := d.byID[id]; !ok {
+				problems = append(problems, fmt.Sprintf("error class %s cites unknown clause %s", class, id))
+			}
 		}
 	}
 	for _, dv := range d.deviations {

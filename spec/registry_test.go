@@ -340,3 +340,60 @@ func TestVectorDeviationTags(t *testing.T) {
 		}
 	}
 }
+
+func TestClassClauses(t *testing.T) {
+	for _, c := range ErrorClasses() {
+		ids := ClassClauses(c)
+		if len(ids) == 0 {
+			t.Errorf("class %s has no clauses in table 6.2", c)
+		}
+		if strings.Join(ClassClauses("Err"+c), ",") != strings.Join(ids, ",") {
+			t.Errorf("ClassClauses(Err%s) differs from ClassClauses(%s)", c, c)
+		}
+	}
+	if got := ClassClauses("Nonsense"); len(got) != 0 {
+		t.Errorf("ClassClauses(Nonsense) = %v", got)
+	}
+	if got := strings.Join(ClassClauses("Version"), ","); got != "SER-PUB-2" {
+		t.Errorf("ClassClauses(Version) = %s", got)
+	}
+}
+
+func TestVectorClauses(t *testing.T) {
+	got, err := VectorClauses("reject/utf8/x", "ErrBadUTF8")
+	if err != nil || strings.Join(got, ",") != "SER-STR-2,ERR-GEN-1" {
+		t.Errorf("VectorClauses(reject/utf8/x) = %v, %v", got, err)
+	}
+	got, err = VectorClauses("list/unfilled-6-of-6-bytes", "")
+	if err != nil || strings.Join(got, ",") != "SER-SM-8,LIM-ALLOC-2" {
+		t.Errorf("longest prefix not chosen: %v, %v", got, err)
+	}
+	if _, err := VectorClauses("nosuchgroup/x", ""); err == nil {
+		t.Error("VectorClauses accepted an unknown group")
+	}
+	if _, err := VectorClauses("reject/utf8/x", "ErrNonsense"); err == nil {
+		t.Error("VectorClauses accepted an unknown error class")
+	}
+	b, err := os.ReadFile("../testdata/vectors/vectors.json")
+	if errors.Is(err, os.ErrNotExist) {
+		t.Skip("no golden vectors in this tree")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Vectors []struct {
+			Name  string `json:"name"`
+			Error string `json:"error"`
+		} `json:"vectors"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range doc.Vectors {
+		ids, err := VectorClauses(v.Name, v.Error)
+		if err != nil || len(ids) == 0 {
+			t.Errorf("vector %s: %v, %v", v.Name, ids, err)
+		}
+	}
+}
