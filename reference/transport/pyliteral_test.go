@@ -91,3 +91,33 @@ func TestPyStringLiteralForms(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPyStringLiteral checks the shape of every literal: one line of
+// printable ASCII in single quotes, with no unescaped quote inside. (The
+// round trip itself is checked in real Python above.)
+func FuzzPyStringLiteral(f *testing.F) {
+	for _, s := range []string{"", "'", "\\", "\n", "é😀", "\xff", "a\\'b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		lit := PyStringLiteral(s)
+		if len(lit) < 2 || lit[0] != '\'' || lit[len(lit)-1] != '\'' {
+			t.Fatalf("%q: not quoted: %s", s, lit)
+		}
+		body := lit[1 : len(lit)-1]
+		for i := 0; i < len(body); i++ {
+			c := body[i]
+			if c < 0x20 || c >= 0x7f {
+				t.Fatalf("%q: byte %#x in %s", s, c, lit)
+			}
+			if c == '\\' {
+				i++ // the escaped character
+				if i >= len(body) {
+					t.Fatalf("%q: dangling backslash in %s", s, lit)
+				}
+			} else if c == '\'' {
+				t.Fatalf("%q: unescaped quote in %s", s, lit)
+			}
+		}
+	})
+}
