@@ -114,7 +114,12 @@ func (ch *Channel) Receive(ctx context.Context) (codec.Value, error) {
 			ch.items[ch.head] = nil
 			ch.head++
 			if ch.head == len(ch.items) {
-				ch.items, ch.head = ch.items[:0], 0
+				if cap(ch.items) > 1024 {
+					ch.items = nil // a burst is over: give its memory back
+				} else {
+					ch.items = ch.items[:0]
+				}
+				ch.head = 0
 			}
 			ch.mu.Unlock()
 			return v, nil

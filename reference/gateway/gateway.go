@@ -48,6 +48,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sync"
 	"time"
@@ -268,9 +269,12 @@ func (g *Gateway) String() string {
 func (g *Gateway) NewChannel() *Channel {
 	g.mu.Lock()
 	id := g.nextID
-	g.nextID += 2
+	exhausted := id > math.MaxInt32-2
+	if !exhausted {
+		g.nextID += 2
+	}
 	ch := newChannel(g, id, g.strconfig)
-	if g.finished {
+	if g.finished || exhausted { // ids are never reused, so none is left
 		ch.closed, ch.ended = true, true
 	} else {
 		g.channels[id] = ch

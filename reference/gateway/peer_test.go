@@ -306,3 +306,34 @@ func TestGroupTerminate(t *testing.T) {
 		t.Error("group not empty after Terminate")
 	}
 }
+
+// BenchmarkPythonRoundTrip is BenchmarkRoundTrip against CPython execnet
+// 1.9 (import style) for comparison with the Go worker.
+func BenchmarkPythonRoundTrip(b *testing.B) {
+	interp := peers.CPython(b)
+	for _, size := range benchSizes {
+		b.Run(strconv.Itoa(size), func(b *testing.B) {
+			ctx := context.Background()
+			g, err := Open(ctx, "popen//python="+interp, WithTransportOptions(transport.Options{Style: transport.StyleImport}))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer g.Exit(ctx)
+			ch, _ := g.RemoteExecSource(ctx, "for item in channel:\n    channel.send(item)")
+			item := codec.Bytes(make([]byte, size))
+			b.SetBytes(int64(2 * size))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := ch.Send(ctx, item); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := ch.Receive(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			ch.Close()
+		})
+	}
+}
