@@ -407,8 +407,8 @@ func errOr(err error, f frame.Frame) any {
 
 // runCase runs one case, opening a session first when needed. The error
 // is non-nil only when a new session could not be started.
-func (r *runner) runCase(ctx context.Context, c *Case) (CaseResult, error) {
-	cr := baseResult(c)
+func (r *runner) runCase(ctx context.Context, c *Case) (cr CaseResult, startErr error) {
+	cr = baseResult(c)
 	r.tr.beginCase(c.ID)
 	start := time.Now()
 	defer func() { cr.Duration = time.Since(start) }()
@@ -424,7 +424,6 @@ func (r *runner) runCase(ctx context.Context, c *Case) (CaseResult, error) {
 			cr.Outcome = Crash
 			cr.Message = err.Error()
 			cr.Trace = r.tr.entries()
-			cr.Duration = time.Since(start)
 			return cr, err
 		}
 		r.sess = s

@@ -1,11 +1,294 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/execnet-conform/execnet-conform/conformance"
+	"github.com/execnet-conform/execnet-conform/conformance/cases"
 )
 
+// patternList is a repeatable flag of comma-separated case patterns.
+type patternList []string
+
+func (p *patternList) String() string { return strings.Join(*p, ",") }
+
+func (p *patternList) Set(s string) error {
+	*p = append(*p, conformance.SplitPatterns(s)...)
+	return nil
+}
+
+// runRun runs the conformance suite against a target.
 func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "execnet-conform: not implemented yet")
-	return exitUsage
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	target := fs.String("target", "", "xspec of the worker under test (default: the built-in Go worker, this executable's \"worker\" subcommand)")
+	style := fs.String("style", "import", "bootstrap style for Python targets: import (test the interpreter's own execnet) or exec (ship gateway_base.py)")
+	var run, skip patternList
+	fs.Var(&run, "run", "run only cases matching these patterns (comma-separated, repeatable; glob per id segment, or prefix)")
+	fs.Var(&skip, "skip", "skip cases matching these patterns (as for --run)")
+	timeout := fs.Duration("timeout", conformance.DefaultTimeout, "default deadline of each case")
+	bootTimeout := fs.Duration("bootstrap-timeout", conformance.DefaultBootstrapTimeout, "deadline for starting the target")
+	known := fs.String("known-failing", "", "`file` listing known failures: lines \"case-id DEV-N [/regexp/] reason\"")
+	seed := fs.Int64("seed", 0, "random seed for property cases (default: chosen at random and printed)")
+	count := fs.Int("count", conformance.DefaultCount, "values tried by each property case")
+	tracePath := fs.String("trace", "", "write the decoded wire log of the whole run to `file`")
+	junit := fs.String("junit", "", "write a JUnit XML report to `file`")
+	format := fs.String("format", "text", "report format on stdout: text or json")
+	verbose := fs.Bool("v", false, "print a line for every case, also passing ones")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: execnet-conform run [flags]")
+		fmt.Fprintln(stderr, "\nRuns the conformance suite against a worker and reports a verdict per case.")
+		fmt.Fprintln(stderr, "Exit status: 0 no unexpected outcome, 1 conformance failures, 2 usage or harness error.")
+		fmt.Fprintln(stderr, "\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "execnet-conform run: "+format+"\n", a...)
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected arguments %q (the target is given with --target)", fs.Args())
+	}
+	if *format != "text" && *format != "json" {
+		return usageErr("--format must be text or json, not %q", *format)
+	}
+	if *style != "import" && *style != "exec" {
+		return usageErr("--style must be import or exec, not %q", *style)
+	}
+	if *timeout <= 0 || *bootTimeout <= 0 {
+		return usageErr("timeouts must be positive")
+	}
+	if *count <= 0 {
+		return usageErr("--count must be positive")
+	}
+	seedSet := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "seed" {
+			seedSet = true
+		}
+	})
+	if !seedSet {
+		*seed = time.Now().UnixNano() % 1_000_000_000
+	}
+	sel := conformance.Selector{Run: run, Skip: skip}
+	if err := sel.Validate(); err != nil {
+		return usageErr("%v", err)
+	}
+	all := cases.All()
+	if err := conformance.CheckCases(all); err != nil {
+		return usageErr("%v", err)
+	}
+	if len(run) > 0 && countSelected(all, sel) == 0 {
+		return usageErr("no case matches --run %s", run.String())
+	}
+	if *target == "" {
+		t, err := builtinTarget()
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		*target = t
+	}
+	opts := conformance.Options{
+		Target: *target, Style: *style, Select: sel, Timeout: *timeout, BootstrapTimeout: *bootTimeout,
+		Seed: *seed, Count: *count,
+	}
+	if *known != "" {
+		kf, err := conformance.LoadKnownFailing(*known)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		opts.KnownFailing = kf
+	}
+	var traceFile *os.File
+	var traceBuf *bufio.Writer
+	if *tracePath != "" {
+		f, err := os.Create(*tracePath)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		traceFile = f
+		traceBuf = bufio.NewWriter(f)
+		opts.Trace = traceBuf
+	}
+
+	var rep conformance.Reporter
+	if *format == "text" {
+		tty := isTerminal(stdout)
+		rep = conformance.NewTextReporter(stdout, conformance.TextOptions{
+			Color:    tty && os.Getenv("NO_COLOR") == "",
+			Progress: tty,
+			Verbose:  *verbose,
+		})
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := conformance.Run(ctx, opts, all, rep)
+	if traceFile != nil {
+		ferr := traceBuf.Flush()
+		if cerr := traceFile.Close(); ferr == nil {
+			ferr = cerr
+		}
+		if ferr != nil && err == nil {
+			err = fmt.Errorf("writing %s: %w", *tracePath, ferr)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "execnet-conform run: %v\n", err)
+		return exitUsage
+	}
+	if *format == "json" {
+		if err := conformance.WriteJSON(stdout, res, true); err != nil {
+			fmt.Fprintf(stderr, "execnet-conform run: %v\n", err)
+			return exitUsage
+		}
+	}
+	if *junit != "" {
+		if err := writeFileWith(*junit, func(w io.Writer) error { return conformance.WriteJUnit(w, res) }); err != nil {
+			fmt.Fprintf(stderr, "execnet-conform run: %v\n", err)
+			return exitUsage
+		}
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "execnet-conform run: interrupted")
+		return exitUsage
+	}
+	if !res.OK() {
+		return exitFailure
+	}
+	return exitOK
+}
+
+// runList lists the cases of the suite.
+func runList(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	format := fs.String("format", "text", "output format: text or json")
+	var run, skip patternList
+	fs.Var(&run, "run", "list only cases matching these patterns")
+	fs.Var(&skip, "skip", "leave out cases matching these patterns")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: execnet-conform list [--format text|json] [--run P] [--skip P]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "execnet-conform list: unexpected arguments %q\n", fs.Args())
+		return exitUsage
+	}
+	if *format != "text" && *format != "json" {
+		fmt.Fprintf(stderr, "execnet-conform list: --format must be text or json, not %q\n", *format)
+		return exitUsage
+	}
+	sel := conformance.Selector{Run: run, Skip: skip}
+	if err := sel.Validate(); err != nil {
+		fmt.Fprintf(stderr, "execnet-conform list: %v\n", err)
+		return exitUsage
+	}
+	var out []conformance.Case
+	for _, c := range cases.All() {
+		if sel.Match(c.ID) {
+			out = append(out, c)
+		}
+	}
+	if err := conformance.WriteList(stdout, out, *format); err != nil {
+		fmt.Fprintf(stderr, "execnet-conform list: %v\n", err)
+		return exitUsage
+	}
+	return exitOK
+}
+
+func countSelected(all []conformance.Case, sel conformance.Selector) int {
+	n := 0
+	for _, c := range all {
+		if sel.Match(c.ID) {
+			n++
+		}
+	}
+	return n
+}
+
+// builtinTarget returns the xspec of this executable's worker subcommand.
+// It resolves os.Args[0] (through PATH when it has no directory), so that
+// a copy or link of the binary under another name is still found.
+func builtinTarget() (string, error) {
+	self := os.Args[0]
+	var err error
+	if !strings.ContainsRune(self, filepath.Separator) {
+		self, err = exec.LookPath(self)
+	}
+	if err == nil {
+		self, err = filepath.Abs(self)
+	}
+	if err != nil {
+		if self, err = os.Executable(); err != nil {
+			return "", fmt.Errorf("cannot find this executable for the built-in worker: %w", err)
+		}
+	}
+	return "popen//python=" + shellQuote(self) + " worker", nil
+}
+
+// shellQuote quotes s for the shell-style split of xspec's python= value.
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-./+:@%=,", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// writeFileWith creates path and writes it with fn.
+func writeFileWith(path string, fn func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	err = fn(bw)
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
