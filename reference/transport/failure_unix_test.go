@@ -5,12 +5,14 @@ package transport
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -272,4 +274,31 @@ func TestWaitHonoursContext(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+func TestStderrTailAndSink(t *testing.T) {
+	t.Parallel()
+	// 2000 numbered lines, about 11 KB, then exit 5.
+	py := script(t, "i=0; while [ $i -lt 2000 ]; do echo \"line $i\" >&2; i=$((i+1)); done; exit 5")
+	var sink strings.Builder
+	_, err := open(t, "popen//python="+py, Options{Style: StyleImport, Stderr: &lockedWriter{w: &sink}})
+	be := bootErr(t, err, ErrWorkerExited)
+	all := sink.String()
+	if !strings.HasPrefix(all, "line 0\n") || !strings.HasSuffix(all, "line 1999\n") || strings.Count(all, "\n") != 2000 {
+		t.Fatalf("sink got %d bytes, %d lines", len(all), strings.Count(all, "\n"))
+	}
+	if len(be.Stderr) != stderrTailSize || !strings.HasSuffix(all, be.Stderr) {
+		t.Fatalf("tail has %d bytes, want the last %d", len(be.Stderr), stderrTailSize)
+	}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
