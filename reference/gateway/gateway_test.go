@@ -483,12 +483,21 @@ func TestConnectionLost(t *testing.T) {
 	m := New(mc, Master)
 	defer m.Exit(context.Background())
 	ch := m.NewChannel()
+	cbc := m.NewChannel()
+	ends := make(chan codec.Value, 1)
+	cbc.SetCallback(func(v codec.Value) { ends <- v }, codec.Str("end"))
 	errc := make(chan error, 1)
 	go func() {
 		_, err := ch.Receive(context.Background())
 		errc <- err
 	}()
 	wc.Close()
+	if v := <-ends; !codec.Identical(v, codec.Str("end")) {
+		t.Errorf("callback got %s at connection loss, want the end marker", codec.Repr(v))
+	}
+	if cbc.IsClosed() || ch.IsClosed() {
+		t.Error("channels must become sendonly, not closed, at connection loss")
+	}
 	select {
 	case err := <-errc:
 		var lost *ConnectionLostError
