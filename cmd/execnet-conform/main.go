@@ -29,6 +29,7 @@ func commands() []command {
 		{"worker", "serve the execnet protocol as a Go worker", runWorker},
 		{"dumps", "encode a Python literal and print its hex", runDumps},
 		{"loads", "decode hex and print the value as a Python literal", runLoads},
+		{"bench", "measure serialization and channel throughput side by side", runBench},
 	}
 }
 
@@ -48,6 +49,12 @@ func mainArgs(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// those interpreter arguments as the worker subcommand.
 	if args[0] == "-u" || args[0] == "-B" || args[0] == "-c" {
 		return runWorker(args, stdin, stdout, stderr)
+	}
+	switch args[0] { // hidden helpers: the child processes of bench's raw-pipe figures
+	case "bench-pipe-source":
+		return runPipeSource(args[1:], stdin, stdout, stderr)
+	case "bench-pipe-echo":
+		return runPipeEcho(args[1:], stdin, stdout, stderr)
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {

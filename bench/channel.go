@@ -1,0 +1,426 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/execnet-conform/execnet-conform/conformance/profile"
+	"github.com/execnet-conform/execnet-conform/reference/codec"
+	"github.com/execnet-conform/execnet-conform/reference/gateway"
+)
+
+// Workload sizes one channel benchmark run.
+type Workload struct {
+	Startups   int       `json:"startups"`   // gateways opened for the start-up latency
+	Groups     []int     `json:"groups"`     // group sizes for group start-up
+	RoundTrips int       `json:"roundtrips"` // small-item round trips per sample
+	OneWay     OneWay    `json:"oneway"`
+	Bulk       []BulkRun `json:"bulk"`
+	Repeats    int       `json:"repeats"` // samples per figure (after one warm-up)
+}
+
+// OneWay is the one-way small-message workload: the worker streams Count
+// items of Size bytes to the master.
+type OneWay struct {
+	Count int `json:"count"`
+	Size  int `json:"size"`
+}
+
+// BulkRun streams about Bytes bytes in items of Size bytes.
+type BulkRun struct {
+	Size  int `json:"size"`
+	Bytes int `json:"bytes"`
+}
+
+// DefaultWorkload is the full run; QuickWorkload a short one for CI.
+func DefaultWorkload() Workload {
+	return Workload{Startups: 15, Groups: []int{1, 8, 32}, RoundTrips: 5000,
+		OneWay:  OneWay{Count: 100000, Size: 16},
+		Bulk:    []BulkRun{{1 << 10, 32 << 20}, {64 << 10, 256 << 20}, {1 << 20, 256 << 20}},
+		Repeats: 3}
+}
+
+// QuickWorkload is small enough for a test run.
+func QuickWorkload() Workload {
+	return Workload{Startups: 3, Groups: []int{1, 4}, RoundTrips: 300,
+		OneWay:  OneWay{Count: 3000, Size: 16},
+		Bulk:    []BulkRun{{1 << 10, 1 << 20}, {64 << 10, 8 << 20}, {1 << 20, 16 << 20}},
+		Repeats: 1}
+}
+
+// Stat is a median with its samples.
+type Stat struct {
+	Median  float64   `json:"median"`
+	P95     float64   `json:"p95,omitempty"`
+	Min     float64   `json:"min"`
+	Max     float64   `json:"max"`
+	Samples []float64 `json:"samples"`
+}
+
+func stat(xs []float64) Stat {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s) == 0 {
+		return Stat{}
+	}
+	p95 := s[min(len(s)-1, int(0.95*float64(len(s)-1)+0.5))]
+	return Stat{Median: s[len(s)/2], P95: p95, Min: s[0], Max: s[len(s)-1], Samples: xs}
+}
+
+// PairResult holds the figures of one master-worker pair.
+type PairResult struct {
+	Pair       string          `json:"pair"`
+	Master     string          `json:"master"`
+	Worker     string          `json:"worker"`
+	StartupS   Stat            `json:"startup_s"`
+	GroupS     map[string]Stat `json:"group_s"`
+	RoundTrips Stat            `json:"roundtrips_per_s"`
+	OneWay     Stat            `json:"oneway_per_s"`
+	BulkMiBps  map[string]Stat `json:"bulk_mib_per_s"`
+	Error      string          `json:"error,omitempty"`
+}
+
+func procExec(name string, kw ...codec.Item) (gateway.Exec, error) {
+	src, err := profile.Source(name)
+	if err != nil {
+		return gateway.Exec{}, err
+	}
+	d, err := codec.NewDict(kw...)
+	if err != nil {
+		return gateway.Exec{}, err
+	}
+	return gateway.Exec{Source: src, FileName: profile.FileName, CallName: name, Kwargs: d}, nil
+}
+
+func kw(name string, v int) codec.Item { return codec.Item{Key: codec.Str(name), Value: codec.Int(v)} }
+
+// GoMaster measures a Go master against the worker that spec starts.
+func GoMaster(ctx context.Context, pair, spec string, w Workload, progress func(string)) (*PairResult, error) {
+	res := &PairResult{Pair: pair, Master: "go", Worker: spec, GroupS: map[string]Stat{}, BulkMiBps: map[string]Stat{}}
+	echo, err := procExec(profile.Echo)
+	if err != nil {
+		return nil, err
+	}
+	progress(pair + ": start-up")
+	var lat []float64
+	for i := 0; i < w.Startups+1; i++ {
+		t0 := time.Now()
+		g, err := gateway.Open(ctx, spec)
+		if err != nil {
+			return nil, err
+		}
+		ch, err := g.RemoteExec(ctx, echo)
+		if err == nil {
+			err = ch.Send(ctx, codec.Int(1))
+		}
+		if err == nil {
+			_, err = ch.Receive(ctx)
+		}
+		d := time.Since(t0).Seconds()
+		_ = g.Exit(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 { // the first is a warm-up (page cache, interpreter caches)
+			lat = append(lat, d)
+		}
+	}
+	res.StartupS = stat(lat)
+
+	for _, n := range w.Groups {
+		progress(fmt.Sprintf("%s: group of %d", pair, n))
+		var xs []float64
+		for r := 0; r < max(1, w.Repeats); r++ {
+			specs := make([]string, n)
+			for i := range specs {
+				specs[i] = spec
+			}
+			t0 := time.Now()
+			grp := gateway.NewGroup()
+			gws, err := grp.Open(ctx, specs...)
+			if err != nil {
+				return nil, err
+			}
+			var chans []*gateway.Channel
+			for _, g := range gws {
+				ch, err := g.RemoteExec(ctx, echo)
+				if err != nil {
+					grp.Terminate(ctx, 5*time.Second)
+					return nil, err
+				}
+				if err := ch.Send(ctx, codec.Int(1)); err != nil {
+					grp.Terminate(ctx, 5*time.Second)
+					return nil, err
+				}
+				chans = append(chans, ch)
+			}
+			for _, ch := range chans {
+				if _, err := ch.Receive(ctx); err != nil {
+					grp.Terminate(ctx, 5*time.Second)
+					return nil, err
+				}
+			}
+			xs = append(xs, time.Since(t0).Seconds())
+			grp.Terminate(ctx, 5*time.Second)
+		}
+		res.GroupS[strconv.Itoa(n)] = stat(xs)
+	}
+
+	g, err := gateway.Open(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	defer g.Exit(context.Background())
+
+	progress(pair + ": round trips")
+	var rts []float64
+	for r := 0; r < max(1, w.Repeats)+1; r++ {
+		ch, err := g.RemoteExec(ctx, echo)
+		if err != nil {
+			return nil, err
+		}
+		t0 := time.Now()
+		for i := 0; i < w.RoundTrips; i++ {
+			if err := ch.Send(ctx, codec.Int(i)); err != nil {
+				return nil, err
+			}
+			if _, err := ch.Receive(ctx); err != nil {
+				return nil, err
+			}
+		}
+		if r > 0 {
+			rts = append(rts, float64(w.RoundTrips)/time.Since(t0).Seconds())
+		}
+		_ = ch.Close()
+		_ = ch.WaitClose(ctx)
+	}
+	res.RoundTrips = stat(rts)
+
+	stream := func(count, size int) (float64, error) {
+		e, err := procExec(profile.Stream, kw("count", count), kw("size", size))
+		if err != nil {
+			return 0, err
+		}
+		t0 := time.Now()
+		ch, err := g.RemoteExec(ctx, e)
+		if err != nil {
+			return 0, err
+		}
+		for i := 0; i < count; i++ {
+			v, err := ch.Receive(ctx)
+			if err != nil {
+				return 0, err
+			}
+			if b, ok := v.(codec.Bytes); !ok || len(b) != size {
+				return 0, fmt.Errorf("conform_stream sent %s, want %d bytes", codec.Repr(v), size)
+			}
+		}
+		if err := ch.WaitClose(ctx); err != nil {
+			return 0, err
+		}
+		return time.Since(t0).Seconds(), nil
+	}
+	progress(pair + ": one-way")
+	var ows []float64
+	for r := 0; r < max(1, w.Repeats)+1; r++ {
+		d, err := stream(w.OneWay.Count, w.OneWay.Size)
+		if err != nil {
+			return nil, err
+		}
+		if r > 0 {
+			ows = append(ows, float64(w.OneWay.Count)/d)
+		}
+	}
+	res.OneWay = stat(ows)
+
+	for _, b := range w.Bulk {
+		progress(fmt.Sprintf("%s: bulk %s", pair, sizeName(b.Size)))
+		count := max(1, b.Bytes/b.Size)
+		var xs []float64
+		for r := 0; r < max(1, w.Repeats)+1; r++ {
+			d, err := stream(count, b.Size)
+			if err != nil {
+				return nil, err
+			}
+			if r > 0 {
+				xs = append(xs, float64(count*b.Size)/d/(1<<20))
+			}
+		}
+		res.BulkMiBps[strconv.Itoa(b.Size)] = stat(xs)
+	}
+	return res, nil
+}
+
+// PythonMaster measures a Python execnet master (interpreter python)
+// against the worker that spec starts, with bench/py/channel_bench.py.
+func PythonMaster(ctx context.Context, pair, python, spec string, w Workload, progress func(string)) (*PairResult, error) {
+	script, err := pyScripts.ReadFile("py/channel_bench.py")
+	if err != nil {
+		return nil, err
+	}
+	progress(pair + ": running the Python master")
+	dir, err := os.MkdirTemp("", "execnet-conform-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	profPath := filepath.Join(dir, "conform_profile.py")
+	if err := os.WriteFile(profPath, []byte(profile.Script()), 0o644); err != nil {
+		return nil, err
+	}
+	req := map[string]any{"spec": spec, "profile_path": profPath, "startups": w.Startups,
+		"groups": w.Groups, "roundtrips": w.RoundTrips, "oneway": w.OneWay, "bulk": w.Bulk, "repeats": w.Repeats}
+	in, _ := json.Marshal(req)
+	cmd := exec.CommandContext(ctx, python, "-c", string(script))
+	cmd.Stdin = bytes.NewReader(in)
+	cmd.WaitDelay = 5 * time.Second
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s master: %w: %s", python, err, tail(stderr.String(), 2000))
+	}
+	var raw struct {
+		StartupS   Stat            `json:"startup_s"`
+		GroupS     map[string]Stat `json:"group_s"`
+		RoundTrips Stat            `json:"roundtrips_per_s"`
+		OneWay     Stat            `json:"oneway_per_s"`
+		Bulk       map[string]Stat `json:"bulk_mib_per_s"`
+	}
+	if err := json.Unmarshal(out, &raw); err != nil {
+		return nil, fmt.Errorf("%s master output: %w", python, err)
+	}
+	return &PairResult{Pair: pair, Master: python, Worker: spec, StartupS: fill(raw.StartupS), GroupS: fillMap(raw.GroupS),
+		RoundTrips: fill(raw.RoundTrips), OneWay: fill(raw.OneWay), BulkMiBps: fillMap(raw.Bulk)}, nil
+}
+
+func fill(s Stat) Stat { return stat(s.Samples) }
+
+func fillMap(m map[string]Stat) map[string]Stat {
+	out := map[string]Stat{}
+	for k, v := range m {
+		out[k] = fill(v)
+	}
+	return out
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+func sizeName(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// RawPipe measures the physical limit with the same process layout: a
+// child process (self, started with args) writes count items of size
+// bytes to a pipe, one write per item, and this process reads them. It
+// returns MiB/s and items/s.
+func RawPipe(ctx context.Context, self []string, count, size int) (mibps, perSec float64, err error) {
+	args := append(append([]string(nil), self[1:]...), strconv.Itoa(count), strconv.Itoa(size))
+	cmd := exec.CommandContext(ctx, self[0], args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, 0, err
+	}
+	buf := make([]byte, max(size, 64<<10))
+	t0 := time.Now()
+	n, err := io.CopyBuffer(io.Discard, out, buf)
+	d := time.Since(t0).Seconds()
+	werr := cmd.Wait()
+	if err == nil {
+		err = werr
+	}
+	if err == nil && n != int64(count)*int64(size) {
+		err = fmt.Errorf("raw pipe: got %d bytes, want %d", n, count*size)
+	}
+	return float64(n) / d / (1 << 20), float64(count) / d, err
+}
+
+// PipeSource is the child side of RawPipe: it writes count items of size
+// bytes to w, one Write per item.
+func PipeSource(w io.Writer, count, size int) error {
+	item := make([]byte, size)
+	for i := range item {
+		item[i] = byte(i % profile.StreamModulus)
+	}
+	for i := 0; i < count; i++ {
+		if _, err := w.Write(item); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RawPipeRoundTrips measures round trips of size-byte items through a
+// child process that echoes what it reads (PipeEcho), the limit for
+// request/response traffic.
+func RawPipeRoundTrips(ctx context.Context, self []string, count, size int) (float64, error) {
+	cmd := exec.CommandContext(ctx, self[0], self[1:]...)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return 0, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, err
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	item := make([]byte, size)
+	back := make([]byte, size)
+	t0 := time.Now()
+	for i := 0; i < count; i++ {
+		if _, err = in.Write(item); err != nil {
+			break
+		}
+		if _, err = io.ReadFull(out, back); err != nil {
+			break
+		}
+	}
+	d := time.Since(t0).Seconds()
+	in.Close()
+	werr := cmd.Wait()
+	if err == nil {
+		err = werr
+	}
+	return float64(count) / d, err
+}
+
+// PipeEcho is the child side of RawPipeRoundTrips.
+func PipeEcho(r io.Reader, w io.Writer, size int) error {
+	buf := make([]byte, size)
+	for {
+		if _, err := io.ReadFull(r, buf); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+	}
+}
