@@ -82,10 +82,9 @@ func checkDecodeError(t *testing.T, err error, inputLen int) {
 	}
 }
 
-// fuzzLimits keeps NEWLIST counts and nesting small, so a few input bytes
-// cannot make the fuzzer allocate gigabytes: the default MaxElements (10^7)
-// lets a 6-byte NEWLIST allocate 10^7 slots.
-var fuzzLimits = codec.Limits{MaxElements: 1 << 16, MaxDepth: 200}
+// fuzzLimits is a tight configuration next to the defaults, so that the
+// limit checks themselves are fuzzed too.
+var fuzzLimits = codec.Limits{MaxElements: 1 << 12, MaxDepth: 20, MaxIntDigits: 30, MaxStringLen: 1 << 10}
 
 // checkCanonical re-encodes an accepted value and checks that the result
 // decodes to an Identical value and is a fixed point of encoding.
@@ -118,8 +117,10 @@ func FuzzLoads(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, cfg := range []codec.StrConfig{codec.ChannelStrConfig, codec.PublicStrConfig} {
-			d := &codec.Decoder{Limits: fuzzLimits, StrConfig: cfg}
+		for _, d := range []*codec.Decoder{
+			{StrConfig: codec.ChannelStrConfig},
+			{Limits: fuzzLimits, StrConfig: codec.PublicStrConfig},
+		} {
 			v, n, err := d.Loads(data)
 			if err != nil {
 				checkDecodeError(t, err, len(data))

@@ -4,7 +4,8 @@ Started by reference/codec/diff_test.go as `PYTHON -u diffpeer.py`. Reads one
 JSON request per line on stdin and writes one JSON reply per line on stdout:
 
   {"op": "loads", "hex": H, "strconfig": [a, b] | null, "channels": bool,
-   "quiet": bool}
+   "quiet": bool, "versioned": bool}
+      (versioned: execnet's public loads, format byte first)
       -> {"ok": true, "repr": R, "dumps": H2 | null, "dumps_error": E | null}
          (quiet: only {"ok": true}, for values too big to repr)
       or {"ok": false, "error": CLASS, "message": TEXT}
@@ -85,7 +86,9 @@ def strict_same(a, b):
     return a == b
 
 
-def decode(hexstr, strconfig=None, channels=False):
+def decode(hexstr, strconfig=None, channels=False, versioned=False):
+    if versioned:
+        return gb.loads(bytes.fromhex(hexstr))
     factory = PeerFactory() if channels else None
     sc = tuple(strconfig) if strconfig is not None else None
     return gb.loads_internal(bytes.fromhex(hexstr), factory, sc)
@@ -98,7 +101,8 @@ def handle(req):
                 "python": "%s %d.%d.%d" % ((sys.implementation.name,) + tuple(sys.version_info[:3]))}
     if op == "loads":
         try:
-            value = decode(req["hex"], req.get("strconfig"), bool(req.get("channels")))
+            value = decode(req["hex"], req.get("strconfig"), bool(req.get("channels")),
+                           bool(req.get("versioned")))
         except Exception as exc:
             return {"ok": False, "error": error_class(exc), "message": str(exc)[:200]}
         if req.get("quiet"):
