@@ -397,3 +397,18 @@ func TestVectorClauses(t *testing.T) {
 		}
 	}
 }
+
+// TestClausesNameWhoTheyBind checks that every clause names the role it
+// binds, so that a reader (and a conformance case) knows whom it tests.
+func TestClausesNameWhoTheyBind(t *testing.T) {
+	role := regexp.MustCompile(`(?i)\b(encoders?|decoders?|senders?|receivers?|workers?|masters?|implementations?|parsers?|sides?|runners?|servers?|conform_\w+|procedures?)\b`)
+	cs, err := Clauses()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if !role.MatchString(c.Text) {
+			t.Errorf("[%s] names no role (encoder, decoder, sender, receiver, worker, master, implementation, ...): %s", c.ID, c.Text)
+		}
+	}
+}
