@@ -475,6 +475,19 @@ def build(g):
                   literal=repr(bytes(range(256)).decode("latin-1")), strconfig=CHANNEL_DEFAULT)
     g.decode_only("legacy/py2string-M-in-dict", b"J" + lstr("M", b"k") + lstr("M", b"v") + b"P" + STOP,
                   literal="{'k': 'v'}", strconfig=CHANNEL_DEFAULT)
+    py3bytes = dev("py3str-as-py2str-ignored", "execnet 1.9 on Python 3 ignores py3str_as_py2str and decodes "
+                                               "PY3STRING as str; execnet 2.x and our spec decode it as bytes")
+    g.decode_only("strconfig/py3string-as-bytes", lstr("N", "h\u00e9".encode()) + STOP, literal="b'h\\xc3\\xa9'",
+                  strconfig=(True, True), deviation=py3bytes)
+    g.decode_only("strconfig/py3string-invalid-utf8-as-bytes", lstr("N", b"\xff") + STOP, literal="b'\\xff'",
+                  strconfig=(False, True), deviation=py3bytes,
+                  note="as bytes, the operand is not checked for UTF-8; execnet 1.9 raises UnicodeDecodeError")
+    g.decode_only("strconfig/py3string-in-dict-as-bytes", b"J" + N("k") + N("v") + b"P" + STOP,
+                  literal="{b'k': b'v'}", strconfig=(True, True), deviation=py3bytes)
+    g.decode_only("strconfig/unicode-S-stays-text", lstr("S", b"x") + STOP, literal="'x'", strconfig=(True, True),
+                  note="UNICODE is always text, whatever the strconfig")
+    g.decode_only("strconfig/py3string-as-text-public", N("t") + STOP, literal="'t'", strconfig=(False, False))
+
     # channels: only in a channel context (a gateway resolves the id)
     for cid in (1, 2, 0x7fffffff):
         g.decode_only("channel/id-%d" % cid, b"B" + i32(cid) + STOP, literal="<Channel id=%d>" % cid, channels=True)
