@@ -11,6 +11,7 @@ import (
 
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/reference/transport"
+	"github.com/execnet-conform/execnet-conform/reference/transport/sshtransport"
 	"github.com/execnet-conform/execnet-conform/reference/xspec"
 	"github.com/execnet-conform/execnet-conform/spec"
 )
@@ -47,5 +48,10 @@ func openTarget(ctx context.Context, target, style string, bootstrap time.Durati
 	if err != nil {
 		return nil, err
 	}
-	return transport.Open(ctx, s, transport.Options{BootstrapTimeout: bootstrap, Style: style, Stderr: stderr})
+	opts := transport.Options{BootstrapTimeout: bootstrap, Style: style, Stderr: stderr}
+	// ssh= targets: keys from the agent or ~/.ssh, host keys checked
+	// against ~/.ssh/known_hosts (or the spec's ssh_key= and
+	// insecure_ignore_host_key).
+	sshtransport.Register(&opts, sshtransport.Defaults{})
+	return transport.Open(ctx, s, opts)
 }
