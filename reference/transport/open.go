@@ -52,6 +52,11 @@ type Options struct {
 	// a blocked Stderr stalls the worker once its pipe buffer is full.
 	Stderr io.Writer
 
+	// Env is the environment of a popen worker, as for exec.Cmd.Env: nil
+	// means the master's own environment. The conformance runner passes
+	// a reduced one so that an untrusted target gets no secrets.
+	Env []string
+
 	// Openers adds or replaces transports by xspec kind ("ssh",
 	// "vagrant_ssh", or a kind of your own). Open consults it before its
 	// built-in popen and socket openers.

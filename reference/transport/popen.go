@@ -109,6 +109,7 @@ func StartCommand(ctx context.Context, argv []string, line, label string, opts O
 	tail := &tailWriter{max: stderrTailSize, next: opts.Stderr}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, tail
+	cmd.Env = opts.Env
 	cmd.WaitDelay = stderrDrain
 	setProcessGroup(cmd)
 	err = cmd.Start()
