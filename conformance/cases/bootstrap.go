@@ -33,7 +33,7 @@ func bootstrapCases() []conformance.Case {
 		},
 		{
 			ID:          "bootstrap/profile/info",
-			Clauses:     []string{cProfInfo},
+			Clauses:     []string{cProfInfo, cProfCall, cProfEndNormal},
 			Level:       conformance.MUST,
 			Description: "conform_info sends one dict of text values implementation, version, spec, language (spec = this document's version), then ends",
 			Run: func(t *conformance.T) {
@@ -42,6 +42,14 @@ func bootstrapCases() []conformance.Case {
 				d, ok := v.(*codec.Dict)
 				if !ok {
 					t.Fatalf("conform_info sent %s (hex %s), want a dict", reprOf(v), hexOf(raw))
+				}
+				var keys []codec.Value
+				for _, it := range d.Items() {
+					keys = append(keys, it.Key)
+				}
+				wantKeys := codec.List{codec.Str("implementation"), codec.Str("version"), codec.Str("spec"), codec.Str("language")}
+				if !codec.Identical(codec.List(keys), wantKeys) {
+					t.Errorf("conform_info keys are %s, want %s in that order", reprOf(codec.List(keys)), reprOf(wantKeys))
 				}
 				for _, k := range []string{"implementation", "version", "spec", "language"} {
 					x, ok := d.Get(codec.Str(k))

@@ -20,6 +20,7 @@ func All() []conformance.Case {
 		framingCases(),
 		serialCases(),
 		vectorCases(),
+		negativeCases(),
 		channelCases(),
 		execCases(),
 		statusCases(),

@@ -34,7 +34,7 @@ func channelCases() []conformance.Case {
 	return []conformance.Case{
 		{
 			ID:          "channel/ids/worker-channel-even",
-			Clauses:     []string{cChanWorkerEven, cProfNewChannel, cSerChannel},
+			Clauses:     []string{cChanWorkerEven, "CHAN-ID-3", "CHAN-ID-7", cProfNewChannel, cSerChannel, "SER-ENC-6"},
 			Level:       conformance.MUST,
 			Description: "a channel the worker opens has an even id > 0",
 			Run: func(t *conformance.T) {
@@ -56,6 +56,9 @@ func channelCases() []conformance.Case {
 				ch2, id2 := newWorkerChannel(t)
 				if id1 == id2 {
 					t.Fatalf("both conform_newchannel executions opened channel %d", id1)
+				}
+				if id2 < id1 {
+					t.Fatalf("the worker opened channel %d after channel %d: ids must increase", id2, id1)
 				}
 				for _, id := range []int32{id1, id2} {
 					if id <= 0 || id%2 != 0 {
@@ -86,9 +89,9 @@ func channelCases() []conformance.Case {
 		},
 		{
 			ID:          "channel/close/normal-end-sends-close",
-			Clauses:     []string{cChanEndClose, cProfStream},
+			Clauses:     []string{cChanEndClose, cProfStream, "CHAN-STATE-2", cChanNoAfter, "MSG-DATA-4", cProfEndNormal, "FRM-ORD-2"},
 			Level:       conformance.MUST,
-			Description: "conform_stream sends its items with the fixed pattern, then CHANNEL_CLOSE",
+			Description: "conform_stream sends its items with the fixed pattern, then CHANNEL_CLOSE, then nothing more on that channel",
 			Run: func(t *conformance.T) {
 				ch := t.Exec(profile.Stream, item("count", codec.Int(5)), item("size", codec.Int(1000)))
 				want := streamItem(1000)
@@ -100,11 +103,25 @@ func channelCases() []conformance.Case {
 					}
 				}
 				t.ExpectClose(ch)
+				expectQuiet(t, "frame after CHANNEL_CLOSE", ch)
+			},
+		},
+		{
+			ID:          "channel/close/runner-close-no-reply",
+			Clauses:     []string{cMsgCloseRecv, "CHAN-STATE-4", cMsgExecEnd, cProfEcho},
+			Level:       conformance.MUST,
+			Description: "when the runner closes a conform_echo channel, the execution ends and the worker sends nothing on that channel",
+			Run: func(t *conformance.T) {
+				ch := t.Exec(profile.Echo)
+				t.SendData(ch, codec.Int(1))
+				recvData(t, ch, "1")
+				closeChannel(t, ch)
+				expectQuiet(t, "reply to the runner's CHANNEL_CLOSE", ch)
 			},
 		},
 		{
 			ID:          "channel/close/data-after-close-dropped",
-			Clauses:     []string{cMsgDataDropped, cChanClosed},
+			Clauses:     []string{cMsgDataDropped, cChanClosed, cMsgCloseRecv},
 			Level:       conformance.MUST,
 			Description: "CHANNEL_DATA on a channel the runner has closed is dropped; the session goes on",
 			Run: func(t *conformance.T) {
@@ -136,22 +153,32 @@ func channelCases() []conformance.Case {
 		},
 		{
 			ID:          "channel/data/unknown-channel-dropped",
-			Clauses:     []string{cMsgDataDropped},
+			Clauses:     []string{cMsgDataDropped, cMsgCloseUnknown, cMsgCloseErrorGone, cChanLazy},
 			Level:       conformance.MUST,
-			Description: "CHANNEL_DATA on a channel id never used is dropped silently, even when it does not decode",
+			Description: "CHANNEL_DATA (even undecodable), CHANNEL_CLOSE, CHANNEL_CLOSE_ERROR and CHANNEL_LAST_MESSAGE on never-used ids are ignored and create no channel",
 			Run: func(t *conformance.T) {
-				t.SendData(t.NewChannelID(), codec.Str("nobody listens"))
-				t.Send(dataFrame(t.NewChannelID(), []byte{0xff, 0xfe}))
-				if _, err := t.Status(); err != nil {
-					t.Fatalf("STATUS after data on unknown channels: %v", err)
+				before := numChannels(t)
+				ids := make([]int32, 5)
+				for i := range ids {
+					ids[i] = t.NewChannelID()
 				}
+				t.SendData(ids[0], codec.Str("nobody listens"))
+				t.Send(dataFrame(ids[1], []byte{0xff, 0xfe}))
+				t.Send(closeFrame(ids[2]))
+				t.Send(frame.Frame{Code: spec.MsgChannelCloseError, Channel: ids[3], Payload: mustDumps(t, codec.Str("no such channel"))})
+				t.Send(frame.Frame{Code: spec.MsgChannelLastMessage, Channel: ids[4]})
+				after := numChannels(t)
+				if after > before {
+					t.Fatalf("numchannels grew from %d to %d after frames on unknown ids", before, after)
+				}
+				expectQuiet(t, "reply to a frame on an unknown channel id", ids...)
 			},
 		},
 		{
 			ID:          "channel/last-message/items-before-still-echoed",
-			Clauses:     []string{cMsgLastMessage, cChanSendOnly},
+			Clauses:     []string{cMsgLastMessage, cChanSendOnly, "CHAN-STATE-3", cMsgExecEnd},
 			Level:       conformance.MUST,
-			Description: "after CHANNEL_LAST_MESSAGE the worker still sends: items sent before it are echoed, and no CHANNEL_DATA follows",
+			Description: "after CHANNEL_LAST_MESSAGE items sent before it are echoed, the execution ends, and the worker sends nothing more on the channel",
 			Run: func(t *conformance.T) {
 				ch := t.Exec(profile.Echo)
 				var b []byte
@@ -163,10 +190,21 @@ func channelCases() []conformance.Case {
 					v, raw := recvData(t, ch, "1, 2, LAST_MESSAGE")
 					checkIdentical(t, "echo before LAST_MESSAGE", codec.Int(i), v, raw)
 				}
-				if _, err := t.Status(); err != nil {
-					t.Fatalf("STATUS after LAST_MESSAGE: %v", err)
-				}
-				closeChannel(t, ch)
+				expectQuiet(t, "frame after the execution ended on a sendonly channel", ch)
+			},
+		},
+		{
+			ID:          "channel/close-error/non-text-payload-accepted",
+			Clauses:     []string{"MSG-CLOSEERR-2"},
+			Level:       conformance.MUST,
+			Description: "CHANNEL_CLOSE_ERROR whose payload is not text (an int) is accepted: the worker keeps serving",
+			Run: func(t *conformance.T) {
+				ch := t.Exec(profile.Echo)
+				t.SendData(ch, codec.Int(1))
+				recvData(t, ch, "1")
+				t.Send(frame.Frame{Code: spec.MsgChannelCloseError, Channel: ch, Payload: mustDumps(t, codec.Int(42))})
+				got, raw := echoRaw(t, mustDumps(t, codec.Str("still alive")))
+				checkIdentical(t, "echo after a non-text CHANNEL_CLOSE_ERROR", codec.Str("still alive"), got, raw)
 			},
 		},
 		{
@@ -187,4 +225,18 @@ func channelCases() []conformance.Case {
 			},
 		},
 	}
+}
+
+// numChannels returns the numchannels value of a STATUS reply.
+func numChannels(t *conformance.T) int64 {
+	d, err := t.Status()
+	if err != nil {
+		t.Fatalf("STATUS: %v", err)
+	}
+	v, _ := d.Get(codec.Str("numchannels"))
+	n, ok := v.(codec.Int)
+	if !ok {
+		t.Fatalf("STATUS reply %s: numchannels is not an int", reprOf(d))
+	}
+	return int64(n)
 }

@@ -192,3 +192,27 @@ var groupClause = map[string]string{
 	"trailing":  "SER-WIRE-3",
 	"none":      "SER-ENC-1",
 }
+
+// nameClause maps a word in a vector's name to further clauses.
+var nameClause = map[string][]string{
+	"duplicate":  {"DM-DICT-2", "DM-EQ-1"},
+	"nan-keys":   {"DM-EQ-2"},
+	"unhashable": {"DM-HASH-1"},
+	"huge":       {"LIM-ALLOC-1"},
+	"count-over": {"LIM-ALLOC-1"},
+	"newlist":    {"SER-SM-8"},
+	"unfilled":   {"SER-SM-8"},
+	"setitem":    {"SER-SM-12"},
+	"set/":       {"DM-SET-1", "DM-SET-2"},
+	"frozenset":  {"DM-EQ-4"},
+	"dict/":      {"SER-SM-7", "SER-SM-12"},
+	"list/":      {"SER-SM-8", "SER-SM-12"},
+	"none":       {"SER-SM-4"},
+	"bool/":      {"SER-SM-4"},
+	"int/":       {"SER-SM-4", "SER-OPND-1"},
+	"bytes/":     {"SER-OPND-3", "DM-TEXT-2"},
+	"str/":       {"SER-OPND-3", "DM-TEXT-2"},
+	"truncated":  {"SER-OPND-1", "SER-OPND-3", "ERR-GEN-5"},
+	"negative-":  {"ERR-GEN-5"},
+	"4300":       {"LIM-INT-1"},
+}

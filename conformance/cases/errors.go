@@ -43,6 +43,17 @@ func errorsCases() []conformance.Case {
 			},
 		},
 		{
+			ID:          "errors/loads/non-bytes-item",
+			Clauses:     []string{"CONF-LOADS-2"},
+			Level:       conformance.MUST,
+			Description: "conform_loads given an item that is not bytes ends with CHANNEL_CLOSE_ERROR",
+			Run: func(t *conformance.T) {
+				ch := t.Exec(profile.Loads)
+				t.SendData(ch, codec.Str("not bytes"))
+				t.ExpectCloseError(ch)
+			},
+		},
+		{
 			ID:          "errors/decode/error-class-prefix",
 			Clauses:     []string{cProfLoads, cDecErrors},
 			Level:       conformance.MUST,

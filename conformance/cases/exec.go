@@ -1,6 +1,8 @@
 package cases
 
 import (
+	"strings"
+
 	"github.com/execnet-conform/execnet-conform/conformance"
 	"github.com/execnet-conform/execnet-conform/conformance/profile"
 	"github.com/execnet-conform/execnet-conform/reference/codec"
@@ -41,6 +43,9 @@ func execCases() []conformance.Case {
 					t.ExpectClose(ch)
 					return
 				}
+				if t.Target().Language() == "" {
+					t.Fatalf("the target's language is unknown (conform_info gave nothing), and it answered a source-only CHANNEL_EXEC with %s", f.Code)
+				}
 				if f.Code != spec.MsgChannelCloseError {
 					t.Fatalf("worker in language %q answered a source-only CHANNEL_EXEC with %s (payload hex %s), want CHANNEL_CLOSE_ERROR",
 						t.Target().Language(), f.Code, hexOf(f.Payload))
@@ -48,6 +53,45 @@ func execCases() []conformance.Case {
 				if text := closeErrorText(f); text == "" {
 					t.Fatalf("CHANNEL_CLOSE_ERROR for source-only exec has an empty text")
 				}
+			},
+		},
+		{
+			ID:          "exec/python/globals-and-file-name",
+			Clauses:     []string{cMsgExecPython, cMsgExecError},
+			Level:       conformance.MUST,
+			Description: "Python workers: source runs with __name__ == \"__channelexec__\" and channel in its globals; file_name appears in the error traceback",
+			Run: func(t *conformance.T) {
+				if !t.Target().IsPython() {
+					t.Skipf("not a Python worker (language %q)", t.Target().Language())
+				}
+				ch := t.ExecSource("channel.send((__name__, sorted(k for k in globals() if not k.startswith('__'))))\n")
+				v, raw := recvData(t, ch, "source sending __name__ and its globals")
+				want := codec.Tuple{codec.Str("__channelexec__"), codec.List{codec.Str("channel")}}
+				checkIdentical(t, "__name__ and globals of executed source", want, v, raw)
+				t.ExpectClose(ch)
+				ch = t.ExecPayload(codec.Tuple{codec.Str("x = 1\nraise ValueError('marker 5c1d')\n"),
+					codec.Str("conformance-file-name.py"), codec.None{}, &codec.Dict{}})
+				text := t.ExpectCloseError(ch)
+				if !strings.Contains(text, "conformance-file-name.py") || !strings.Contains(text, "marker 5c1d") {
+					t.Fatalf("error text %q does not name file_name conformance-file-name.py and the error", lastLines(text, 6))
+				}
+			},
+		},
+		{
+			ID:          "exec/call-name/source-ignored-by-non-python-worker",
+			Clauses:     []string{"CONF-CALL-2", cProfEcho},
+			Level:       conformance.MUST,
+			Description: "a worker that cannot run Python selects the procedure by call_name alone: conform_echo with unrelated source still echoes",
+			Run: func(t *conformance.T) {
+				if t.Target().IsPython() {
+					t.Skipf("Python worker: it runs the source")
+				}
+				ch := t.ExecPayload(codec.Tuple{codec.Str("this is not the source of conform_echo"),
+					codec.Str("elsewhere.py"), codec.Str(profile.Echo), &codec.Dict{}})
+				t.SendData(ch, codec.Str("ping"))
+				v, raw := recvData(t, ch, "ping")
+				checkIdentical(t, "echo selected by call_name", codec.Str("ping"), v, raw)
+				closeChannel(t, ch)
 			},
 		},
 		{
@@ -62,7 +106,7 @@ func execCases() []conformance.Case {
 		},
 		{
 			ID:          "exec/call-name/unknown-procedure-reported",
-			Clauses:     []string{cMsgExec, cErrRemote},
+			Clauses:     []string{cMsgExec, cErrRemote, cProfUnknown},
 			Level:       conformance.MUST,
 			Description: "CHANNEL_EXEC naming a call_name that does not exist ends with CHANNEL_CLOSE_ERROR",
 			Run: func(t *conformance.T) {

@@ -1,6 +1,8 @@
 package cases
 
 import (
+	"time"
+
 	"github.com/execnet-conform/execnet-conform/conformance"
 	"github.com/execnet-conform/execnet-conform/conformance/profile"
 	"github.com/execnet-conform/execnet-conform/reference/codec"
@@ -16,9 +18,9 @@ func framingCases() []conformance.Case {
 	return []conformance.Case{
 		{
 			ID:          "framing/header/data-frame",
-			Clauses:     []string{cFrmHeader, cFrmData},
+			Clauses:     []string{cFrmHeader, cFrmData, cFrmLenExact, "MSG-DATA-1", cSerWire, "SER-WIRE-2"},
 			Level:       conformance.MUST,
-			Description: "the worker's CHANNEL_DATA frame carries code 4, the channel id and the exact payload length",
+			Description: "the worker's CHANNEL_DATA frame carries code 4, the channel id and exactly one encoded value, nothing after STOP",
 			Run: func(t *conformance.T) {
 				ch := t.Exec(profile.Echo)
 				want := mustDumps(t, codec.Str("abc"))
@@ -27,12 +29,16 @@ func framingCases() []conformance.Case {
 				if string(f.Payload) != string(want) {
 					t.Fatalf("payload hex %s, want %s", hexOf(f.Payload), hexOf(want))
 				}
+				var d codec.Decoder
+				if _, n, err := d.Loads(f.Payload); err != nil || n != len(f.Payload) {
+					t.Fatalf("payload hex %s is not exactly one value (%d of %d bytes used, err %v)", hexOf(f.Payload), n, len(f.Payload), err)
+				}
 				closeChannel(t, ch)
 			},
 		},
 		{
 			ID:          "framing/header/close-frame-empty",
-			Clauses:     []string{cFrmHeader, cMsgClose},
+			Clauses:     []string{cFrmHeader, cMsgClose, cFrmEmpty},
 			Level:       conformance.MUST,
 			Description: "CHANNEL_CLOSE from the worker has an empty payload",
 			Run: func(t *conformance.T) {
@@ -95,6 +101,46 @@ func framingCases() []conformance.Case {
 				v, raw := recvData(t, ch, "a frame split into single bytes")
 				checkIdentical(t, "echo", codec.Tuple{codec.Str("split"), codec.Int(1)}, v, raw)
 				closeChannel(t, ch)
+			},
+		},
+		{
+			ID:          "framing/payload/ignored-on-empty-payload-codes",
+			Clauses:     []string{cFrmEmpty},
+			Level:       conformance.MUST,
+			Description: "a payload on STATUS or CHANNEL_CLOSE is ignored: STATUS is answered, CHANNEL_CLOSE ends the channel",
+			Run: func(t *conformance.T) {
+				junk := mustDumps(t, codec.Str("ignore me"))
+				id := t.NewChannelID()
+				t.Send(frame.Frame{Code: spec.MsgStatus, Channel: id, Payload: junk})
+				t.Expect(spec.MsgChannelData, id)
+				t.ExpectClose(id)
+				ch := t.Exec(profile.Echo)
+				t.SendData(ch, codec.Int(1))
+				recvData(t, ch, "1")
+				t.Send(frame.Frame{Code: spec.MsgChannelClose, Channel: ch, Payload: junk})
+				expectQuiet(t, "reply to CHANNEL_CLOSE with a payload", ch)
+			},
+		},
+		{
+			ID:          "framing/payload/sixteen-mebibytes",
+			Clauses:     []string{cFrmMaxLen, cFrmHeader},
+			Level:       conformance.MUST,
+			Description: "a CHANNEL_DATA frame with a payload of exactly 16 MiB (the size every receiver must accept) is echoed intact",
+			Timeout:     20 * time.Second,
+			Run: func(t *conformance.T) {
+				const payload = 16 << 20
+				b := make([]byte, payload-6) // BYTES opcode, int32 length, STOP
+				for i := range b {
+					b[i] = byte(i ^ i>>9)
+				}
+				enc := mustDumps(t, codec.Bytes(b))
+				if len(enc) != payload {
+					t.Fatalf("suite bug: payload is %d bytes", len(enc))
+				}
+				got, raw := echoRaw(t, enc)
+				if len(raw) != payload || !codec.Identical(codec.Bytes(b), got) {
+					t.Fatalf("16 MiB bytes came back different (%d payload bytes)", len(raw))
+				}
 			},
 		},
 		{

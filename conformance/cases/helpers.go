@@ -3,6 +3,7 @@ package cases
 import (
 	"encoding/hex"
 	"fmt"
+	"sort"
 
 	"github.com/execnet-conform/execnet-conform/conformance"
 	"github.com/execnet-conform/execnet-conform/conformance/profile"
@@ -70,14 +71,12 @@ func closeChannel(t *conformance.T, ch int32) { t.Send(closeFrame(ch)) }
 // recvData receives the next CHANNEL_DATA on ch; anything else is fatal
 // and described with what was sent.
 func recvData(t *conformance.T, ch int32, sent string) (codec.Value, []byte) {
-	v, raw, err := t.RecvData(ch)
+	f, err := t.RecvOn(ch)
 	if err != nil {
-		if raw != nil {
-			t.Fatalf("after sending %s on channel %d: %v (payload hex %s)", sent, ch, err, hexOf(raw))
-		}
 		t.Fatalf("after sending %s on channel %d: %v", sent, ch, err)
 	}
-	return v, raw
+	v := decodeReply(t, f, "after sending "+sent)
+	return v, f.Payload
 }
 
 // echoRaw starts conform_echo, sends payload as one CHANNEL_DATA, and
@@ -281,4 +280,35 @@ func mapValues(xs []codec.Value) []codec.Value {
 		out[i] = py2strAsBytes(x)
 	}
 	return out
+}
+
+// sortedClauses sorts clause anchors for a stable, readable order.
+func sortedClauses(cl []string) []string {
+	sort.Strings(cl)
+	return cl
+}
+
+// expectQuiet checks that the target sends nothing more on channels chs: it
+// runs conform_sleep(0.2) on a new channel and waits for that execution's
+// CHANNEL_CLOSE; any frame on one of chs before it fails the case with why. (A
+// frame sent later than that is not detected.)
+func expectQuiet(t *conformance.T, why string, chs ...int32) {
+	sleeper := t.Exec(profile.Sleep, item("seconds", codec.Float(0.2)))
+	for {
+		f, err := t.Recv()
+		if err != nil {
+			t.Fatalf("waiting for conform_sleep(0.2) to end: %v", err)
+		}
+		for _, ch := range chs {
+			if f.Channel == ch {
+				t.Fatalf("%s: got %s on channel %d (payload hex %s)", why, f.Code, ch, hexOf(f.Payload))
+			}
+		}
+		if f.Channel == sleeper {
+			if f.Code != spec.MsgChannelClose {
+				t.Fatalf("conform_sleep(0.2) ended with %s, want CHANNEL_CLOSE", f.Code)
+			}
+			return
+		}
+	}
 }

@@ -16,7 +16,7 @@ func reconfigureCases() []conformance.Case {
 	return []conformance.Case{
 		{
 			ID:          "reconfigure/channel/py2str-as-bytes",
-			Clauses:     []string{cMsgReconfChannel, cStrPy2, cStrDefault},
+			Clauses:     []string{cMsgReconfChannel, cStrPy2, cStrDefault, cMsgDataDeliver, "SER-STRC-3"},
 			Level:       conformance.MUST,
 			Description: "after RECONFIGURE (False, False) of a running channel, a PY2STRING item on it decodes as bytes",
 			Run: func(t *conformance.T) {
@@ -53,7 +53,7 @@ func reconfigureCases() []conformance.Case {
 		},
 		{
 			ID:          "reconfigure/channel/only-that-channel",
-			Clauses:     []string{cMsgReconfChannel, cStrDefault},
+			Clauses:     []string{cMsgReconfChannel, cStrDefault, "SER-STRC-4"},
 			Level:       conformance.MUST,
 			Description: "RECONFIGURE of one channel leaves other channels at the default strconfig",
 			Run: func(t *conformance.T) {

@@ -69,7 +69,7 @@ func serialValues() []serialValue {
 	}
 	val := func(v codec.Value) func() codec.Value { return func() codec.Value { return v } }
 	return []serialValue{
-		n("none", []string{cSerNone}, val(codec.None{})),
+		n("none", []string{cSerNone, "DM-EQ-5"}, val(codec.None{})),
 		n("bool/true", []string{cSerBool}, val(codec.Bool(true))),
 		n("bool/false", []string{cSerBool}, val(codec.Bool(false))),
 		n("int/zero", []string{cSerInt}, val(codec.Int(0))),
@@ -83,6 +83,7 @@ func serialValues() []serialValue {
 		n("int/int64-min", []string{cSerLongInt}, val(codec.Int(math.MinInt64))),
 		n("int/beyond-int64", []string{cSerLongInt}, func() codec.Value { return bigPow(2, 64, false) }),
 		n("int/huge", []string{cSerLongInt}, func() codec.Value { return bigPow(10, 100, false) }),
+		n("int/4300-digits", []string{cSerLongInt, "LIM-INT-1", "LIM-INT-3"}, func() codec.Value { return bigPow(10, 4299, false) }),
 		n("int/huge-negative", []string{cSerLongInt}, func() codec.Value { return bigPow(10, 100, true) }),
 		n("float/one-and-a-half", []string{cSerFloat}, val(codec.Float(1.5))),
 		n("float/negative-zero", []string{cSerFloat}, val(codec.Float(math.Copysign(0, -1)))),
@@ -93,8 +94,8 @@ func serialValues() []serialValue {
 		n("float/max", []string{cSerFloat}, val(codec.Float(math.MaxFloat64))),
 		n("complex/one-minus-two-j", []string{cSerComplex}, val(codec.Complex(complex(1, -2)))),
 		n("complex/signed-zeros", []string{cSerComplex}, val(codec.Complex(complex(math.Copysign(0, -1), math.Copysign(0, -1))))),
-		n("bytes/empty", []string{cSerBytes}, val(codec.Bytes{})),
-		n("bytes/all-256", []string{cSerBytes}, val(allBytes())),
+		n("bytes/empty", []string{cSerBytes, "DM-TEXT-2", "SER-OPND-3"}, val(codec.Bytes{})),
+		n("bytes/all-256", []string{cSerBytes, "DM-TEXT-2", "SER-OPND-3"}, val(allBytes())),
 		n("bytes/large", []string{cSerBytes}, func() codec.Value {
 			b := make([]byte, 100_000)
 			for i := range b {
@@ -102,11 +103,11 @@ func serialValues() []serialValue {
 			}
 			return codec.Bytes(b)
 		}),
-		n("str/empty", []string{cSerStr}, val(codec.Str(""))),
-		n("str/ascii", []string{cSerStr}, val(codec.Str("hello, world"))),
-		n("str/non-ascii", []string{cSerStr}, val(codec.Str("café ☃ ü"))),
-		n("str/astral", []string{cSerStr}, val(codec.Str("😀𝄞"))),
-		n("str/nul", []string{cSerStr}, val(codec.Str("a\x00b"))),
+		n("str/empty", []string{cSerStr, "DM-TEXT-2", "SER-OPND-3"}, val(codec.Str(""))),
+		n("str/ascii", []string{cSerStr, "DM-TEXT-2", "SER-OPND-3"}, val(codec.Str("hello, world"))),
+		n("str/non-ascii", []string{cSerStr, "DM-TEXT-2", "SER-OPND-3"}, val(codec.Str("café ☃ ü"))),
+		n("str/astral", []string{cSerStr, "DM-TEXT-2", "SER-OPND-3"}, val(codec.Str("😀𝄞"))),
+		n("str/nul", []string{cSerStr, "DM-TEXT-2", "SER-OPND-3"}, val(codec.Str("a\x00b"))),
 		n("str/large", []string{cSerStr}, val(codec.Str(strings.Repeat("ünïcødé ", 10_000)))),
 		n("tuple/empty", []string{cSerTuple}, val(codec.Tuple{})),
 		n("tuple/one", []string{cSerTuple}, val(codec.Tuple{codec.Int(1)})),
@@ -134,7 +135,7 @@ func serialValues() []serialValue {
 		}),
 		n("set/empty", []string{cSerSet}, val(codec.Set{})),
 		n("set/one", []string{cSerSet}, val(codec.Set{codec.Int(5)})),
-		n("set/several", []string{cSerSet}, func() codec.Value {
+		n("set/several", []string{cSerSet, cSerSetOrder, "DM-SET-1"}, func() codec.Value {
 			s, _ := codec.NewSet(codec.Int(1), codec.Str("a"), codec.Tuple{codec.Int(2)}, codec.None{}, codec.Bytes("b"))
 			return s
 		}),
@@ -164,7 +165,7 @@ func serialCases() []conformance.Case {
 		cs = append(cs,
 			conformance.Case{
 				ID:          "serial/" + sv.name + "/echo",
-				Clauses:     append(append([]string{}, sv.clauses...), cProfEcho),
+				Clauses:     sortedClauses(append(append([]string{}, sv.clauses...), cProfEcho, cChanStart, cMsgDataDeliver, cSerKinds, cSerKindsEnc)),
 				Level:       conformance.MUST,
 				Description: "conform_echo returns " + sv.name + " identical (value decoded and re-encoded by the target)",
 				Run: func(t *conformance.T) {
@@ -175,7 +176,7 @@ func serialCases() []conformance.Case {
 			},
 			conformance.Case{
 				ID:          "serial/" + sv.name + "/dumps",
-				Clauses:     append(append([]string{}, sv.clauses...), cProfDumps),
+				Clauses:     sortedClauses(append(append([]string{}, sv.clauses...), cProfDumps, cSerUnique, cSerStop, cSerKindsEnc, "SER-REG-1")),
 				Level:       conformance.MUST,
 				Description: "conform_dumps writes the canonical bytes of " + sv.name,
 				Run: func(t *conformance.T) {
@@ -185,7 +186,7 @@ func serialCases() []conformance.Case {
 			},
 			conformance.Case{
 				ID:          "serial/" + sv.name + "/loads",
-				Clauses:     append(append([]string{}, sv.clauses...), cProfLoads),
+				Clauses:     sortedClauses(append(append([]string{}, sv.clauses...), cProfLoads, cSerKinds, "SER-SM-1", "SER-REG-1")),
 				Level:       conformance.MUST,
 				Description: "conform_loads decodes the canonical bytes of " + sv.name,
 				Run: func(t *conformance.T) {
@@ -209,7 +210,7 @@ func legacySerialCases() []conformance.Case {
 	return []conformance.Case{
 		{
 			ID:          "serial/py2str/channel-default-decodes-as-text",
-			Clauses:     []string{cSerPy2Str, cStrDefault},
+			Clauses:     []string{cSerPy2Str, cStrDefault, "SER-STR-4"},
 			Level:       conformance.MUST,
 			Description: "a PY2STRING item on a channel with the default strconfig decodes as text (latin-1)",
 			Run: func(t *conformance.T) {
@@ -219,7 +220,7 @@ func legacySerialCases() []conformance.Case {
 		},
 		{
 			ID:          "serial/legacy/unicode-decodes-as-text",
-			Clauses:     []string{cSerLegacy},
+			Clauses:     []string{cSerLegacy, "SER-STR-4"},
 			Level:       conformance.MUST,
 			Description: "a UNICODE (S) item decodes as text",
 			Run: func(t *conformance.T) {
@@ -229,7 +230,7 @@ func legacySerialCases() []conformance.Case {
 		},
 		{
 			ID:          "serial/legacy/long-decodes-as-int",
-			Clauses:     []string{cSerLegacy},
+			Clauses:     []string{cSerLegacyInt, "SER-INT-5", "SER-SM-4"},
 			Level:       conformance.MUST,
 			Description: "LONG (G) and LONGLONG (I) items decode as integers and come back in the canonical form",
 			Run: func(t *conformance.T) {
@@ -241,7 +242,7 @@ func legacySerialCases() []conformance.Case {
 		},
 		{
 			ID:          "serial/channel/reference-echoed",
-			Clauses:     []string{cSerChannel, cChanPassed},
+			Clauses:     []string{cSerChannel, cChanPassed, cChanResolve, cChanLazy, "SER-ENC-6"},
 			Level:       conformance.MUST,
 			Description: "a CHANNEL reference to a runner channel inside data comes back as a reference to the same id",
 			Run: func(t *conformance.T) {

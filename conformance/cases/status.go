@@ -1,6 +1,8 @@
 package cases
 
 import (
+	"strings"
+
 	"github.com/execnet-conform/execnet-conform/conformance"
 	"github.com/execnet-conform/execnet-conform/conformance/profile"
 	"github.com/execnet-conform/execnet-conform/reference/codec"
@@ -26,21 +28,28 @@ func statusCases() []conformance.Case {
 		},
 		{
 			ID:          "status/reply/keys",
-			Clauses:     []string{cMsgStatusReply, cMsgStatusKeys},
+			Clauses:     []string{cMsgStatusReply, cMsgStatusKeys, cMsgStatusModel},
 			Level:       conformance.MUST,
-			Description: "the STATUS reply is a dict with int numchannels, int numexecuting and text execmodel",
+			Description: "the STATUS reply is a dict with exactly the keys numchannels (int >= 0), numexecuting (int >= 0), execmodel (text), in that order",
 			Run: func(t *conformance.T) {
 				d, err := t.Status()
 				if err != nil {
 					t.Fatalf("STATUS: %v", err)
+				}
+				var keys []string
+				for _, it := range d.Items() {
+					keys = append(keys, codec.Repr(it.Key))
+				}
+				if got := strings.Join(keys, ", "); got != "'numchannels', 'numexecuting', 'execmodel'" {
+					t.Fatalf("STATUS reply %s has keys %s, want 'numchannels', 'numexecuting', 'execmodel' in that order", reprOf(d), got)
 				}
 				for _, k := range []string{"numchannels", "numexecuting"} {
 					v, ok := d.Get(codec.Str(k))
 					if !ok {
 						t.Fatalf("STATUS reply %s lacks key %q", reprOf(d), k)
 					}
-					if v.Kind() != codec.KindInt {
-						t.Fatalf("STATUS reply %s: %q is %s, want int", reprOf(d), k, v.Kind())
+					if n, ok := v.(codec.Int); !ok || n < 0 {
+						t.Fatalf("STATUS reply %s: %q is %s, want an int >= 0", reprOf(d), k, reprOf(v))
 					}
 				}
 				v, ok := d.Get(codec.Str("execmodel"))
@@ -72,10 +81,11 @@ func statusCases() []conformance.Case {
 		},
 		{
 			ID:          "status/request/repeated",
-			Clauses:     []string{cMsgStatusReply},
+			Clauses:     []string{cMsgStatusReply, "MSG-STATUS-5"},
 			Level:       conformance.MUST,
-			Description: "ten STATUS requests in one write get ten replies, each on its own id",
+			Description: "ten STATUS requests in one write get ten replies, each on its own id, and create no channel",
 			Run: func(t *conformance.T) {
+				before := numChannels(t)
 				var ids []int32
 				var b []byte
 				for i := 0; i < 10; i++ {
@@ -87,6 +97,9 @@ func statusCases() []conformance.Case {
 				for _, id := range ids {
 					t.Expect(spec.MsgChannelData, id)
 					t.ExpectClose(id)
+				}
+				if after := numChannels(t); after > before {
+					t.Fatalf("numchannels grew from %d to %d after ten STATUS requests", before, after)
 				}
 			},
 		},

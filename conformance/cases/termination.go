@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"github.com/execnet-conform/execnet-conform/conformance"
+	"github.com/execnet-conform/execnet-conform/conformance/profile"
+	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/reference/frame"
 	"github.com/execnet-conform/execnet-conform/spec"
 )
@@ -51,11 +53,27 @@ func terminationCases() []conformance.Case {
 		},
 		{
 			ID:          "termination/eof/process-exits-zero",
-			Clauses:     []string{cTermEOF, cTermExitZero},
+			Clauses:     []string{cTermEOF, cTermExitZero, cFrmEOF},
 			Level:       conformance.MUST,
 			Description: "when its input ends (EOF at a frame boundary) the worker ends the connection and exits with status 0",
 			Fresh:       true,
 			Run: func(t *conformance.T) {
+				t.CloseWrite()
+				t.ExpectEnd()
+				expectExitZero(t)
+			},
+		},
+		{
+			ID:          "termination/eof/running-echo-ends",
+			Clauses:     []string{cChanConnEnd, cTermStop, cTermEOF, cTermExitZero, cProfEcho, "MSG-EXEC-7"},
+			Level:       conformance.MUST,
+			Description: "EOF while conform_echo runs: the echo's channel becomes sendonly, the execution ends, the worker exits with status 0 within the case bound",
+			Fresh:       true,
+			Timeout:     robustTimeout,
+			Run: func(t *conformance.T) {
+				ch := t.Exec(profile.Echo)
+				t.SendData(ch, codec.Int(1))
+				recvData(t, ch, "1")
 				t.CloseWrite()
 				t.ExpectEnd()
 				expectExitZero(t)
