@@ -371,6 +371,10 @@ func TestVectorClauses(t *testing.T) {
 	if _, err := VectorClauses("nosuchgroup/x", ""); err == nil {
 		t.Error("VectorClauses accepted an unknown group")
 	}
+	got, err = VectorClauses("nosuchgroup/x", "Version")
+	if err != nil || strings.Join(got, ",") != "SER-PUB-2,ERR-GEN-1" {
+		t.Errorf("reject fallback = %v, %v", got, err)
+	}
 	if _, err := VectorClauses("reject/utf8/x", "ErrNonsense"); err == nil {
 		t.Error("VectorClauses accepted an unknown error class")
 	}
