@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// FuzzWorkerStream feeds arbitrary bytes to a worker gateway as its input
+// FuzzWorkerStream feeds arbitrary bytes to a worker (or master) gateway as its input
 // stream. Whatever arrives, the gateway must not panic, must drain or
 // reject it, and Serve must return within its bounds.
 func FuzzWorkerStream(f *testing.F) {
@@ -28,8 +28,15 @@ func FuzzWorkerStream(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		role := Worker
+		if len(data) > 0 && data[len(data)-1]&0x80 != 0 {
+			role = Master // the last byte's high bit picks the role
+		}
 		mc, wc := pipePair(t)
-		w := New(wc, Worker, WithExecutor(testExecutor), WithExecGrace(20*time.Millisecond))
+		w := New(wc, role, WithExecutor(testExecutor), WithExecGrace(20*time.Millisecond))
+		if role == Master {
+			w.NewChannel() // channel 1 exists, so its frames are decoded
+		}
 		drained := make(chan struct{})
 		go func() { io.Copy(io.Discard, mc.r); close(drained) }()
 		mc.w.Write(data)
