@@ -43,12 +43,13 @@ func deviationIDs() ([]string, error) {
 
 // openTarget starts the target named by an xspec and completes the
 // bootstrap handshake.
-func openTarget(ctx context.Context, target, style string, bootstrap time.Duration, stderr io.Writer) (transport.Conn, error) {
+// env is the popen worker's environment (nil: inherit).
+func openTarget(ctx context.Context, target, style string, bootstrap time.Duration, stderr io.Writer, env []string) (transport.Conn, error) {
 	s, err := xspec.Parse(target)
 	if err != nil {
 		return nil, err
 	}
-	opts := transport.Options{BootstrapTimeout: bootstrap, Style: style, Stderr: stderr}
+	opts := transport.Options{BootstrapTimeout: bootstrap, Style: style, Stderr: stderr, Env: env}
 	// ssh= targets: keys from the agent or ~/.ssh, host keys checked
 	// against ~/.ssh/known_hosts (or the spec's ssh_key= and
 	// insecure_ignore_host_key).

@@ -53,8 +53,6 @@ func Exemptions() []Exemption {
 			"binds a master's escalation when terminating a worker"},
 		{"TERM-KILL-2", "reference/gateway TestGroupTerminate; reference/transport TestProcessTerminateKill",
 			"binds a master reaping its workers"},
-		{"TERM-EOF-1", "reference/gateway TestConnectionLost, TestCallbackWithEndmarker",
-			"local API effects of the end of the connection (waking receivers, end markers); not visible on the wire"},
 		{"CHAN-STATE-8", "reference/gateway TestChannelStateMachine",
 			"the error goes to the local caller; a worker's refusal to send leaves no trace on the wire a master could tell from silence"},
 		{"CHAN-CB-3", "reference/gateway TestCallbackPanic",
@@ -93,6 +91,8 @@ func Exemptions() []Exemption {
 			"binds a socket server's default bind address, not the protocol"},
 		{"SEC-SSH-1", "reference/transport/sshtransport TestFailures",
 			"binds an ssh master's host key check"},
+		{"SEC-RUN-2", "conformance TestTargetGetsNoSecrets",
+			"binds the conformance runner itself: popen targets get only a secret-free environment"},
 		{"SEC-RUN-1", "conformance TestRunOutcomes, TestRunHungWriteIsKilled",
 			"binds the conformance runner itself"},
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -58,6 +59,12 @@ type Options struct {
 	Count int
 	// Trace, when set, receives the decoded wire log of the whole run.
 	Trace io.Writer
+	// Env is the environment of a popen target. nil means
+	// TargetEnv(os.Environ(), nil): a target is untrusted and gets no
+	// variables that may hold secrets (SEC-RUN-2).
+	Env []string
+	// InheritEnv passes the runner's whole environment instead.
+	InheritEnv bool
 	// Open, when set, starts a target session instead of Target; for
 	// embedding and tests. It must return a bootstrapped connection.
 	Open func(ctx context.Context) (transport.Conn, error)
@@ -185,6 +192,12 @@ func Run(ctx context.Context, opts Options, cases []Case, rep Reporter) (*Result
 	}
 	if opts.Style == "" {
 		opts.Style = "import"
+	}
+	switch {
+	case opts.InheritEnv:
+		opts.Env = nil
+	case opts.Env == nil:
+		opts.Env = TargetEnv(os.Environ(), nil)
 	}
 	r := &runner{opts: opts, tr: newTracer(time.Now(), opts.Trace)}
 	res := &Result{
@@ -337,7 +350,7 @@ func (r *runner) open(ctx context.Context) (*session, error) {
 		conn, err = r.opts.Open(bctx)
 		cancel()
 	} else {
-		conn, err = openTarget(ctx, r.opts.Target, r.opts.Style, r.opts.BootstrapTimeout, stderr)
+		conn, err = openTarget(ctx, r.opts.Target, r.opts.Style, r.opts.BootstrapTimeout, stderr, r.opts.Env)
 	}
 	if err != nil {
 		r.tr.note("target could not be started: %v", err)

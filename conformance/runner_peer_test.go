@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -144,4 +145,46 @@ func TestRunAgainstGoWorker(t *testing.T) {
 		t.Fatalf("cannot build the Go worker: %v\n%s", err, out)
 	}
 	checkPeerRun(t, "popen//python="+bin+" worker", "go")
+}
+
+func TestTargetGetsNoSecrets(t *testing.T) {
+	py := peers.CPython(t)
+	t.Setenv("EXECNET_CONFORM_TEST_SECRET", "hunter2")
+	t.Setenv("PYTHONDONTWRITEBYTECODE", "1")
+	envCase := func(want map[string]bool) Case {
+		return Case{ID: "env/check", Level: MUST, Run: func(t *T) {
+			ch := t.ExecSource("import os\nchannel.send(sorted(os.environ))")
+			v := t.ExpectData(ch)
+			names := map[string]bool{}
+			if l, ok := v.(codec.List); ok {
+				for _, x := range l {
+					if s, ok := x.(codec.Str); ok {
+						names[string(s)] = true
+					}
+				}
+			}
+			for name, present := range want {
+				if names[name] != present {
+					t.Errorf("variable %s present=%v in the target, want %v (got %s)", name, names[name], present, codec.Repr(v))
+				}
+			}
+		}}
+	}
+	for _, tc := range []struct {
+		opts Options
+		want map[string]bool
+	}{
+		{Options{}, map[string]bool{"EXECNET_CONFORM_TEST_SECRET": false, "PATH": true, "PYTHONDONTWRITEBYTECODE": true}},
+		{Options{Env: TargetEnv(os.Environ(), []string{"EXECNET_CONFORM_*"})}, map[string]bool{"EXECNET_CONFORM_TEST_SECRET": true}},
+		{Options{InheritEnv: true}, map[string]bool{"EXECNET_CONFORM_TEST_SECRET": true}},
+	} {
+		tc.opts.Target = "popen//python=" + py
+		res, err := Run(context.Background(), tc.opts, []Case{envCase(tc.want)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.OK() {
+			t.Errorf("%+v: %s", tc.opts, res.Cases[0].Message)
+		}
+	}
 }

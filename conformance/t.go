@@ -404,7 +404,9 @@ func (t *T) Discard() { t.sess.markSpent() }
 // Trace returns the recent frames and events of this case, oldest first.
 func (t *T) Trace() []TraceEntry { return t.sess.tr.entries() }
 
-// describePayload renders a frame's payload for error messages.
+// describePayload renders a frame's payload for error messages. For a
+// CHANNEL_CLOSE_ERROR text it keeps the end, where a traceback names the
+// exception.
 func describePayload(f frame.Frame) string {
 	if len(f.Payload) == 0 {
 		return ""
@@ -413,5 +415,21 @@ func describePayload(f frame.Frame) string {
 	if err != nil {
 		return "payload " + hexTrunc(f.Payload)
 	}
+	if text, ok := v.(codec.Str); ok && f.Code == spec.MsgChannelCloseError {
+		return "remote error " + repr(codec.Str(tailText(strings.TrimSpace(string(text)), 300)))
+	}
 	return reprTrunc(repr(v))
+}
+
+// tailText returns the last max bytes of s (on a character boundary),
+// marked with a leading "..." when cut.
+func tailText(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	i := len(s) - max
+	for i < len(s) && !utf8Start(s[i]) {
+		i++
+	}
+	return "..." + s[i:]
 }

@@ -47,6 +47,9 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	junit := fs.String("junit", "", "write a JUnit XML report to `file`")
 	format := fs.String("format", "text", "report format on stdout: text or json")
 	verbose := fs.Bool("v", false, "print a line for every case, also passing ones")
+	var passEnv patternList
+	fs.Var(&passEnv, "pass-env", "also pass these environment variables to a popen target (names, or prefixes ending in *; comma-separated, repeatable); by default it gets only PATH, HOME, locale, temporary directories and PYTHON*")
+	inheritEnv := fs.Bool("inherit-env", false, "pass the whole environment to a popen target (it may see secrets)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: execnet-conform run [flags]")
 		fmt.Fprintln(stderr, "\nRuns the conformance suite against a worker and reports a verdict per case.")
@@ -108,7 +111,8 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	opts := conformance.Options{
 		Target: *target, Style: *style, Select: sel, Timeout: *timeout, BootstrapTimeout: *bootTimeout,
-		Seed: *seed, Count: *count,
+		Seed: *seed, Count: *count, InheritEnv: *inheritEnv,
+		Env: conformance.TargetEnv(os.Environ(), passEnv),
 	}
 	if *known != "" {
 		kf, err := conformance.LoadKnownFailing(*known)
