@@ -55,7 +55,19 @@ func runWorker(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if *listen != "" {
 		err = worker.Listen(ctx, *listen, opts)
 	} else {
-		err = worker.Serve(ctx, stdin, stdout, opts)
+		in, out := stdin, stdout
+		if stdin == io.Reader(os.Stdin) && stdout == io.Writer(os.Stdout) {
+			// A real popen or ssh worker: keep the protocol off fds 0/1.
+			pin, pout, perr := worker.ProtocolStdio()
+			if perr != nil {
+				fmt.Fprintf(stderr, "execnet-conform worker: %v\n", perr)
+				return exitFailure
+			}
+			defer pin.Close()
+			defer pout.Close()
+			in, out = pin, pout
+		}
+		err = worker.Serve(ctx, in, out, opts)
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintf(stderr, "execnet-conform worker: %v\n", err)

@@ -185,6 +185,9 @@ func TestScenariosPopen(t *testing.T) {
 	py := peers.CPython(t)
 	spec := "popen//python=" + workerBin + " worker"
 	names := []string{"concurrent", "callbacks", "status", "exit", "group", "source_only"}
+	if _, err := os.Stat("/proc/self/fd"); err == nil {
+		names = append(names, "stdio")
+	}
 	for _, n := range names {
 		t.Run(n, func(t *testing.T) {
 			t.Parallel()

@@ -170,7 +170,27 @@ def source_only(procs, xspec):
     gw.exit()
 
 
+def stdio(procs, xspec):
+    # The worker keeps the protocol off descriptors 0 and 1, which point at
+    # the null device, and leaves descriptor 2 alone (Linux /proc only).
+    import os
+
+    gw = execnet.makegateway(xspec)
+    pid = gw._io.popen.pid
+    ch = gw.remote_exec(procs["conform_echo"])
+    ch.send(1)
+    ch.receive(TIMEOUT)
+    fds = {fd: os.readlink("/proc/%d/fd/%d" % (pid, fd)) for fd in (0, 1, 2)}
+    ch.close()
+    gw.exit()
+    if fds[0] != os.devnull or fds[1] != os.devnull:
+        fail("stdio", "descriptors 0 and 1 of the worker: %r" % (fds,))
+    if fds[2] == os.devnull:
+        fail("stdio", "descriptor 2 points at the null device: %r" % (fds,))
+
+
 SCENARIOS = {
+    "stdio": stdio,
     "concurrent": concurrent,
     "callbacks": callbacks,
     "status": status,
