@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/execnet-conform/execnet-conform/spec"
@@ -65,6 +66,15 @@ func RejectChannels(id int32) (Value, error) {
 	return nil, ErrChannelNotAllowed
 }
 
+// stackPool recycles decoder stacks; a stack that grew beyond
+// maxPooledStack entries is left to the garbage collector.
+var stackPool = sync.Pool{New: func() any {
+	s := make([]entry, 0, 32)
+	return &s
+}}
+
+const maxPooledStack = 1024
+
 // entry is one decoder stack slot. Integers from INT stay unboxed (raw)
 // until they are stored, so list indexes cost no allocation.
 type entry struct {
@@ -74,9 +84,10 @@ type entry struct {
 	raw   bool  // the value is Int(i) and v is unset
 }
 
-func (e *entry) value() Value {
+// value returns the entry's value, boxing a raw int through bx.
+func (e *entry) value(bx *boxer, limit int) Value {
 	if e.raw {
-		return Int(e.i)
+		return bx.int(e.i, limit)
 	}
 	return e.v
 }
@@ -87,6 +98,7 @@ type decState struct {
 	cfg       StrConfig
 	channel   func(int32) (Value, error)
 	stack     []entry
+	box       boxer
 	elements  int
 	listSlots int // NEWLIST counts so far
 }
@@ -95,9 +107,15 @@ type decState struct {
 // number of bytes consumed through STOP. Trailing bytes are ignored.
 func (d *Decoder) Loads(b []byte) (v Value, n int, err error) {
 	s := decState{b: b, lim: d.Limits.withDefaults(), cfg: d.StrConfig, channel: d.Channel}
-	var buf [16]entry
-	s.stack = buf[:0]
-	return s.run()
+	sp := stackPool.Get().(*[]entry)
+	s.stack = (*sp)[:0]
+	v, n, err = s.run()
+	if cap(s.stack) <= maxPooledStack {
+		clear(s.stack[:cap(s.stack)]) // drop references to decoded values
+		*sp = s.stack[:0]
+		stackPool.Put(sp)
+	}
+	return v, n, err
 }
 
 func (s *decState) fail(off int, op byte, err error, format string, args ...any) error {
@@ -165,7 +183,7 @@ func (s *decState) run() (Value, int, error) {
 				return nil, 0, s.truncated(off, op, 8)
 			}
 			pos += 9
-			e = entry{v: Float(math.Float64frombits(binary.BigEndian.Uint64(b[off+1:])))}
+			e = entry{v: s.box.float(math.Float64frombits(binary.BigEndian.Uint64(b[off+1:])), len(b))}
 		case spec.OpComplex:
 			if len(b)-off-1 < 16 {
 				return nil, 0, s.truncated(off, op, 16)
@@ -240,7 +258,7 @@ func (s *decState) run() (Value, int, error) {
 			if len(s.stack) != 1 {
 				return nil, 0, s.fail(off, op, ErrStopStack, "stack holds %d items, expected exactly 1", len(s.stack))
 			}
-			return s.stack[0].value(), off + 1, nil
+			return s.stack[0].value(&s.box, len(b)), off + 1, nil
 		default:
 			return nil, 0, s.fail(off, op, ErrUnknownOpcode, "byte 0x%02x is not an opcode (expected 0x40..0x54)", op)
 		}
@@ -286,21 +304,21 @@ func (s *decState) blob(off int, op byte, data []byte) (Value, error) {
 	switch spec.Opcode(op) {
 	case spec.OpPy3String:
 		if s.cfg.Py3StrAsPy2Str {
-			return Bytes(cloneBytes(data)), nil
+			return s.box.bytesValue(data, len(s.b)), nil
 		}
 		fallthrough
 	case spec.OpUnicode:
 		if !utf8.Valid(data) {
 			return nil, s.fail(off, op, ErrBadUTF8, "text operand is not valid UTF-8 %s", badUTF8At(string(data)))
 		}
-		return Str(data), nil
+		return s.box.str(data, len(s.b)), nil
 	case spec.OpPy2String:
 		if s.cfg.Py2StrAsPy3Str {
 			return Str(latin1(data)), nil
 		}
 		return Py2Str(cloneBytes(data)), nil
 	case spec.OpBytes:
-		return Bytes(cloneBytes(data)), nil
+		return s.box.bytesValue(data, len(s.b)), nil
 	}
 	// LONGINT, LONGLONG
 	return s.decimal(off, op, data)
@@ -378,7 +396,7 @@ func (s *decState) collection(off int, op byte, n int) (entry, error) {
 		if items[i].depth > depth {
 			depth = items[i].depth
 		}
-		vals[i] = items[i].value()
+		vals[i] = items[i].value(&s.box, len(s.b))
 		items[i] = entry{}
 	}
 	s.stack = s.stack[:len(s.stack)-n]
@@ -433,9 +451,9 @@ func (s *decState) setItem(off int, op byte) error {
 		if idx < 0 || idx >= int64(len(t)) {
 			return s.fail(off, op, ErrIndexRange, "index %d, list has %d elements", idx, len(t))
 		}
-		t[idx] = val.value()
+		t[idx] = val.value(&s.box, len(s.b))
 	case *Dict:
-		if err := t.Set(key.value(), val.value()); err != nil {
+		if err := t.Set(key.value(&s.box, len(s.b)), val.value(&s.box, len(s.b))); err != nil {
 			return s.fail(off, op, ErrUnhashable, "dict key: %v", err)
 		}
 	default:

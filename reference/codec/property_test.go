@@ -2,6 +2,7 @@ package codec_test
 
 import (
 	"bytes"
+	"math"
 	"testing"
 
 	"github.com/leanovate/gopter"
@@ -48,6 +49,9 @@ func TestPropertyRoundTrip(t *testing.T) {
 	// Every literal that Repr prints parses back to an Identical value.
 	properties.Property("ParseLiteral(Repr(v)) == v", prop.ForAll(
 		func(v codec.Value) (bool, error) {
+			if hasOddNaN(v) {
+				return true, nil // repr prints every NaN as nan
+			}
 			back, err := codec.ParseLiteral(codec.Repr(v))
 			if err != nil {
 				return false, err
@@ -61,4 +65,40 @@ func TestPropertyRoundTrip(t *testing.T) {
 		codectest.GenValueWith(codectest.Options{MaxDepth: 4, Channels: true}),
 	))
 	properties.TestingRun(t)
+}
+
+// hasOddNaN reports whether v holds a NaN other than Python's float('nan')
+// (a payload or the sign bit set), which Repr cannot show.
+func hasOddNaN(v codec.Value) bool {
+	odd := func(f float64) bool { return math.IsNaN(f) && math.Float64bits(f) != 0x7ff8000000000000 }
+	switch x := v.(type) {
+	case codec.Float:
+		return odd(float64(x))
+	case codec.Complex:
+		return odd(real(x)) || odd(imag(x))
+	case codec.Tuple:
+		return anyOddNaN(x)
+	case codec.List:
+		return anyOddNaN(x)
+	case codec.Set:
+		return anyOddNaN(x)
+	case codec.FrozenSet:
+		return anyOddNaN(x)
+	case *codec.Dict:
+		for _, it := range x.Items() {
+			if hasOddNaN(it.Key) || hasOddNaN(it.Value) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func anyOddNaN(xs []codec.Value) bool {
+	for _, e := range xs {
+		if hasOddNaN(e) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,243 @@
+package codec_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/execnet-conform/execnet-conform/internal/peers"
+	"github.com/execnet-conform/execnet-conform/reference/codec"
+)
+
+// benchValue is one benchmark value as a codec value and as the same data
+// in plain Go types for msgpack/v5.
+type benchValue struct {
+	name   string
+	v      codec.Value
+	native any
+}
+
+func benchDict(kv ...codec.Value) *codec.Dict {
+	d := &codec.Dict{}
+	for i := 0; i < len(kv); i += 2 {
+		_ = d.Set(kv[i], kv[i+1]) // keys are strings
+	}
+	return d
+}
+
+// benchValues are the values of the codec benchmarks: small scalars, a
+// 1 KiB mixed dict, report-like nested dicts (what pytest-xdist sends per
+// test), a list of 10,000 ints and 1 MiB of bytes.
+func benchValues() []benchValue {
+	var out []benchValue
+	out = append(out, benchValue{"int", codec.Int(42), int64(42)})
+	out = append(out, benchValue{"str", codec.Str("hello world"), "hello world"})
+	out = append(out, benchValue{"scalars", codec.Tuple{codec.Int(42), codec.Float(3.5), codec.Bool(true), codec.None{}, codec.Str("ok")},
+		[]any{int64(42), 3.5, true, nil, "ok"}})
+
+	mixed := &codec.Dict{}
+	mixedN := map[string]any{}
+	for i := 0; i < 24; i++ {
+		k := fmt.Sprintf("key%02d", i)
+		var v codec.Value
+		var n any
+		switch i % 6 {
+		case 0:
+			v, n = codec.Int(i*1000003), int64(i*1000003)
+		case 1:
+			v, n = codec.Float(float64(i)*1.25), float64(i)*1.25
+		case 2:
+			s := fmt.Sprintf("value number %d with some text", i)
+			v, n = codec.Str(s), s
+		case 3:
+			v, n = codec.Bool(i%4 == 3), i%4 == 3
+		case 4:
+			v, n = codec.List{codec.Int(1), codec.Int(2), codec.Str("three")}, []any{int64(1), int64(2), "three"}
+		case 5:
+			b := []byte(fmt.Sprintf("bytes-%d-xxxxxxxx", i))
+			v, n = codec.Bytes(b), b
+		}
+		_ = mixed.Set(codec.Str(k), v)
+		mixedN[k] = n
+	}
+	out = append(out, benchValue{"dict-1k", mixed, mixedN})
+
+	var reports codec.List
+	var reportsN []any
+	outcomes := []string{"passed", "failed", "skipped"}
+	for i := 0; i < 20; i++ {
+		nodeid := fmt.Sprintf("tests/test_mod_%d.py::TestClass::test_case_%d[param-%d]", i%5, i, i%3)
+		file := fmt.Sprintf("tests/test_mod_%d.py", i%5)
+		fn := fmt.Sprintf("TestClass.test_case_%d", i)
+		reports = append(reports, benchDict(
+			codec.Str("nodeid"), codec.Str(nodeid),
+			codec.Str("location"), codec.Tuple{codec.Str(file), codec.Int(10 + i), codec.Str(fn)},
+			codec.Str("keywords"), benchDict(codec.Str("test_case"), codec.Int(1), codec.Str("TestClass"), codec.Int(1)),
+			codec.Str("outcome"), codec.Str(outcomes[i%3]),
+			codec.Str("longrepr"), codec.None{},
+			codec.Str("when"), codec.Str("call"),
+			codec.Str("user_properties"), codec.List{},
+			codec.Str("sections"), codec.List{codec.Tuple{codec.Str("Captured stdout call"), codec.Str("some output\n")}},
+			codec.Str("duration"), codec.Float(0.00123*float64(i+1)),
+			codec.Str("worker_id"), codec.Str("gw3"),
+		))
+		reportsN = append(reportsN, map[string]any{
+			"nodeid": nodeid, "location": []any{file, int64(10 + i), fn},
+			"keywords": map[string]any{"test_case": int64(1), "TestClass": int64(1)},
+			"outcome":  outcomes[i%3], "longrepr": nil, "when": "call", "user_properties": []any{},
+			"sections": []any{[]any{"Captured stdout call", "some output\n"}},
+			"duration": 0.00123 * float64(i+1), "worker_id": "gw3",
+		})
+	}
+	out = append(out, benchValue{"reports", reports, reportsN})
+
+	ints := make(codec.List, 10000)
+	intsN := make([]any, 10000)
+	for i := range ints {
+		x := int64(i*7919) - 20000000
+		ints[i], intsN[i] = codec.Int(x), x
+	}
+	out = append(out, benchValue{"ints-10k", ints, intsN})
+
+	blob := make([]byte, 1<<20)
+	for i := range blob {
+		blob[i] = byte(i % 251)
+	}
+	out = append(out, benchValue{"bytes-1m", codec.Bytes(blob), blob})
+	return out
+}
+
+func BenchmarkDumps(b *testing.B) {
+	for _, bv := range benchValues() {
+		b.Run(bv.name, func(b *testing.B) {
+			enc, err := codec.Dumps(bv.v)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(enc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := codec.Dumps(bv.v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkLoads(b *testing.B) {
+	for _, bv := range benchValues() {
+		b.Run(bv.name, func(b *testing.B) {
+			enc, err := codec.Dumps(bv.v)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(enc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := codec.Loads(enc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkMsgpackMarshal(b *testing.B) {
+	for _, bv := range benchValues() {
+		b.Run(bv.name, func(b *testing.B) {
+			enc, err := msgpack.Marshal(bv.native)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(enc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := msgpack.Marshal(bv.native); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkMsgpackUnmarshal(b *testing.B) {
+	for _, bv := range benchValues() {
+		b.Run(bv.name, func(b *testing.B) {
+			enc, err := msgpack.Marshal(bv.native)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(enc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var out any
+				if err := msgpack.Unmarshal(enc, &out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// timeitScript times execnet's dumps_internal and loads_internal on each
+// literal (one JSON string per stdin line) and prints, per literal, the
+// best per-call time of both in nanoseconds as a JSON pair.
+const timeitScript = `
+import sys, json, timeit
+from execnet import gateway_base as g
+for line in sys.stdin:
+    v = eval(json.loads(line), {"__builtins__": {}})
+    data = g.dumps_internal(v)
+    res = []
+    for stmt in (lambda: g.dumps_internal(v), lambda: g.loads_internal(data)):
+        t = timeit.Timer(stmt)
+        n, _ = t.autorange()
+        res.append(min(t.repeat(3, n)) / n * 1e9)
+    print(json.dumps(res), flush=True)
+`
+
+// BenchmarkExecnetPython reports the time real execnet on CPython takes to
+// dumps_internal / loads_internal the same values (its ns/op comes from
+// Python's timeit, not from b.N).
+func BenchmarkExecnetPython(b *testing.B) {
+	py := peers.CPython(b)
+	values := benchValues()
+	var in strings.Builder
+	for _, bv := range values {
+		lit, _ := json.Marshal(codec.Repr(bv.v))
+		in.Write(lit)
+		in.WriteByte('\n')
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, "-c", timeitScript)
+	cmd.Stdin = strings.NewReader(in.String())
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("python: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for i, bv := range values {
+		var ns [2]float64
+		if i >= len(lines) || json.Unmarshal([]byte(lines[i]), &ns) != nil {
+			b.Fatalf("bad python output %q", out)
+		}
+		enc, _ := codec.Dumps(bv.v)
+		for j, op := range []string{"dumps", "loads"} {
+			b.Run(bv.name+"/"+op, func(b *testing.B) {
+				b.SetBytes(int64(len(enc)))
+				for b.Loop() {
+				}
+				b.ReportMetric(0, "ns/op")
+				b.ReportMetric(ns[j], "py-ns/op")
+			})
+		}
+	}
+}

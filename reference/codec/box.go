@@ -1,0 +1,122 @@
+package codec
+
+import "unsafe"
+
+// Boxing a scalar into a Value normally costs one heap allocation per
+// value. The decoder instead places scalars in chunked slabs and builds
+// interface values that point into them, so a list of 10,000 ints costs a
+// handful of allocations instead of 10,000. A slab chunk is never written
+// again once a slot is handed out, so values stay immutable.
+
+// ifaceWords is the two-word layout of a non-empty interface value in the
+// gc toolchain: the type/itab word and the data pointer.
+type ifaceWords struct {
+	tab  unsafe.Pointer
+	data unsafe.Pointer
+}
+
+func itabOf(v Value) unsafe.Pointer { return (*ifaceWords)(unsafe.Pointer(&v)).tab }
+
+// The itab words of the boxed types; read-only after package init.
+var (
+	itabInt   = itabOf(Int(0))
+	itabFloat = itabOf(Float(0))
+	itabStr   = itabOf(Str(""))
+	itabBytes = itabOf(Bytes(nil))
+)
+
+// boxAt returns an interface value of the type described by tab whose data
+// word is p. p must point to a value of exactly that type.
+func boxAt(tab, p unsafe.Pointer) Value {
+	var v Value
+	w := (*ifaceWords)(unsafe.Pointer(&v))
+	w.tab = tab
+	w.data = p
+	return v
+}
+
+// slab hands out slots of T from chunks. A chunk holds at most max slots
+// and is sized from the number of slots the remaining input could need.
+type slab[T any] struct {
+	chunk []T
+}
+
+func (s *slab[T]) put(x T, bound int) *T {
+	if len(s.chunk) == cap(s.chunk) {
+		n := 2 * cap(s.chunk)
+		if n < 16 {
+			n = 16
+		}
+		if n > 4096 {
+			n = 4096
+		}
+		if n > bound {
+			n = bound
+		}
+		if n < 1 {
+			n = 1
+		}
+		s.chunk = make([]T, 0, n)
+	}
+	s.chunk = append(s.chunk, x)
+	return &s.chunk[len(s.chunk)-1]
+}
+
+// boxer allocates decoded scalars in slabs.
+type boxer struct {
+	ints   slab[Int]
+	floats slab[Float]
+	strs   slab[Str]
+	bytes  slab[Bytes]
+	data   []byte // backing store for short strings and bytes
+}
+
+// maxArenaValue is the longest string or bytes value taken from the shared
+// data arena; longer ones get their own allocation.
+const maxArenaValue = 256
+
+func (bx *boxer) int(x int64, remaining int) Value {
+	if uint64(x) < 256 {
+		return Int(x) // the runtime boxes these without allocating
+	}
+	return boxAt(itabInt, unsafe.Pointer(bx.ints.put(Int(x), remaining/5+1)))
+}
+
+func (bx *boxer) float(f float64, remaining int) Value {
+	return boxAt(itabFloat, unsafe.Pointer(bx.floats.put(Float(f), remaining/9+1)))
+}
+
+// copyData returns a copy of b whose capacity equals its length, so that
+// appending to it never touches a neighbour in the arena.
+func (bx *boxer) copyData(b []byte, remaining int) []byte {
+	n := len(b)
+	if n > maxArenaValue {
+		c := make([]byte, n)
+		copy(c, b)
+		return c
+	}
+	if cap(bx.data)-len(bx.data) < n {
+		size := 4096
+		if remaining+n < size {
+			size = remaining + n
+		}
+		bx.data = make([]byte, 0, size)
+	}
+	start := len(bx.data)
+	bx.data = append(bx.data, b...)
+	return bx.data[start : start+n : start+n]
+}
+
+func (bx *boxer) str(b []byte, remaining int) Value {
+	if len(b) == 0 {
+		return Str("")
+	}
+	c := bx.copyData(b, remaining)
+	s := Str(unsafe.String(unsafe.SliceData(c), len(c)))
+	return boxAt(itabStr, unsafe.Pointer(bx.strs.put(s, remaining/5+1)))
+}
+
+func (bx *boxer) bytesValue(b []byte, remaining int) Value {
+	c := bx.copyData(b, remaining)
+	return boxAt(itabBytes, unsafe.Pointer(bx.bytes.put(Bytes(c), remaining/5+1)))
+}
