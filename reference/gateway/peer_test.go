@@ -339,3 +339,16 @@ func BenchmarkPythonRoundTrip(b *testing.B) {
 		})
 	}
 }
+
+func TestGroupOpenFailure(t *testing.T) {
+	interp := peers.CPython(t)
+	gr := NewGroup()
+	_, err := gr.Open(ctxT(t), "popen//python="+interp+"//style=import", "popen//python=/nonexistent/python3")
+	var be *transport.BootstrapError
+	if !errors.As(err, &be) || !strings.Contains(err.Error(), "gateway gw1") {
+		t.Fatalf("got %v, want a *transport.BootstrapError for gw1", err)
+	}
+	if n := len(gr.Gateways()); n != 0 {
+		t.Errorf("group holds %d gateways after a failed Open", n)
+	}
+}
