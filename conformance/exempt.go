@@ -35,6 +35,8 @@ func Exemptions() []Exemption {
 			"binds an ssh master"},
 		{"BOOT-SSH-2", "reference/transport/sshtransport TestFailures",
 			"binds an ssh master's error reporting"},
+		{"BOOT-SSH-4", "reference/transport/sshtransport TestFailures (host-key-mismatch, host-key-unknown)",
+			"binds an ssh master's host key checks"},
 		{"MSG-EXEC-1", "reference/gateway TestWireBytesMaster, TestIDParity",
 			"binds the master's CHANNEL_EXEC frames; the runner's own frames are fixed by conformance.T.Exec"},
 		{"MSG-EXEC-9", "reference/gateway TestWireBytesMaster",
