@@ -871,3 +871,46 @@ func TestServeCancel(t *testing.T) {
 	}
 	m.Exit(context.Background())
 }
+
+func TestMaxPayload(t *testing.T) {
+	g, r := newRaw(t, Master, WithMaxPayload(10))
+	ch := g.NewChannel()
+	r.send(spec.MsgChannelData, 1, "41 00000002 6162 51")   // 8 bytes: fine
+	r.send(spec.MsgChannelData, 1, "41 00000003 616263 51") // 9 bytes: fine
+	r.send(spec.MsgChannelData, 1, "41 00000006 616263646566 51")
+	ctx := ctxT(t)
+	for i := 0; i < 2; i++ {
+		if _, err := ch.Receive(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := ch.Receive(ctx)
+	if !errors.Is(err, frame.ErrTooLarge) || !errors.Is(err, ErrGatewayClosed) {
+		t.Fatalf("got %v, want a connection lost by frame.ErrTooLarge", err)
+	}
+}
+
+// An execution that ignores cancellation is given up after the grace
+// periods, and Serve says so.
+func TestServeGivesUpOnStubbornExecution(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{})
+	stubborn := ExecutorFunc(func(ctx context.Context, ch *Channel, e Exec) error {
+		close(started)
+		<-release
+		return nil
+	})
+	mc, wc := pipePair(t)
+	w := New(wc, Worker, WithExecutor(stubborn), WithExecGrace(20*time.Millisecond))
+	m := New(mc, Master)
+	m.RemoteExec(ctxT(t), Exec{Source: "x"})
+	<-started
+	m.Exit(ctxT(t))
+	err := w.Serve(ctxT(t))
+	if err == nil || !strings.Contains(err.Error(), "1 executions still running") {
+		t.Errorf("Serve = %v, want it to report the running execution", err)
+	}
+	close(release)
+	w.execWG.Wait()
+	wc.Close()
+}
