@@ -30,6 +30,15 @@ func FuzzFrameReader(f *testing.F) {
 	for _, s := range frameSeeds {
 		f.Add(mustHex(f, s))
 	}
+	// Golden codec vectors as CHANNEL_DATA payloads, two frames per seed.
+	plain, _ := seedVectors(f)
+	for i, b := range plain {
+		if i%8 != 0 {
+			continue
+		}
+		stream := frame.Append(nil, frame.Frame{Code: spec.MsgChannelData, Channel: int32(i), Payload: b})
+		f.Add(frame.Append(stream, frame.Frame{Code: spec.MsgChannelClose, Channel: int32(i)}))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkFrameStream(t, data, 0)
 		checkFrameStream(t, data, 64)
