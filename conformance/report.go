@@ -108,15 +108,24 @@ func formatInfo(m map[string]string) string {
 	return b.String()
 }
 
-// CaseDone prints a line for the case, with details when it did not pass.
+// CaseDone prints a line for the case: with details (clauses, message,
+// last frames) for unexpected outcomes; in verbose mode also a line for
+// every other case.
 func (r *TextReporter) CaseDone(n, total int, c CaseResult) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.clearProgress()
-	if r.o.Verbose || (c.Outcome != Pass && c.Outcome != Skip) || (c.Outcome == Skip && r.o.Verbose) {
+	switch {
+	case c.Outcome.Unexpected():
 		fmt.Fprintf(r.w, "%-7s %s (%s)\n", r.outcomeWord(c.Outcome), c.ID, roundDur(c.Duration))
-		if c.Outcome != Pass {
-			r.details(c)
+		r.details(c)
+	case r.o.Verbose:
+		fmt.Fprintf(r.w, "%-7s %s (%s)\n", r.outcomeWord(c.Outcome), c.ID, roundDur(c.Duration))
+		switch {
+		case c.Outcome == XFail && c.Known != nil:
+			fmt.Fprintf(r.w, "        known failure %s: %s\n", c.Known.Deviation, c.Known.Reason)
+		case c.Outcome == Skip && c.Message != "":
+			fmt.Fprintf(r.w, "        %s\n", c.Message)
 		}
 	}
 	if r.o.Progress && n < total {
@@ -154,9 +163,6 @@ func (r *TextReporter) details(c CaseResult) {
 	}
 	for _, l := range c.Logs {
 		fmt.Fprintf(r.w, "%slog: %s\n", ind, l)
-	}
-	if c.Outcome == Skip {
-		return
 	}
 	tr := lastFrames(c.Trace, recentFrames)
 	if len(tr) > 0 {

@@ -3,8 +3,6 @@ package conformance
 import (
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -89,9 +87,11 @@ func peerCases() []Case {
 	}
 }
 
-func checkPeerRun(t *testing.T, target string, wantLang string) {
+func checkPeerRun(t *testing.T, opts Options, wantLang string) {
 	var trace strings.Builder
-	res, err := Run(context.Background(), Options{Target: target, Trace: &syncWriter{w: &trace}, Timeout: 10 * time.Second}, peerCases(), nil)
+	opts.Trace = &syncWriter{w: &trace}
+	opts.Timeout = 10 * time.Second
+	res, err := Run(context.Background(), opts, peerCases(), nil)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -133,18 +133,13 @@ func TestRunAgainstPythonExecnet(t *testing.T) {
 	for name, py := range peers.Interpreters(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			checkPeerRun(t, "popen//python="+py, "python")
+			checkPeerRun(t, Options{Target: "popen//python=" + py}, "python")
 		})
 	}
 }
 
 func TestRunAgainstGoWorker(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "execnet-conform")
-	out, err := exec.Command("go", "build", "-o", bin, "../cmd/execnet-conform").CombinedOutput()
-	if err != nil {
-		t.Fatalf("cannot build the Go worker: %v\n%s", err, out)
-	}
-	checkPeerRun(t, "popen//python="+bin+" worker", "go")
+	checkPeerRun(t, goWorkerOptions(t), "go")
 }
 
 func TestTargetGetsNoSecrets(t *testing.T) {

@@ -49,7 +49,7 @@ func (e TraceEntry) String() string {
 	switch e.Dir {
 	case DirNote:
 		b.WriteString("   -- ")
-		b.WriteString(e.Note)
+		b.WriteString(strings.ReplaceAll(e.Note, "\n", "\n                  "))
 		return b.String()
 	case DirSend:
 		b.WriteString("  >> ")
