@@ -173,3 +173,22 @@ func TestDecodeErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestIdenticalLargeSets(t *testing.T) {
+	var a, b Set
+	for i := 0; i < 5000; i++ {
+		a = append(a, Int(i))
+		b = append(b, Int(4999-i))
+	}
+	b[17] = Float(4999 - 17) // equal under ==, not Identical
+	if Identical(a, b) {
+		t.Fatal("Int and Float elements compared Identical")
+	}
+	b[17] = Int(4999 - 17)
+	if !Identical(a, b) {
+		t.Fatal("reordered sets not Identical")
+	}
+	if !PyEqual(Int(1), Float(1)) || PyEqual(Int(1), Str("1")) || PyEqual(Bytes("a"), Str("a")) {
+		t.Fatal("PyEqual across kinds")
+	}
+}

@@ -192,6 +192,9 @@ func PyEqual(a, b Value) bool {
 			return bytes.Equal(x, y)
 		}
 	}
+	if eqClass(a) != eqClass(b) {
+		return false
+	}
 	if isNaNValue(a) || isNaNValue(b) {
 		return false
 	}
@@ -292,6 +295,11 @@ func setIdentical(x, y []Value) bool {
 	if len(x) != len(y) {
 		return false
 	}
+	if len(x) > linearMax {
+		if same, ok := setIdenticalHashed(x, y); ok {
+			return same
+		}
+	}
 	used := make([]bool, len(y))
 outer:
 	for _, e := range x {
@@ -304,4 +312,64 @@ outer:
 		return false
 	}
 	return true
+}
+
+// setIdenticalHashed compares large sets in linear time by grouping y's
+// elements by HashKey (Identical values have equal hash keys). ok is false
+// when an element is unhashable, and the caller falls back to pairwise
+// comparison.
+func setIdenticalHashed(x, y []Value) (same, ok bool) {
+	buckets := make(map[string][]int, len(y))
+	for j, f := range y {
+		k, err := HashKey(f)
+		if err != nil {
+			return false, false
+		}
+		buckets[k] = append(buckets[k], j)
+	}
+	for _, e := range x {
+		k, err := HashKey(e)
+		if err != nil {
+			return false, false
+		}
+		cand := buckets[k]
+		found := -1
+		for i, j := range cand {
+			if Identical(e, y[j]) {
+				found = i
+				break
+			}
+		}
+		if found < 0 {
+			return false, true
+		}
+		buckets[k] = append(cand[:found], cand[found+1:]...)
+	}
+	return true, true
+}
+
+// eqClass groups kinds that can compare equal under Python's ==: numbers
+// with numbers, bytes with bytes, sets with frozensets.
+func eqClass(v Value) int {
+	switch v.(type) {
+	case Bool, Int, BigInt, Float, Complex:
+		return 1
+	case Str:
+		return 2
+	case Bytes, Py2Str:
+		return 3
+	case Tuple:
+		return 4
+	case Set, FrozenSet:
+		return 5
+	case None:
+		return 6
+	case List:
+		return 7
+	case *Dict:
+		return 8
+	case ChannelValue:
+		return 9
+	}
+	return 0
 }
