@@ -38,6 +38,7 @@ func negativeCases() []conformance.Case {
 			Clauses:     cl,
 			Level:       conformance.MUST,
 			Description: "conform_loads rejects SPEC.md Appendix A row " + r.ID + " (" + r.Why + ") with " + r.Class,
+			Timeout:     decodeTimeout,
 			Run: func(t *conformance.T) {
 				checkRejected(t, "Appendix A "+r.ID+" ("+r.Why+")", r.Input, r.Class)
 			},

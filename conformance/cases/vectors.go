@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	execnetconform "github.com/execnet-conform/execnet-conform"
 	"github.com/execnet-conform/execnet-conform/conformance"
@@ -213,6 +214,11 @@ func vectorEncodeCase(v vector) conformance.Case {
 	}
 }
 
+// decodeTimeout bounds the cases that give conform_loads a small malformed
+// input: a conforming decoder answers at once, and one that allocates what
+// a count operand declares should not hold up the run.
+const decodeTimeout = 3 * time.Second
+
 // errorClass turns a codec sentinel name (ErrTruncated) into the spec's
 // error class name (Truncated).
 func errorClass(name string) string { return strings.TrimPrefix(name, "Err") }
@@ -239,6 +245,7 @@ func vectorRejectCase(v vector) conformance.Case {
 		Clauses:     vectorClauses(v, cProfLoads),
 		Level:       conformance.MUST,
 		Description: "conform_loads rejects golden vector " + v.Name + " with error class " + class,
+		Timeout:     decodeTimeout,
 		Run: func(t *conformance.T) {
 			checkRejected(t, "vector "+v.Name, mustHex(t, v.Hex), class)
 		},
