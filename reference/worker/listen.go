@@ -40,6 +40,9 @@ func Listen(ctx context.Context, addr string, opts Options) error {
 		return fmt.Errorf("worker: %w", err)
 	}
 	fmt.Fprintf(opts.stderr(), "listening on %s (no authentication)\n", ln.Addr())
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
+		fmt.Fprintf(opts.stderr(), "warning: %s is reachable from other hosts; anyone who can connect can use this worker (SPEC.md SEC-SOCK-1)\n", ln.Addr())
+	}
 	return ServeListener(ctx, ln, opts)
 }
 
