@@ -46,7 +46,7 @@ func startInProcess(t *testing.T, ctx context.Context) (*gateway.Gateway, <-chan
 
 // startInProcessConn is startInProcess that also returns the master's
 // connection.
-func startInProcessConn(t *testing.T, ctx context.Context) (*gateway.Gateway, *pipeConn, <-chan error) {
+func startInProcessConn(t testing.TB, ctx context.Context) (*gateway.Gateway, *pipeConn, <-chan error) {
 	t.Helper()
 	m2wR, m2wW, err := os.Pipe()
 	if err != nil {
@@ -76,7 +76,7 @@ func startInProcessConn(t *testing.T, ctx context.Context) (*gateway.Gateway, *p
 	return g, conn, errc
 }
 
-func execProc(t *testing.T, ctx context.Context, g *gateway.Gateway, name string, kw ...codec.Item) *gateway.Channel {
+func execProc(t testing.TB, ctx context.Context, g *gateway.Gateway, name string, kw ...codec.Item) *gateway.Channel {
 	t.Helper()
 	src, err := profile.Source(name)
 	if err != nil {
