@@ -104,7 +104,7 @@ func procExec(name string, kw ...codec.Item) (gateway.Exec, error) {
 func kw(name string, v int) codec.Item { return codec.Item{Key: codec.Str(name), Value: codec.Int(v)} }
 
 // GoMaster measures a Go master against the worker that spec starts.
-func GoMaster(ctx context.Context, pair, spec string, w Workload, progress func(string)) (*PairResult, error) {
+func GoMaster(ctx context.Context, pair, spec string, w Workload, progress func(string), gopts ...gateway.Option) (*PairResult, error) {
 	res := &PairResult{Pair: pair, Master: "go", Worker: spec, GroupS: map[string]Stat{}, BulkMiBps: map[string]Stat{}}
 	echo, err := procExec(profile.Echo)
 	if err != nil {
@@ -114,7 +114,7 @@ func GoMaster(ctx context.Context, pair, spec string, w Workload, progress func(
 	var lat []float64
 	for i := 0; i < w.Startups+1; i++ {
 		t0 := time.Now()
-		g, err := gateway.Open(ctx, spec)
+		g, err := gateway.Open(ctx, spec, gopts...)
 		if err != nil {
 			return nil, err
 		}
@@ -145,7 +145,7 @@ func GoMaster(ctx context.Context, pair, spec string, w Workload, progress func(
 				specs[i] = spec
 			}
 			t0 := time.Now()
-			grp := gateway.NewGroup()
+			grp := gateway.NewGroup(gopts...)
 			gws, err := grp.Open(ctx, specs...)
 			if err != nil {
 				return nil, err
@@ -175,7 +175,7 @@ func GoMaster(ctx context.Context, pair, spec string, w Workload, progress func(
 		res.GroupS[strconv.Itoa(n)] = stat(xs)
 	}
 
-	g, err := gateway.Open(ctx, spec)
+	g, err := gateway.Open(ctx, spec, gopts...)
 	if err != nil {
 		return nil, err
 	}

@@ -34,11 +34,15 @@ def timed(fn):
 
 
 def median(xs):
+    if not xs:
+        return 0.0
     xs = sorted(xs)
     return xs[len(xs) // 2]
 
 
 def pct(xs, p):
+    if not xs:
+        return 0.0
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
 
@@ -65,7 +69,7 @@ def main():
     out["startup_s"] = {"median": median(lat), "p95": pct(lat, 0.95), "samples": lat}
 
     groups = {}
-    for n in req.get("groups", []):
+    for n in req.get("groups") or []:
         samples = []
         for _ in range(reps):
             t0 = time.perf_counter()
@@ -112,7 +116,7 @@ def main():
         out["oneway_per_s"] = {"median": median(samples), "samples": samples}
 
         bulk = {}
-        for b in req.get("bulk", []):
+        for b in req.get("bulk") or []:
             count = max(1, b["bytes"] // b["size"])
             samples = []
             for _ in range(reps):
