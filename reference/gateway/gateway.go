@@ -385,9 +385,20 @@ func (g *Gateway) write(ctx context.Context, code spec.MsgCode, b []byte) error 
 			defer wd.SetWriteDeadline(time.Time{})
 		}
 	}
-	if _, err := g.conn.Write(b); err != nil {
+	if n, err := g.conn.Write(b); err != nil {
+		if n > 0 && n < len(b) {
+			// Part of a frame went out (a write deadline hit while the
+			// peer was not reading): the stream can never carry another
+			// frame, so tear the connection down rather than corrupt it.
+			_ = g.conn.Close()
+		}
 		if ctx.Err() != nil {
 			return ctxErr(ctx, "sending "+code.String())
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The deadline taken from ctx can fire just before ctx's own
+			// timer does.
+			return &TimeoutError{Op: "sending " + code.String()}
 		}
 		if lost := g.Err(); lost != nil {
 			return lost

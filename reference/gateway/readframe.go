@@ -46,6 +46,13 @@ func (fr *frameReader) next() (frame.Frame, int64, error) {
 		Channel: int32(binary.BigEndian.Uint32(fr.hdr[1:5])),
 	}
 	length := int32(binary.BigEndian.Uint32(fr.hdr[5:9]))
+	if !f.Code.Known() {
+		// Fatal before the payload is read: a worker printing text to its
+		// stdout makes a "header" whose length field is ASCII, and waiting
+		// for (and buffering) that many bytes would hang the receiver.
+		return f, start, &ProtocolError{Offset: start, Header: append([]byte(nil), fr.hdr[:]...),
+			Msg: fmt.Sprintf("unknown message code %d (declared payload length %d, not read)", int8(f.Code), length)}
+	}
 	if length < 0 {
 		return f, start, &frame.Error{Offset: start, Header: fr.hdr, HeaderLen: spec.HeaderSize,
 			Err: frame.ErrNegativeLength, Detail: fmt.Sprintf("declared %d", length)}
