@@ -24,9 +24,14 @@ import (
 const (
 	// workerEndBound is how long the worker may take to end once its
 	// input is closed. Executions get workerExecGrace, then their context
-	// is cancelled, so a live worker ends well inside this bound.
+	// is cancelled and they get workerExecGrace again, so a live worker
+	// ends well inside this bound. The grace is generous because an
+	// execution streaming multi-megabyte items under a loaded fuzzer
+	// needs tens of milliseconds to notice the cancellation (a 20 ms
+	// grace made the corpus entry stream-5MB-items-slow-grace fail with
+	// "executions still running after the grace period").
 	workerEndBound  = 10 * time.Second
-	workerExecGrace = 20 * time.Millisecond
+	workerExecGrace = 500 * time.Millisecond
 	// maxWorkerOutput bounds how much worker output the harness keeps
 	// reading; past it the harness closes the pipe (a master that stops
 	// listening), which the worker must survive too.
