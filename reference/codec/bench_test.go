@@ -241,3 +241,24 @@ func BenchmarkExecnetPython(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLoadsZeroCopy decodes with Decoder.ZeroCopy: bytes and str
+// values share the input's memory.
+func BenchmarkLoadsZeroCopy(b *testing.B) {
+	d := codec.Decoder{StrConfig: codec.ChannelStrConfig, ZeroCopy: true}
+	for _, bv := range benchValues() {
+		b.Run(bv.name, func(b *testing.B) {
+			enc, err := codec.Dumps(bv.v)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(enc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := d.Loads(enc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -69,6 +69,7 @@ type boxer struct {
 	strs   slab[Str]
 	bytes  slab[Bytes]
 	data   []byte // backing store for short strings and bytes
+	alias  bool   // share memory with the input instead of copying
 }
 
 // maxArenaValue is the longest string or bytes value taken from the shared
@@ -90,10 +91,11 @@ func (bx *boxer) float(f float64, remaining int) Value {
 // appending to it never touches a neighbour in the arena.
 func (bx *boxer) copyData(b []byte, remaining int) []byte {
 	n := len(b)
+	if bx.alias {
+		return b[:n:n]
+	}
 	if n > maxArenaValue {
-		c := make([]byte, n)
-		copy(c, b)
-		return c
+		return append([]byte(nil), b...) // append does not zero what it copies
 	}
 	if cap(bx.data)-len(bx.data) < n {
 		size := 4096

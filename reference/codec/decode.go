@@ -20,6 +20,11 @@ type Decoder struct {
 	// Channel resolves a CHANNEL opcode's id to a value; nil → ChannelRef(id).
 	// An error it returns becomes the Err of the *DecodeError.
 	Channel func(id int32) (Value, error)
+	// ZeroCopy makes decoded Bytes, Py2Str and Str values share memory
+	// with the input instead of copying it. The caller must then never
+	// modify the input again (a frame payload read into a fresh buffer
+	// qualifies). PY2STRING decoded as latin-1 text is still copied.
+	ZeroCopy bool
 }
 
 // Loads decodes one wire-form value (no version byte) with DefaultLimits
@@ -107,6 +112,7 @@ type decState struct {
 // number of bytes consumed through STOP. Trailing bytes are ignored.
 func (d *Decoder) Loads(b []byte) (v Value, n int, err error) {
 	s := decState{b: b, lim: d.Limits.withDefaults(), cfg: d.StrConfig, channel: d.Channel}
+	s.box.alias = d.ZeroCopy
 	sp := stackPool.Get().(*[]entry)
 	s.stack = (*sp)[:0]
 	v, n, err = s.run()
@@ -316,18 +322,12 @@ func (s *decState) blob(off int, op byte, data []byte) (Value, error) {
 		if s.cfg.Py2StrAsPy3Str {
 			return Str(latin1(data)), nil
 		}
-		return Py2Str(cloneBytes(data)), nil
+		return Py2Str(s.box.copyData(data, len(s.b))), nil
 	case spec.OpBytes:
 		return s.box.bytesValue(data, len(s.b)), nil
 	}
 	// LONGINT, LONGLONG
 	return s.decimal(off, op, data)
-}
-
-func cloneBytes(b []byte) []byte {
-	c := make([]byte, len(b))
-	copy(c, b)
-	return c
 }
 
 func latin1(b []byte) string {

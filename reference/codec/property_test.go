@@ -38,6 +38,12 @@ func TestPropertyRoundTrip(t *testing.T) {
 				t.Logf("decoded %s", codec.Repr(back))
 				return false, nil
 			}
+			zc := dec
+			zc.ZeroCopy = true
+			if shared, _, err := zc.Loads(b); err != nil || !codec.Identical(shared, v) {
+				t.Logf("ZeroCopy decoded %s, %v", codec.Repr(shared), err)
+				return false, err
+			}
 			b2, err := codec.Dumps(back)
 			if err != nil {
 				return false, err
