@@ -105,6 +105,13 @@ def run(gw, procs, expected_impl):
     nan = ch.send(float("nan")) or ch.receive(TIMEOUT)
     if nan == nan:
         fail("echo", "nan came back as %r" % (nan,))
+    # A channel inside data comes back as the same channel.
+    mine = gw.newchannel()
+    ch.send([mine, "tag"])
+    got = ch.receive(TIMEOUT)
+    if not isinstance(got, list) or got[0] is not mine or got[1] != "tag":
+        fail("echo", "channel %r came back as %r" % (mine, got))
+    mine.close()
     ch.close()
     ch.waitclose(TIMEOUT)
     ok("echo")
