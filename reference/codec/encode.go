@@ -60,8 +60,17 @@ func (e *Encoder) AppendDumps(dst []byte, v Value) ([]byte, error) {
 	return append(out, byte(spec.OpStop)), nil
 }
 
-// sizeHint guesses the encoded size of v without walking it deeply.
+// sizeHint guesses the encoded size of v without walking it, capped at
+// 32 KiB: beyond that, append sizes the buffer itself and, unlike make,
+// does not zero memory it is about to overwrite.
 func sizeHint(v Value) int {
+	if n := rawSizeHint(v); n < 32<<10 {
+		return n
+	}
+	return 32 << 10
+}
+
+func rawSizeHint(v Value) int {
 	switch x := v.(type) {
 	case Bytes:
 		return len(x) + 6
