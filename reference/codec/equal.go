@@ -139,14 +139,18 @@ func appendKey(b []byte, v Value) ([]byte, error) {
 	return b, &UnhashableError{Kind: kindOf(v)}
 }
 
+// appendSized appends v's key prefixed by its length in four bytes, in
+// place, so that nested tuples cost time linear in their size.
 func appendSized(b []byte, v Value) ([]byte, error) {
-	k, err := appendKey(nil, v)
+	at := len(b)
+	b = append(b, 0, 0, 0, 0)
+	b, err := appendKey(b, v)
 	if err != nil {
 		return b, err
 	}
-	b = strconv.AppendInt(b, int64(len(k)), 10)
-	b = append(b, ':')
-	return append(b, k...), nil
+	n := len(b) - at - 4
+	b[at], b[at+1], b[at+2], b[at+3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
+	return b, nil
 }
 
 func appendBytesKey(b, x []byte) []byte {
