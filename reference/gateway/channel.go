@@ -31,6 +31,7 @@ type Channel struct {
 	head       int
 	ended      bool // no more items will arrive (end marker queued)
 	closed     bool
+	executing  bool // an Executor runs on this channel; it may not close it
 	remoteErrs []error
 	wait       chan struct{} // closed on the next state change; nil if nobody waits
 
@@ -166,7 +167,10 @@ func (ch *Channel) gwOrEOF() error {
 	if err := ch.gw.Err(); err != nil {
 		return err
 	}
-	return &EOFError{ID: ch.id}
+	ch.gw.mu.Lock()
+	fin := ch.gw.finished
+	ch.gw.mu.Unlock()
+	return &EOFError{ID: ch.id, ConnectionEnded: fin}
 }
 
 // WaitClose waits until no more items can arrive (the peer closed the
@@ -198,7 +202,9 @@ func (ch *Channel) WaitClose(ctx context.Context) error {
 }
 
 // Close closes the channel, sending CHANNEL_CLOSE unless the peer already
-// ended it. Closing a closed channel does nothing. The channel is closed
+// ended it. Closing a closed channel does nothing. The channel of a
+// running execution cannot be closed by the Executor (ErrExecuting): the
+// gateway closes it when Exec returns. The channel is closed
 // locally even when the frame cannot be sent; the send error is returned.
 func (ch *Channel) Close() error { return ch.close("", false) }
 
@@ -212,6 +218,10 @@ func (ch *Channel) close(text string, withErr bool) error {
 	if ch.closed {
 		ch.mu.Unlock()
 		return nil
+	}
+	if ch.executing {
+		ch.mu.Unlock()
+		return fmt.Errorf("channel %d: %w", ch.id, ErrExecuting)
 	}
 	send := !ch.ended
 	ch.closed, ch.ended = true, true
@@ -244,6 +254,10 @@ func (ch *Channel) drop() {
 // items and tells the peer with a RECONFIGURE frame for this channel.
 func (ch *Channel) Reconfigure(py2strAsPy3str, py3strAsPy2str bool) error {
 	ch.mu.Lock()
+	if ch.closed {
+		ch.mu.Unlock()
+		return &ChannelClosedError{ID: ch.id, Op: "reconfigure"}
+	}
 	ch.strconfig = codec.StrConfig{Py2StrAsPy3Str: py2strAsPy3str, Py3StrAsPy2Str: py3strAsPy2str}
 	ch.mu.Unlock()
 	return ch.gw.sendValue(context.Background(), spec.MsgReconfigure, ch.id,

@@ -29,6 +29,9 @@ var (
 	// ErrNoExecutor: a worker gateway received CHANNEL_EXEC but was built
 	// without an Executor.
 	ErrNoExecutor = errors.New("no executor configured")
+	// ErrExecuting: Close or CloseWithError on the channel of a running
+	// execution; the gateway closes it when the execution ends.
+	ErrExecuting = errors.New("cannot close the channel of a running execution")
 )
 
 // RemoteError is the error text the peer sent with CHANNEL_CLOSE_ERROR
@@ -61,10 +64,16 @@ func (e *ChannelClosedError) Is(target error) bool { return target == ErrChannel
 // ErrChannelClosed.
 type EOFError struct {
 	ID int32
+	// ConnectionEnded: the connection ended in an orderly way
+	// (GATEWAY_TERMINATE or Exit) rather than the channel being closed.
+	ConnectionEnded bool
 }
 
 // Error implements error.
 func (e *EOFError) Error() string {
+	if e.ConnectionEnded {
+		return fmt.Sprintf("channel %d: no more items: the connection has ended", e.ID)
+	}
 	return fmt.Sprintf("channel %d: no more items (closed by the peer or locally)", e.ID)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/execnet-conform/execnet-conform/reference/frame"
 	"github.com/execnet-conform/execnet-conform/spec"
 )
 
@@ -119,8 +120,7 @@ func (g *Gateway) shutdown(ctx context.Context, grace time.Duration) (ExitStage,
 	farewell := make(chan struct{})
 	go func() {
 		defer close(farewell)
-		_ = g.sendEmpty(tctx, spec.MsgGatewayTerminate, 0)
-		g.closeWrite()
+		g.farewell()
 	}()
 	defer func() {
 		_ = g.conn.Close()
@@ -166,6 +166,26 @@ func (g *Gateway) shutdown(ctx context.Context, grace time.Duration) (ExitStage,
 		return stage, &ForcedExitError{Gateway: g.id, Pid: g.Pid(), Stage: stage, Grace: grace}
 	}
 	return stage, nil
+}
+
+// farewell sends GATEWAY_TERMINATE (a master only: a worker ends by
+// closing) and closes the sending half, holding the write lock throughout
+// so that no frame can follow the GATEWAY_TERMINATE.
+func (g *Gateway) farewell() {
+	g.wsem <- struct{}{}
+	defer func() { <-g.wsem }()
+	g.mu.Lock()
+	already := g.wclosed
+	g.wclosed = true
+	g.mu.Unlock()
+	if already {
+		return
+	}
+	if g.role == Master {
+		var b [spec.HeaderSize]byte
+		_, _ = g.conn.Write(frame.AppendHeader(b[:0], spec.MsgGatewayTerminate, 0, 0))
+	}
+	_ = g.conn.CloseWrite()
 }
 
 // waitEnd waits for the process to exit (and be reaped) and for the

@@ -670,6 +670,9 @@ func (g *Gateway) decode(f frame.Frame, off int64, sc codec.StrConfig) (codec.Va
 func (g *Gateway) dispatch(f frame.Frame, off int64) (stop bool, err error) {
 	switch f.Code {
 	case spec.MsgStatus:
+		if g.role == Master {
+			return false, nil // a master has nothing to report (SPEC MSG-STATUS-6)
+		}
 		return false, g.replyStatus(f.Channel)
 	case spec.MsgReconfigure:
 		g.mu.Lock()
@@ -846,7 +849,13 @@ func parseExec(v codec.Value) (Exec, string) {
 
 func (g *Gateway) runExec(ch *Channel, e Exec) {
 	defer g.execWG.Done()
+	ch.mu.Lock()
+	ch.executing = true
+	ch.mu.Unlock()
 	err := safeExec(g.execCtx, g.cfg.executor, ch, e)
+	ch.mu.Lock()
+	ch.executing = false
+	ch.mu.Unlock()
 	g.mu.Lock()
 	g.executing--
 	g.mu.Unlock()
