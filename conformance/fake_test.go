@@ -91,6 +91,11 @@ func (ft *fakeTarget) serve(c net.Conn) {
 		case 103:
 			<-ft.quit
 			return
+		case 104:
+			// A header declaring a 1 GiB payload, then nothing.
+			_, _ = c.Write([]byte{byte(spec.MsgChannelData), 0, 0, 0, 1, 0x40, 0, 0, 0})
+			<-ft.quit
+			return
 		}
 	}
 }

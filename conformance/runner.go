@@ -433,6 +433,12 @@ func (r *runner) runCase(ctx context.Context, c *Case) (cr CaseResult, startErr 
 	}
 	if r.sess == nil {
 		s, err := r.open(ctx)
+		if err != nil && ctx.Err() == nil {
+			// One retry: a restart can fail for reasons that are not the
+			// target's (a loaded machine), and blaming the case is harsh.
+			r.tr.note("restart failed, retrying once")
+			s, err = r.open(ctx)
+		}
 		if err != nil {
 			cr.Outcome = Crash
 			cr.Message = err.Error()
@@ -516,6 +522,11 @@ func (r *runner) runCase(ctx context.Context, c *Case) (cr CaseResult, startErr 
 	case failed:
 		cr.Outcome = Fail
 		cr.Message = joinMsgs(msgs, "")
+	case !skipped && sess.endedErr() != nil && !endedOK:
+		// The case did not fail, but the connection ended without the
+		// case expecting it (ExpectEnd): the target crashed.
+		cr.Outcome = Crash
+		cr.Message = "during the case the " + sess.endedError(ctx).Error()
 	case skipped:
 		cr.Outcome = Skip
 		cr.Message = skipMsg

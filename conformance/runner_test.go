@@ -426,3 +426,26 @@ func TestConcurrentReceivers(t *testing.T) {
 		t.Fatalf("%s: %+v", Summary(res), res.Cases)
 	}
 }
+
+func TestHugeDeclaredFrameEndsTheSession(t *testing.T) {
+	ft := newFakeTarget(t)
+	res := runFake(t, ft, Options{},
+		rawCase("h/huge", func(t *T) {
+			t.Send(frame.Frame{Code: 104})
+			_, err := t.Recv()
+			if !errors.Is(err, ErrConnEnded) || !errors.Is(err, frame.ErrTooLarge) {
+				t.Errorf("Recv error %v, want the end of the connection for an oversized frame", err)
+			}
+		}),
+		echoCase("h/next"),
+	)
+	got := outcomes(res)
+	// The case saw what it expected; the session is gone, so the runner
+	// blames it as a crash and restarts for the next case.
+	if got["h/huge"] != Crash || got["h/next"] != Pass {
+		t.Errorf("outcomes %v: %s", got, findCase(res, "h/huge").Message)
+	}
+	if !strings.Contains(findCase(res, "h/huge").Message, "over the limit") {
+		t.Errorf("message %q does not name the oversized frame", findCase(res, "h/huge").Message)
+	}
+}

@@ -36,7 +36,7 @@ type session struct {
 	stderr *tailBuffer
 	tr     *tracer
 
-	frames chan readResult // from the reader goroutine; closed after the final error
+	frames chan readResult // from the reader goroutine (buffer of one: bounded read-ahead); closed after the final error
 	stop   chan struct{}   // closed by close() to release the reader
 	rdone  chan struct{}   // closed when the reader goroutine returns
 
@@ -60,7 +60,7 @@ func newSession(conn transport.Conn, stderr *tailBuffer, tr *tracer) *session {
 		conn:   conn,
 		stderr: stderr,
 		tr:     tr,
-		frames: make(chan readResult, 16),
+		frames: make(chan readResult, 1),
 		stop:   make(chan struct{}),
 		rdone:  make(chan struct{}),
 		rsem:   make(chan struct{}, 1),

@@ -19,6 +19,8 @@ const (
 	traceHexMax  = 96
 	traceReprMax = 160
 	traceKeep    = 64
+	// traceDecodeMax is the largest payload decoded for a trace repr.
+	traceDecodeMax = 1 << 16
 )
 
 // Direction of a trace entry.
@@ -159,7 +161,9 @@ func frameEntry(dir string, f frame.Frame) TraceEntry {
 	e := TraceEntry{Dir: dir, Code: f.Code.String(), Channel: f.Channel, Length: len(f.Payload)}
 	if len(f.Payload) > 0 {
 		e.Hex = hexTrunc(f.Payload)
-		if v, err := loads(f.Payload); err == nil {
+		if len(f.Payload) > traceDecodeMax {
+			e.Repr = fmt.Sprintf("<not decoded: %d bytes>", len(f.Payload))
+		} else if v, err := loads(f.Payload); err == nil {
 			e.Repr = reprTrunc(traceRepr(f.Code, v))
 		} else {
 			e.Repr = "<undecodable: " + reprTrunc(err.Error()) + ">"
