@@ -122,6 +122,11 @@ var testExecutor = ExecutorFunc(func(ctx context.Context, ch *Channel, e Exec) e
 		return ctx.Err()
 	case "panic":
 		panic("boom")
+	case "selfclose":
+		return ch.Close() // not allowed: the gateway closes it
+	case "worker-status":
+		// a worker may not ask; the master must ignore STATUS (and not die)
+		return ch.Gateway().sendEmpty(ctx, spec.MsgStatus, 2)
 	case "count":
 		n, _ := e.Kwargs.Get(codec.Str("n"))
 		for i := 0; i < int(n.(codec.Int)); i++ {
@@ -626,6 +631,11 @@ func TestWireBytesMaster(t *testing.T) {
 	// a master refuses CHANNEL_EXEC
 	r.send(spec.MsgChannelExec, 2, "4e 00000001 78 4c 4c 4a 40 00000004 51")
 	r.expect("06 00000002 0000001a 4e 00000014" + hex.EncodeToString([]byte("execution disallowed")) + "51")
+	// a master ignores STATUS: the next frame it writes is our data
+	r.send(spec.MsgStatus, 2, "")
+	c7 := g.NewChannel()
+	c7.Send(ctx, codec.None{})
+	r.expect("04 00000007 00000002 4c 51")
 	go g.Exit(ctx)
 	r.expect("02 00000000 00000000")
 }
@@ -913,4 +923,27 @@ func TestServeGivesUpOnStubbornExecution(t *testing.T) {
 	close(release)
 	w.execWG.Wait()
 	wc.Close()
+}
+
+func TestSpecRulesExecutorAndStatus(t *testing.T) {
+	p := newPair(t)
+	ctx := ctxT(t)
+	ch, _ := p.m.RemoteExec(ctx, Exec{Source: "selfclose"})
+	var re *RemoteError
+	if err := ch.WaitClose(ctx); !errors.As(err, &re) || !strings.Contains(re.Text, ErrExecuting.Error()) {
+		t.Errorf("executor closing its own channel: %v", err)
+	}
+	ch, _ = p.m.RemoteExec(ctx, Exec{Source: "worker-status"})
+	if err := ch.WaitClose(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// the master ignored the STATUS and still works
+	ch, _ = p.m.RemoteExec(ctx, Exec{Source: "send42"})
+	if v, err := ch.Receive(ctx); err != nil || !codec.Identical(v, codec.Int(42)) {
+		t.Fatalf("after STATUS to the master: %v %v", v, err)
+	}
+	ch.Close()
+	if err := ch.Reconfigure(true, true); !errors.Is(err, ErrChannelClosed) {
+		t.Errorf("Reconfigure on a closed channel: %v", err)
+	}
 }
