@@ -56,3 +56,13 @@ func openTarget(ctx context.Context, target, style string, bootstrap time.Durati
 	sshtransport.Register(&opts, sshtransport.Defaults{})
 	return transport.Open(ctx, s, opts)
 }
+
+// targetKind returns the transport kind of an xspec ("popen", "ssh",
+// "socket", ...), or "" when it does not parse.
+func targetKind(target string) string {
+	s, err := xspec.Parse(target)
+	if err != nil {
+		return ""
+	}
+	return s.Kind
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/execnet-conform/execnet-conform/reference/worker"
+	"go.uber.org/goleak"
 )
 
 // workerEnv makes the test binary act as the Go worker (see TestMain), so
@@ -23,7 +24,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // goWorkerOptions returns options that start this test binary as the Go

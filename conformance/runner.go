@@ -240,6 +240,9 @@ func Run(ctx context.Context, opts Options, cases []Case, rep Reporter) (*Result
 	}()
 	r.sess = sess
 	r.info = TargetInfo{Spec: opts.Target, Implementation: r.fetchInfo(ctx), Pid: r.pid()}
+	if opts.Open == nil {
+		r.info.Kind = targetKind(opts.Target)
+	}
 	res.Implementation = r.info.Implementation
 	if rep != nil {
 		rep.Begin(len(selected), res)

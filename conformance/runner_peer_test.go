@@ -36,6 +36,12 @@ func peerCases() []Case {
 				t.Send(frame.Frame{Code: spec.MsgChannelClose, Channel: ch})
 			}},
 		{ID: "peer/status", Level: MUST, Run: func(t *T) {
+			if k := t.Target().Kind; k != "popen" {
+				t.Errorf("Target().Kind = %q, want popen", k)
+			}
+			if t.Target().Pid == 0 {
+				t.Errorf("Target().Pid = 0 for a popen target")
+			}
 			d, err := t.Status()
 			if err != nil {
 				t.Fatalf("status: %v", err)

@@ -20,6 +20,9 @@ import (
 type TargetInfo struct {
 	// Spec is the target's xspec.
 	Spec string
+	// Kind is the xspec's transport kind: "popen", "ssh", "socket", or
+	// "" for a target started by Options.Open.
+	Kind string
 	// Implementation is the dict the target's conform_info procedure
 	// sent (keys implementation, version, spec, language), with values as
 	// text; empty when the target did not answer it.
