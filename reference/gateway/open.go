@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/reference/transport"
 	"github.com/execnet-conform/execnet-conform/reference/xspec"
 )
@@ -17,8 +16,9 @@ import (
 // reaches the worker with transport.Open, and returns a master gateway.
 // The gateway id is the spec's id=, else WithID, else "gw0". As execnet's
 // makegateway does, chdir=, nice= and env: keys are applied after the
-// bootstrap by a small Python program run in the worker (so they need a
-// Python worker).
+// bootstrap by an execution of SetupCallName in the worker (Python
+// workers run SetupSource; the Go worker applies them natively). Unknown
+// keys are refused (xspec.Validate); the error names the known keys.
 func Open(ctx context.Context, spec string, opts ...Option) (*Gateway, error) {
 	s, err := xspec.Parse(spec)
 	if err != nil {
@@ -29,6 +29,9 @@ func Open(ctx context.Context, spec string, opts ...Option) (*Gateway, error) {
 
 // OpenSpec is Open with a parsed spec.
 func OpenSpec(ctx context.Context, s *xspec.Spec, opts ...Option) (*Gateway, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
 	cfg := defaultConfig()
 	for _, o := range opts {
 		o(&cfg)
@@ -58,43 +61,15 @@ func OpenSpec(ctx context.Context, s *xspec.Spec, opts ...Option) (*Gateway, err
 	return g, nil
 }
 
-// envSource is our worker-side program for chdir=, nice= and env: keys.
-const envSource = `import os
-path, nice, env = channel.receive()
-if path:
-    if not os.path.exists(path):
-        os.mkdir(path)
-    os.chdir(path)
-if nice and hasattr(os, "nice"):
-    os.nice(nice)
-for name, value in env.items():
-    os.environ[name] = value
-`
-
+// setupEnv applies chdir=, nice= and env: with SetupExec: Python workers
+// run SetupSource, the Go worker its native version.
 func (g *Gateway) setupEnv(ctx context.Context, s *xspec.Spec) error {
-	nice := 0
-	if s.Nice != "" {
-		n, err := strconv.Atoi(s.Nice)
-		if err != nil {
-			return fmt.Errorf("nice=%q is not an integer", s.Nice)
-		}
-		nice = n
-	}
-	var path codec.Value = codec.None{}
-	if s.Chdir != "" {
-		path = codec.Str(s.Chdir)
-	}
-	env := &codec.Dict{}
-	for _, k := range s.EnvKeys {
-		if err := env.Set(codec.Str(k), codec.Str(s.Env[k])); err != nil {
-			return err
-		}
-	}
-	ch, err := g.RemoteExec(ctx, Exec{Source: envSource})
-	if err != nil {
+	e, ok, err := SetupExec(s)
+	if err != nil || !ok {
 		return err
 	}
-	if err := ch.Send(ctx, codec.Tuple{path, codec.Int(nice), env}); err != nil {
+	ch, err := g.RemoteExec(ctx, e)
+	if err != nil {
 		return err
 	}
 	return ch.WaitClose(ctx)
@@ -120,6 +95,9 @@ func (gr *Group) Open(ctx context.Context, xspecs ...string) ([]*Gateway, error)
 	specs := make([]*xspec.Spec, len(xspecs))
 	for i, x := range xspecs {
 		s, err := xspec.Parse(x)
+		if err == nil {
+			err = s.Validate()
+		}
 		if err != nil {
 			return nil, err
 		}
