@@ -29,6 +29,9 @@ func NewExecutor(opts Options) gateway.Executor {
 		if e.CallName == "" {
 			return errors.New(limitationText(""))
 		}
+		if e.CallName == gateway.SetupCallName { // chdir=, nice=, env: (setup.go)
+			return runSetup(e.Kwargs)
+		}
 		return runProcedure(ctx, gwChannel{ch}, e.CallName, e.Kwargs, opts)
 	})
 }
