@@ -3,6 +3,7 @@
 package gateway_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/execnet-conform/execnet-conform/internal/peers"
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/reference/gateway"
+	"github.com/execnet-conform/execnet-conform/reference/transport"
 	"github.com/execnet-conform/execnet-conform/reference/worker"
 )
 
@@ -26,11 +28,72 @@ import (
 // worker package as "execnet-conform worker".
 const goWorkerArg = "execnet-conform-go-worker"
 
+// goProbeArg is goWorkerArg with one more procedure, probeCallName,
+// which reports the worker's cwd and $XC_FOO: what the Go worker's setup
+// changed, seen from inside the process.
+const goProbeArg = "execnet-conform-go-probe"
+
+const probeCallName = "xc_test_probe"
+
 func init() {
 	if len(os.Args) > 1 && os.Args[1] == goWorkerArg {
 		os.Exit(serveGoWorker())
 	}
+	if len(os.Args) > 1 && os.Args[1] == goProbeArg {
+		os.Exit(serveGoProbe())
+	}
 }
+
+// serveGoProbe answers the bootstrap itself and serves a worker gateway
+// whose executor is the Go worker's (worker.NewExecutor) plus the probe.
+func serveGoProbe() int {
+	in, out, err := worker.ProtocolStdio()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "go probe:", err)
+		return 1
+	}
+	br := bufio.NewReader(in)
+	if _, err := br.ReadString('\n'); err != nil {
+		return 1
+	}
+	if _, err := out.Write([]byte{'1'}); err != nil {
+		return 1
+	}
+	ex := worker.NewExecutor(worker.Options{Stderr: os.Stderr})
+	probe := gateway.ExecutorFunc(func(ctx context.Context, ch *gateway.Channel, e gateway.Exec) error {
+		if e.CallName != probeCallName {
+			return ex.Exec(ctx, ch, e)
+		}
+		cwd, err := os.Getwd()
+		if err != nil {
+			return err
+		}
+		return ch.Send(ctx, codec.Tuple{codec.Str(cwd), codec.Str(os.Getenv("XC_FOO"))})
+	})
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	g := gateway.New(&stdioConn{r: br, in: in, out: out}, gateway.Worker, gateway.WithExecutor(probe))
+	if err := g.Serve(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "go probe:", err)
+		return 1
+	}
+	return 0
+}
+
+// stdioConn is the transport.Conn of serveGoProbe.
+type stdioConn struct {
+	r       *bufio.Reader
+	in, out *os.File
+}
+
+func (c *stdioConn) Read(p []byte) (int, error)  { return c.r.Read(p) }
+func (c *stdioConn) Write(p []byte) (int, error) { return c.out.Write(p) }
+func (c *stdioConn) CloseWrite() error           { return c.out.Close() }
+func (c *stdioConn) Close() error                { c.in.Close(); return c.out.Close() }
+func (c *stdioConn) Process() transport.Process  { return nil }
+
+// goProbeSpec is goWorkerSpec in probe mode.
+func goProbeSpec() string { return strings.Replace(goWorkerSpec(), goWorkerArg, goProbeArg, 1) }
 
 func serveGoWorker() int {
 	in, out, err := worker.ProtocolStdio()
