@@ -14,6 +14,7 @@ package worker
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -86,9 +87,11 @@ func gatewayID(line []byte, opts Options) string {
 // over its stdin and stdout: it reads the bootstrap line, writes the ready
 // byte, then serves the protocol until the master sends GATEWAY_TERMINATE
 // or closes in (both return nil), ctx ends (ctx.Err()), or the connection
-// fails (a non-nil error). While the bootstrap line is awaited, ctx is
-// honoured only if in has SetReadDeadline (as *os.File pipes and net.Conn
-// do); otherwise the read ends when in does.
+// fails (a non-nil error). Once serving has begun, Serve closes in and
+// out when they implement io.Closer: a worker's stream ends with it.
+// While the bootstrap line is awaited, ctx is honoured only if in has
+// SetReadDeadline (as *os.File pipes and net.Conn do); otherwise the read
+// ends when in does.
 func Serve(ctx context.Context, in io.Reader, out io.Writer, opts Options) error {
 	if dl, ok := in.(interface{ SetReadDeadline(time.Time) error }); ok {
 		stop := context.AfterFunc(ctx, func() { _ = dl.SetReadDeadline(time.Now()) })
@@ -109,8 +112,24 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer, opts Options) error
 		return fmt.Errorf("worker: writing the ready byte: %w", err)
 	}
 	sc := &streamConn{r: br, w: out}
-	if c, ok := out.(io.Closer); ok {
-		sc.closeWrite = c.Close
+	outC, outOK := out.(io.Closer)
+	inC, inOK := in.(io.Closer)
+	var closeOut func() error
+	if outOK {
+		closeOut = sync.OnceValue(outC.Close)
+		sc.closeWrite = closeOut
+	}
+	sc.close = func() error {
+		// Closing in unblocks a pending read (pollable files, sockets),
+		// so that a cancelled Serve does not wait for the master.
+		var err error
+		if inOK {
+			err = inC.Close()
+		}
+		if outOK {
+			err = errors.Join(err, closeOut())
+		}
+		return err
 	}
 	return runGateway(ctx, sc, gatewayID(line, opts), opts)
 }
