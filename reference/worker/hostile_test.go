@@ -30,7 +30,7 @@ const hostileBound = 5 * time.Second
 // hostileMaster is the master's end of a worker served over OS pipes.
 type hostileMaster struct {
 	t    *testing.T
-	w    *os.File // what the worker reads
+	w    *os.File      // what the worker reads
 	r    *os.File      // what the worker writes
 	done chan struct{} // closed when Serve has returned
 	err  error         // Serve's result, once done is closed
