@@ -61,17 +61,20 @@ func (r *TextReporter) colour(code, s string) string {
 	return "\x1b[" + code + "m" + s + "\x1b[0m"
 }
 
+// outcomeWord returns the outcome in capitals, padded to 7 columns, in
+// colour when enabled.
 func (r *TextReporter) outcomeWord(o Outcome) string {
 	w := strings.ToUpper(string(o))
+	pad := strings.Repeat(" ", max(0, 7-len(w)))
 	switch {
 	case o == Pass:
-		return r.colour("32", w)
+		return r.colour("32", w) + pad
 	case o == XFail || o == Skip:
-		return r.colour("33", w)
+		return r.colour("33", w) + pad
 	case o.Unexpected():
-		return r.colour("1;31", w)
+		return r.colour("1;31", w) + pad
 	}
-	return w
+	return w + pad
 }
 
 func (r *TextReporter) clearProgress() {
@@ -117,10 +120,10 @@ func (r *TextReporter) CaseDone(n, total int, c CaseResult) {
 	r.clearProgress()
 	switch {
 	case c.Outcome.Unexpected():
-		fmt.Fprintf(r.w, "%-7s %s (%s)\n", r.outcomeWord(c.Outcome), c.ID, roundDur(c.Duration))
+		fmt.Fprintf(r.w, "%s %s (%s)\n", r.outcomeWord(c.Outcome), c.ID, roundDur(c.Duration))
 		r.details(c)
 	case r.o.Verbose:
-		fmt.Fprintf(r.w, "%-7s %s (%s)\n", r.outcomeWord(c.Outcome), c.ID, roundDur(c.Duration))
+		fmt.Fprintf(r.w, "%s %s (%s)\n", r.outcomeWord(c.Outcome), c.ID, roundDur(c.Duration))
 		switch {
 		case c.Outcome == XFail && c.Known != nil:
 			fmt.Fprintf(r.w, "        known failure %s: %s\n", c.Known.Deviation, c.Known.Reason)
@@ -368,7 +371,7 @@ func WriteJUnit(w io.Writer, res *Result) error {
 		}
 		return s
 	}
-	var total time.Duration
+	durs := map[string]time.Duration{}
 	for _, c := range res.Cases {
 		s := suite(c.Section())
 		jc := junitCase{Classname: c.Section(), Name: c.ID, Time: secs(c.Duration)}
@@ -399,26 +402,19 @@ func WriteJUnit(w io.Writer, res *Result) error {
 			jc.SystemOut = "clauses: " + strings.Join(c.Clauses, " ")
 		}
 		s.Tests++
-		total += c.Duration
-		dur, _ := time.ParseDuration(s.Time + "s")
-		s.Time = secs(dur + c.Duration)
+		durs[s.Name] += c.Duration
 		s.Cases = append(s.Cases, jc)
 	}
 	for _, k := range res.Stale {
 		s := suite("known-failing")
 		s.Tests++
 		s.Failures++
-		if s.Time == "" {
-			s.Time = secs(0)
-		}
 		s.Cases = append(s.Cases, junitCase{Classname: "known-failing", Name: "stale/" + k.CaseID, Time: secs(0),
 			Failure: &junitMessage{Type: "stale", Message: fmt.Sprintf("%s:%d: entry names no case: %s", k.File, k.Line, k.CaseID)}})
 	}
 	for _, name := range order {
 		s := bySection[name]
-		if s.Time == "" {
-			s.Time = secs(0)
-		}
+		s.Time = secs(durs[name])
 		s.Timestamp = res.Started.UTC().Format("2006-01-02T15:04:05")
 		s.Properties = []junitProperty{{"target", res.Target}, {"seed", fmt.Sprint(res.Seed)}, {"spec_version", res.SpecVersion}}
 		top.Tests += s.Tests

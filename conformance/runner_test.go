@@ -449,3 +449,25 @@ func TestHugeDeclaredFrameEndsTheSession(t *testing.T) {
 		t.Errorf("message %q does not name the oversized frame", findCase(res, "h/huge").Message)
 	}
 }
+
+func TestTextReporterTerminal(t *testing.T) {
+	res := &Result{SuiteVersion: SuiteVersion, SpecVersion: "x", Target: "t", Cases: []CaseResult{
+		{ID: "a/pass", Outcome: Pass}, {ID: "a/fail", Outcome: Fail, Message: "expected 1, got 2"}, {ID: "a/last", Outcome: Pass},
+	}}
+	var b bytes.Buffer
+	rep := NewTextReporter(&b, TextOptions{Color: true, Progress: true})
+	rep.Begin(3, res)
+	for i, c := range res.Cases {
+		rep.CaseDone(i+1, 3, c)
+	}
+	rep.End(res)
+	out := b.String()
+	for _, want := range []string{"[1/3] a/pass", "\r\x1b[K\x1b[1;31mFAIL\x1b[0m    a/fail", "expected 1, got 2", "2 passed, 1 failed\n\x1b[1;31mFAIL\x1b[0m"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("terminal report lacks %q:\n%q", want, out)
+		}
+	}
+	if strings.Contains(out, "[3/3]") {
+		t.Errorf("progress line left after the last case:\n%q", out)
+	}
+}
