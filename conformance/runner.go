@@ -481,10 +481,11 @@ func (r *runner) runCase(ctx context.Context, c *Case) (cr CaseResult, startErr 
 	}()
 
 	var panicMsg any
-	hung := false
+	hung, late := false, false
 	select {
 	case panicMsg = <-done:
 	case <-cctx.Done():
+		late = true
 		select {
 		case panicMsg = <-done:
 		case <-time.After(graceAfterDeadline):
@@ -512,7 +513,12 @@ func (r *runner) runCase(ctx context.Context, c *Case) (cr CaseResult, startErr 
 	t.mu.Unlock()
 
 	switch {
-	case hung || (failed && timedOut) || (!failed && !skipped && cctx.Err() != nil && ctx.Err() == nil):
+	case ctx.Err() != nil:
+		// The run was interrupted: no verdict.
+		cr.Outcome = Skip
+		cr.Message = "interrupted: " + ctx.Err().Error()
+		sess.markSpent()
+	case hung || (failed && timedOut) || (late && !failed && !skipped):
 		cr.Outcome = Timeout
 		cr.Message = joinMsgs(msgs, fmt.Sprintf("the case did not finish within %v", timeout))
 		sess.markSpent()
@@ -539,7 +545,7 @@ func (r *runner) runCase(ctx context.Context, c *Case) (cr CaseResult, startErr 
 
 	// Health check: a session the case did not end on purpose must still
 	// answer STATUS; otherwise the case is blamed.
-	if !sess.isSpent() && cr.Outcome != Timeout {
+	if !sess.isSpent() && cr.Outcome != Timeout && ctx.Err() == nil {
 		hctx, hcancel := context.WithTimeout(ctx, min(healthTimeout, timeout))
 		r.tr.note("health check: STATUS")
 		_, err := sess.status(hctx)

@@ -471,3 +471,39 @@ func TestTextReporterTerminal(t *testing.T) {
 		t.Errorf("progress line left after the last case:\n%q", out)
 	}
 }
+
+func TestInterruptedRunSkipsTheRest(t *testing.T) {
+	ft := newFakeTarget(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res, err := Run(ctx, Options{Target: "fake", Open: ft.open, Timeout: 5 * time.Second}, []Case{
+		echoCase("i/first"),
+		rawCase("i/interrupted", func(t *T) {
+			cancel()
+			t.Expect(spec.MsgChannelData, t.NewChannelID()) // never answered
+		}),
+		echoCase("i/never-run"),
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := outcomes(res)
+	if got["i/first"] != Pass || got["i/interrupted"] != Skip || got["i/never-run"] != Skip {
+		t.Errorf("outcomes %v", got)
+	}
+}
+
+func TestCaseOverrunningItsDeadlineTimesOut(t *testing.T) {
+	ft := newFakeTarget(t)
+	res := runFake(t, ft, Options{Timeout: 50 * time.Millisecond},
+		rawCase("o/busy", func(t *T) {
+			// Busy past the deadline without waiting on the target.
+			for time.Now().Before(t.Deadline().Add(20 * time.Millisecond)) {
+			}
+		}),
+		echoCase("o/next"),
+	)
+	if got := outcomes(res); got["o/busy"] != Timeout || got["o/next"] != Pass {
+		t.Errorf("outcomes %v", got)
+	}
+}
