@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/execnet-conform/execnet-conform/reference/transport"
+	"github.com/execnet-conform/execnet-conform/reference/transport/sshtransport"
 	"github.com/execnet-conform/execnet-conform/reference/xspec"
 )
 
@@ -46,6 +47,16 @@ func OpenSpec(ctx context.Context, s *xspec.Spec, opts ...Option) (*Gateway, err
 	topts := cfg.topts
 	if topts.WorkerID == "" {
 		topts.WorkerID = id + "-worker"
+	}
+	if _, ok := topts.Openers["ssh"]; !ok {
+		// ssh= works out of the box: agent or ~/.ssh keys, host keys
+		// checked against ~/.ssh/known_hosts. WithTransportOptions with
+		// sshtransport.Register sets other defaults.
+		openers := map[string]transport.Opener{"ssh": &sshtransport.Opener{}}
+		for k, v := range topts.Openers {
+			openers[k] = v
+		}
+		topts.Openers = openers
 	}
 	conn, err := transport.Open(ctx, s, topts)
 	if err != nil {
