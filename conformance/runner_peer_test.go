@@ -148,6 +148,27 @@ func TestRunAgainstGoWorker(t *testing.T) {
 	checkPeerRun(t, goWorkerOptions(t), "go")
 }
 
+func TestStderrOfTheTarget(t *testing.T) {
+	py := peers.CPython(t)
+	c := Case{ID: "stderr/seen", Level: MUST, Run: func(t *T) {
+		ch := t.ExecSource("import sys\nsys.stderr.write('note-from-worker\\n')\nsys.stderr.flush()\nchannel.send(1)")
+		t.ExpectData(ch)
+		for !strings.Contains(t.Stderr(), "note-from-worker") {
+			if time.Now().After(t.Deadline()) {
+				t.Fatalf("stderr tail %q lacks the note", t.Stderr())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}}
+	res, err := Run(context.Background(), Options{Target: "popen//python=" + py}, []Case{c}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.OK() {
+		t.Errorf("%s", res.Cases[0].Message)
+	}
+}
+
 func TestTargetGetsNoSecrets(t *testing.T) {
 	py := peers.CPython(t)
 	t.Setenv("EXECNET_CONFORM_TEST_SECRET", "hunter2")

@@ -400,6 +400,16 @@ func (t *T) WaitExit() (transport.ExitStatus, error) {
 	return st, err
 }
 
+// Stderr returns the last 4 KiB the target's process wrote to its
+// standard error since the session started (popen targets; "" for
+// others). Output arrives asynchronously: poll until the deadline.
+func (t *T) Stderr() string {
+	if t.sess.stderr == nil {
+		return ""
+	}
+	return t.sess.stderr.String()
+}
+
 // Discard marks the session unusable for later cases: the next case gets
 // a fresh one. Use it after changing gateway-wide state.
 func (t *T) Discard() { t.sess.markSpent() }
