@@ -23,6 +23,8 @@ var (
 	itabFloat = itabOf(Float(0))
 	itabStr   = itabOf(Str(""))
 	itabBytes = itabOf(Bytes(nil))
+	itabTuple = itabOf(Tuple(nil))
+	itabList  = itabOf(List(nil))
 )
 
 // boxAt returns an interface value of the type described by tab whose data
@@ -43,20 +45,7 @@ type slab[T any] struct {
 
 func (s *slab[T]) put(x T, bound int) *T {
 	if len(s.chunk) == cap(s.chunk) {
-		n := 2 * cap(s.chunk)
-		if n < 16 {
-			n = 16
-		}
-		if n > 4096 {
-			n = 4096
-		}
-		if n > bound {
-			n = bound
-		}
-		if n < 1 {
-			n = 1
-		}
-		s.chunk = make([]T, 0, n)
+		s.chunk = make([]T, 0, chunkSize(cap(s.chunk), 1, 16, 4096, bound))
 	}
 	s.chunk = append(s.chunk, x)
 	return &s.chunk[len(s.chunk)-1]
@@ -68,8 +57,13 @@ type boxer struct {
 	floats slab[Float]
 	strs   slab[Str]
 	bytes  slab[Bytes]
-	data   []byte // backing store for short strings and bytes
-	alias  bool   // share memory with the input instead of copying
+	tuples slab[Tuple]
+	lists  slab[List]
+	dicts  slab[Dict]
+	vals   []Value // backing store for short tuples and lists
+	items  []Item  // backing store for the first items of dicts
+	data   []byte  // backing store for short strings and bytes
+	alias  bool    // share memory with the input instead of copying
 }
 
 // maxArenaValue is the longest string or bytes value taken from the shared
@@ -98,11 +92,7 @@ func (bx *boxer) copyData(b []byte, remaining int) []byte {
 		return append([]byte(nil), b...) // append does not zero what it copies
 	}
 	if cap(bx.data)-len(bx.data) < n {
-		size := 4096
-		if remaining+n < size {
-			size = remaining + n
-		}
-		bx.data = make([]byte, 0, size)
+		bx.data = make([]byte, 0, chunkSize(cap(bx.data), n, 4096, 16<<10, remaining+n))
 	}
 	start := len(bx.data)
 	bx.data = append(bx.data, b...)
@@ -121,4 +111,76 @@ func (bx *boxer) str(b []byte, remaining int) Value {
 func (bx *boxer) bytesValue(b []byte, remaining int) Value {
 	c := bx.copyData(b, remaining)
 	return boxAt(itabBytes, unsafe.Pointer(bx.bytes.put(Bytes(c), remaining/5+1)))
+}
+
+// maxArenaSeq is the longest tuple or list whose elements are carved from
+// the shared value arena.
+const maxArenaSeq = 64
+
+// values returns a zeroed []Value of length n whose capacity is n.
+func (bx *boxer) values(n, limit int) []Value {
+	if n > maxArenaSeq {
+		return make([]Value, n)
+	}
+	if cap(bx.vals)-len(bx.vals) < n {
+		bx.vals = make([]Value, 0, chunkSize(cap(bx.vals), n, 16, 1024, limit))
+	}
+	start := len(bx.vals)
+	bx.vals = bx.vals[:start+n]
+	return bx.vals[start : start+n : start+n]
+}
+
+// chunkSize doubles prev within [min, max], but never below need and never
+// far above what the input could use (limit).
+func chunkSize(prev, need, min, max, limit int) int {
+	n := 2 * prev
+	if n < min {
+		n = min
+	}
+	if n > max {
+		n = max
+	}
+	if n > limit {
+		n = limit
+	}
+	if n < need {
+		n = need
+	}
+	return n
+}
+
+func (bx *boxer) tuple(t Tuple, limit int) Value {
+	return boxAt(itabTuple, unsafe.Pointer(bx.tuples.put(t, limit/5+1)))
+}
+
+func (bx *boxer) list(l List, limit int) Value {
+	return boxAt(itabList, unsafe.Pointer(bx.lists.put(l, limit/5+1)))
+}
+
+func (bx *boxer) dict(limit int) *Dict {
+	return bx.dicts.put(Dict{}, limit)
+}
+
+// maxArenaItems is the largest dict item window carved from the shared
+// item arena; bigger dicts grow by append.
+const maxArenaItems = 64
+
+// growItems returns items with room for at least one more item: dicts
+// under construction take windows from a shared chunk, doubling from 4.
+func (bx *boxer) growItems(items []Item, limit int) []Item {
+	if len(items) < cap(items) || len(items) >= maxArenaItems {
+		return items
+	}
+	n := 2 * len(items)
+	if n < 4 {
+		n = 4
+	}
+	if cap(bx.items)-len(bx.items) < n {
+		bx.items = make([]Item, 0, chunkSize(cap(bx.items), n, 16, 1024, limit/3+n))
+	}
+	start := len(bx.items)
+	bx.items = bx.items[:start+n]
+	w := bx.items[start : start+len(items) : start+n]
+	copy(w, items)
+	return w
 }

@@ -206,7 +206,7 @@ func (s *decState) run() (Value, int, error) {
 			continue
 		case spec.OpNewDict:
 			pos++
-			e = entry{v: &Dict{}, depth: 1}
+			e = entry{v: s.box.dict(len(b)), depth: 1}
 			if s.lim.MaxDepth < 1 {
 				return nil, 0, s.fail(off, op, ErrLimit, "MaxDepth %d", s.lim.MaxDepth)
 			}
@@ -228,11 +228,11 @@ func (s *decState) run() (Value, int, error) {
 			if s.elements > s.lim.MaxElements {
 				return nil, 0, s.fail(off, op, ErrLimit, "more than MaxElements %d values", s.lim.MaxElements)
 			}
-			l := make(List, n)
+			l := List(s.box.values(n, len(b)))
 			for i := range l {
 				l[i] = None{}
 			}
-			e = entry{v: l, depth: 1}
+			e = entry{v: s.box.list(l, len(b)), depth: 1}
 		case spec.OpBuildTuple, spec.OpSet, spec.OpFrozenSet:
 			n, err := s.count(off, op)
 			if err != nil {
@@ -391,13 +391,12 @@ func (s *decState) collection(off int, op byte, n int) (entry, error) {
 	}
 	items := s.stack[len(s.stack)-n:]
 	var depth int32
-	vals := make([]Value, n)
+	vals := s.box.values(n, len(s.b))
 	for i := range items {
 		if items[i].depth > depth {
 			depth = items[i].depth
 		}
 		vals[i] = items[i].value(&s.box, len(s.b))
-		items[i] = entry{}
 	}
 	s.stack = s.stack[:len(s.stack)-n]
 	depth++
@@ -406,7 +405,7 @@ func (s *decState) collection(off int, op byte, n int) (entry, error) {
 	}
 	switch spec.Opcode(op) {
 	case spec.OpBuildTuple:
-		return entry{v: Tuple(vals), depth: depth}, nil
+		return entry{v: s.box.tuple(Tuple(vals), len(s.b)), depth: depth}, nil
 	case spec.OpSet:
 		set, err := dedupe(vals)
 		if err != nil {
@@ -453,6 +452,7 @@ func (s *decState) setItem(off int, op byte) error {
 		}
 		t[idx] = val.value(&s.box, len(s.b))
 	case *Dict:
+		t.items = s.box.growItems(t.items, len(s.b))
 		if err := t.Set(key.value(&s.box, len(s.b)), val.value(&s.box, len(s.b))); err != nil {
 			return s.fail(off, op, ErrUnhashable, "dict key: %v", err)
 		}
@@ -469,8 +469,8 @@ func (s *decState) setItem(off int, op byte) error {
 		}
 		target.depth = depth
 	}
-	s.stack[n-2] = entry{}
-	s.stack[n-1] = entry{}
+	// Popped slots keep stale references until overwritten; Loads clears
+	// the whole stack before it is reused.
 	s.stack = s.stack[:n-2]
 	return nil
 }
