@@ -263,3 +263,52 @@ func TestWriterRejectsInvalidText(t *testing.T) {
 		t.Fatalf("Close with half a character pending = %v, want ErrInvalidText", err)
 	}
 }
+
+// TestWriterTextChunks writes mixed 1- to 4-byte characters through a
+// text writer in chunks of every size from 1 to 7 bytes, so that
+// characters are split at every offset; the Go worker echoes each str
+// item and the concatenation must be the original text.
+func TestWriterTextChunks(t *testing.T) {
+	t.Parallel()
+	gw := openOne(t, goWorkerSpec())
+	ctx := testCtx(t, 20*time.Second)
+	ch, err := gw.RemoteExec(ctx, profileExec(t, profile.Echo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	text := strings.Repeat("aé✓😀", 7)
+	for size := 1; size <= 7; size++ {
+		w := ch.MakeWriter(ctx, gateway.FileOptions{Text: true})
+		items := 0
+		for b := []byte(text); len(b) > 0; {
+			n := min(size, len(b))
+			if _, err := w.Write(b[:n]); err != nil {
+				t.Fatalf("chunk size %d: %v", size, err)
+			}
+			b = b[n:]
+		}
+		if err := w.Close(); err != nil {
+			t.Fatalf("chunk size %d: Close: %v", size, err)
+		}
+		var got strings.Builder
+		for got.Len() < len(text) {
+			v, err := ch.Receive(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, ok := v.(codec.Str)
+			if !ok || s == "" {
+				t.Fatalf("chunk size %d: item %s, want non-empty str", size, codec.Repr(v))
+			}
+			got.WriteString(string(s))
+			items++
+		}
+		if got.String() != text {
+			t.Fatalf("chunk size %d: echoed %q, want %q", size, got.String(), text)
+		}
+		if size == 1 && items != len([]rune(text)) {
+			t.Errorf("1-byte chunks: %d items, want one per character (%d)", items, len([]rune(text)))
+		}
+	}
+}
