@@ -89,7 +89,7 @@ func channelCases() []conformance.Case {
 		},
 		{
 			ID:          "channel/close/normal-end-sends-close",
-			Clauses:     []string{cChanEndClose, cProfStream, "CHAN-STATE-2", cChanNoAfter, "MSG-DATA-4", cProfEndNormal, "FRM-ORD-2"},
+			Clauses:     []string{cChanEndClose, cProfStream, "MSG-EXEC-11", "CHAN-STATE-2", cChanNoAfter, "MSG-DATA-4", cProfEndNormal, "FRM-ORD-2"},
 			Level:       conformance.MUST,
 			Description: "conform_stream sends its items with the fixed pattern, then CHANNEL_CLOSE, then nothing more on that channel",
 			Run: func(t *conformance.T) {

@@ -78,6 +78,32 @@ func execCases() []conformance.Case {
 			},
 		},
 		{
+			ID:          "exec/python/unencodable-values-refused",
+			Clauses:     []string{"SER-ENC-9", "DM-TEXT-1"},
+			Level:       conformance.MUST,
+			Description: "Python workers: sending an object outside the data model or text with a lone surrogate fails in the sender and writes no frame",
+			Run: func(t *conformance.T) {
+				if !t.Target().IsPython() {
+					t.Skipf("not a Python worker (language %q)", t.Target().Language())
+				}
+				ch := t.ExecSource("results = []\nfor v in (object(), '\\ud800'):\n" +
+					"    try:\n        channel.send(v)\n        results.append('sent')\n" +
+					"    except Exception as e:\n        results.append(type(e).__name__)\n" +
+					"channel.send(results)\n")
+				v, raw := recvData(t, ch, "source sending unencodable values")
+				l, ok := v.(codec.List)
+				if !ok || len(l) != 2 {
+					t.Fatalf("first item is %s (hex %s), want the list of two error names (no frame for the refused values)", reprOf(v), hexOf(raw))
+				}
+				for i, what := range []string{"object()", "'\\ud800'"} {
+					if s, _ := l[i].(codec.Str); s == "sent" || s == "" {
+						t.Fatalf("sending %s: %s, want an error", what, reprOf(l[i]))
+					}
+				}
+				t.ExpectClose(ch)
+			},
+		},
+		{
 			ID:          "exec/call-name/source-ignored-by-non-python-worker",
 			Clauses:     []string{"CONF-CALL-2", cProfEcho},
 			Level:       conformance.MUST,

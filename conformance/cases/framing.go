@@ -123,7 +123,7 @@ func framingCases() []conformance.Case {
 		},
 		{
 			ID:          "framing/payload/sixteen-mebibytes",
-			Clauses:     []string{cFrmMaxLen, cFrmHeader},
+			Clauses:     []string{cFrmMaxLen, cFrmHeader, "LIM-STR-1"},
 			Level:       conformance.MUST,
 			Description: "a CHANNEL_DATA frame with a payload of exactly 16 MiB (the size every receiver must accept) is echoed intact",
 			Timeout:     20 * time.Second,

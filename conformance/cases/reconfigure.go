@@ -83,6 +83,21 @@ func reconfigureCases() []conformance.Case {
 			},
 		},
 		{
+			ID:          "reconfigure/channel/py2str-key-equals-bytes-key",
+			Clauses:     []string{"DM-EQ-3", cSerDictDup, cStrPy2},
+			Level:       conformance.MUST,
+			Description: "with PY2STRING decoding to bytes, a dict with keys b'k' (BYTES) and PY2STRING 'k' has one key, holding the later value",
+			Run: func(t *conformance.T) {
+				// {b'k': 1, M'k': 2}: NEWDICT, BYTES k, INT 1, SETITEM, PY2STRING k, INT 2, SETITEM, STOP
+				payload := mustHex(t, "4a"+"41000000016b"+"4600000001"+"50"+"4d000000016b"+"4600000002"+"50"+"51")
+				got, raw := echoRawWith(t, payload, codec.StrConfig{})
+				want := mkDict(codec.Bytes("k"), codec.Int(2))
+				if !codec.Identical(py2strAsBytes(want), py2strAsBytes(got)) {
+					t.Fatalf("dict {b'k': 1, py2str 'k': 2} echoed as %s (hex %s), want {b'k': 2}", reprOf(got), hexOf(raw))
+				}
+			},
+		},
+		{
 			ID:          "reconfigure/gateway/default-for-new-channels",
 			Clauses:     []string{cMsgReconfGateway, cStrPy2},
 			Level:       conformance.MUST,

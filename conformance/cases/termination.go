@@ -2,6 +2,7 @@ package cases
 
 import (
 	"errors"
+	"time"
 
 	"github.com/execnet-conform/execnet-conform/conformance"
 	"github.com/execnet-conform/execnet-conform/conformance/profile"
@@ -9,6 +10,10 @@ import (
 	"github.com/execnet-conform/execnet-conform/reference/frame"
 	"github.com/execnet-conform/execnet-conform/spec"
 )
+
+// graceTimeout bounds the case with executions still running at EOF:
+// execnet waits 5 s, interrupts, waits 10 s more, then exits (TERM-EOF-2).
+const graceTimeout = 20 * time.Second
 
 // expectExitZero waits for the worker process to exit with status 0. A
 // target without a local process (socket) must end the connection.
@@ -77,6 +82,31 @@ func terminationCases() []conformance.Case {
 				t.CloseWrite()
 				t.ExpectEnd()
 				expectExitZero(t)
+			},
+		},
+		{
+			ID:          "termination/eof/running-executions-interrupted",
+			Clauses:     []string{cTermGrace, cProfSleep},
+			Level:       conformance.MUST,
+			Description: "EOF while two conform_sleep(60) run: the worker interrupts them after its bounded grace periods and exits (any status) within 20 s",
+			Fresh:       true,
+			Timeout:     graceTimeout,
+			Run: func(t *conformance.T) {
+				t.Exec(profile.Sleep, item("seconds", codec.Float(60)))
+				t.Exec(profile.Sleep, item("seconds", codec.Float(60)))
+				if _, err := t.Status(); err != nil {
+					t.Fatalf("STATUS while sleeping: %v", err)
+				}
+				t.CloseWrite()
+				t.ExpectEnd()
+				st, err := t.WaitExit()
+				switch {
+				case errors.Is(err, conformance.ErrNoProcess):
+				case err != nil:
+					t.Fatalf("the worker process did not exit: %v", err)
+				default:
+					t.Logf("the worker exited with code %d signal %q", st.Code, st.Signal)
+				}
 			},
 		},
 	}
