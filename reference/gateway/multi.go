@@ -173,7 +173,9 @@ func (m *MultiChannel) Close() error {
 // consume as it goes or throttle the workers itself (for example by
 // sending work only as results come back, as a task farm does). A single
 // goroutine moves items from the slice to the returned channel; it ends
-// when the queue is closed.
+// when the queue is closed. A program that stops reading before the queue
+// has closed must call Close, or that goroutine waits for a reader for
+// ever.
 //
 // ReceiveQueue sets a callback on every channel (Channel.SetCallback), so
 // it fails with ErrHasCallback if a channel already has one (the channels
