@@ -176,7 +176,7 @@ func (bx *boxer) growItems(items []Item, limit int) []Item {
 		n = 4
 	}
 	if cap(bx.items)-len(bx.items) < n {
-		bx.items = make([]Item, 0, chunkSize(cap(bx.items), n, 16, 1024, limit/3+n))
+		bx.items = make([]Item, 0, chunkSize(cap(bx.items), n, 64, 1024, limit/3+n))
 	}
 	start := len(bx.items)
 	bx.items = bx.items[:start+n]

@@ -103,6 +103,7 @@ type decState struct {
 	cfg       StrConfig
 	channel   func(int32) (Value, error)
 	stack     []entry
+	high      int // the most entries the stack has held
 	box       boxer
 	elements  int
 	listSlots int // NEWLIST counts so far
@@ -117,7 +118,7 @@ func (d *Decoder) Loads(b []byte) (v Value, n int, err error) {
 	s.stack = (*sp)[:0]
 	v, n, err = s.run()
 	if cap(s.stack) <= maxPooledStack {
-		clear(s.stack[:cap(s.stack)]) // drop references to decoded values
+		clear(s.stack[:s.high]) // drop references to decoded values
 		*sp = s.stack[:0]
 		stackPool.Put(sp)
 	}
@@ -134,6 +135,9 @@ func (s *decState) push(e entry) error {
 		return ErrLimit
 	}
 	s.stack = append(s.stack, e)
+	if len(s.stack) > s.high {
+		s.high = len(s.stack)
+	}
 	return nil
 }
 
