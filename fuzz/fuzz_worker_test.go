@@ -31,11 +31,11 @@ const (
 	// grace made the corpus entry stream-5MB-items-slow-grace fail with
 	// "executions still running after the grace period").
 	workerEndBound  = 10 * time.Second
-	workerExecGrace = 500 * time.Millisecond
+	workerExecGrace = 100 * time.Millisecond
 	// maxWorkerOutput bounds how much worker output the harness keeps
 	// reading; past it the harness closes the pipe (a master that stops
 	// listening), which the worker must survive too.
-	maxWorkerOutput = 16 << 20
+	maxWorkerOutput = 4 << 20
 )
 
 // pipeConn is a transport.Conn over two in-memory pipes.
