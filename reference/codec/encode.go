@@ -60,36 +60,92 @@ func (e *Encoder) AppendDumps(dst []byte, v Value) ([]byte, error) {
 	return append(out, byte(spec.OpStop)), nil
 }
 
-// sizeHint guesses the encoded size of v without walking it, capped at
-// 32 KiB: beyond that, append sizes the buffer itself and, unlike make,
-// does not zero memory it is about to overwrite.
+// sizeHint guesses the encoded size of v from a sample of it. A single
+// string or bytes value starts from a small buffer instead: append then
+// sizes the buffer for its data and, unlike make, does not zero memory it
+// is about to overwrite.
 func sizeHint(v Value) int {
-	if n := rawSizeHint(v); n < 32<<10 {
-		return n
-	}
-	return 32 << 10
-}
-
-func rawSizeHint(v Value) int {
 	switch x := v.(type) {
 	case Bytes:
-		return len(x) + 6
+		return blobHint(len(x))
 	case Str:
-		return len(x) + 6
+		return blobHint(len(x))
 	case Py2Str:
-		return len(x) + 6
-	case List:
-		return 16 + 12*len(x)
-	case Tuple:
-		return 16 + 8*len(x)
-	case *Dict:
-		return 16 + 24*x.Len()
-	case Set:
-		return 16 + 8*len(x)
-	case FrozenSet:
-		return 16 + 8*len(x)
+		return blobHint(len(x))
 	}
-	return 16
+	n := rawSizeHint(v) + 1
+	if n > 4<<20 {
+		n = 4 << 20
+	}
+	return n
+}
+
+func blobHint(n int) int {
+	if n < 32<<10 {
+		return n + 6
+	}
+	return 64
+}
+
+func rawSizeHint(v Value) int { return estimate(v, 3) }
+
+// estimate guesses the encoded size of v, sampling at most 8 elements of
+// each container and looking depth levels deep.
+func estimate(v Value, depth int) int {
+	const sample = 8
+	seq := func(x []Value, per int) int {
+		n := len(x)
+		if n == 0 || depth == 0 {
+			return 5 + (per+4)*n
+		}
+		k := n
+		if k > sample {
+			k = sample
+		}
+		sum := 0
+		for _, e := range x[:k] {
+			sum += estimate(e, depth-1)
+		}
+		return 5 + (sum+per*k)*n/k
+	}
+	switch x := v.(type) {
+	case Bytes:
+		return len(x) + 5
+	case Str:
+		return len(x) + 5
+	case Py2Str:
+		return len(x) + 5
+	case Float:
+		return 9
+	case Complex:
+		return 17
+	case Int, ChannelRef:
+		return 5
+	case List:
+		return seq(x, 6) // INT index + SETITEM per element
+	case Tuple:
+		return seq(x, 0)
+	case Set:
+		return seq(x, 0)
+	case FrozenSet:
+		return seq(x, 0)
+	case *Dict:
+		items := x.Items()
+		n := len(items)
+		if n == 0 || depth == 0 {
+			return 1 + 16*n
+		}
+		k := n
+		if k > sample {
+			k = sample
+		}
+		sum := 0
+		for _, it := range items[:k] {
+			sum += estimate(it.Key, depth-1) + estimate(it.Value, depth-1) + 1
+		}
+		return 1 + sum*n/k
+	}
+	return 5
 }
 
 type encState struct {
