@@ -157,8 +157,16 @@ func vectorDecodeCase(v vector) conformance.Case {
 	case v.Channels:
 		desc += " (CHANNEL opcodes: through conform_echo on a live channel)"
 	}
+	var timeout time.Duration
+	if vectorStrConfig(v) != nil || v.Channels {
+		// Through conform_echo: a worker that cannot decode the value must
+		// end the connection (FRM-FATAL-2), after its grace period for the
+		// running echo (TERM-EOF-2).
+		timeout = robustTimeout
+	}
 	return conformance.Case{
 		ID:          "vectors/" + v.Name + "/decode",
+		Timeout:     timeout,
 		Clauses:     vectorClauses(v, cProfLoads),
 		Level:       conformance.MUST,
 		Description: desc,
