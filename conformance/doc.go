@@ -2,24 +2,58 @@
 // runner: it checks an execnet worker (any implementation reachable through
 // an xspec) against SPEC.md and gives a verdict per case and per clause.
 //
+// # Cases
+//
 // A Case is a named check tied to SPEC.md clause anchors. Its Run function
 // gets a *T, which holds a byte-level session with the target: the runner
 // has started the target and completed the bootstrap handshake, and the case
-// speaks frames directly (Send, SendRaw, Recv, Exec, SendData, RecvData and
-// the Expect helpers). Every frame in both directions is recorded in a
-// decoded per-case trace used in failure reports.
+// speaks frames directly (Send, SendRaw, Recv, RecvOn, Exec, SendData,
+// RecvData, Status and the Expect helpers). Every frame in both directions is
+// recorded in a decoded per-case trace used in failure reports.
+//
+// # Sessions
 //
 // Run executes a list of cases. Consecutive cases share one target session;
 // a case marked Fresh, and any case after a timeout, crash or unhealthy
 // session, gets a new one. After each case the runner checks that the
 // session still answers a STATUS request; if not, the case is blamed
 // (Crash when the connection ended, Timeout when the deadline passed) and
-// the target is restarted. Every read is bounded by the case deadline and
-// every process the runner starts is killed and reaped.
+// the target is restarted. Every read is bounded by the case deadline,
+// read-ahead and buffered frames are bounded, and every process the runner
+// starts is killed and reaped. Popen targets get a reduced environment
+// (TargetEnv) so that an untrusted target sees no secrets.
+//
+// # Outcomes
 //
 // Outcomes are Pass, Fail, XFail and XPass (for cases listed in a
-// known-failing file), Skip, Timeout and Crash. Reports are available as
-// text (WriteText), JSON (WriteJSON, schema "execnet-conform/run/v1"),
-// JUnit XML (WriteJUnit) and a decoded wire log of the whole run
-// (Options.Trace).
+// known-failing file, see KnownFailure), Skip, Timeout and Crash. Fail,
+// XPass, Timeout, Crash and a stale known-failing entry make Result.OK
+// false; the command exits with status 1 then, 2 for harness errors.
+//
+// # Reports
+//
+// Reports are available as text (TextReporter), JSON (WriteJSON), JUnit
+// XML (WriteJUnit) and a decoded wire log of the whole run (Options.Trace).
+// The JSON schema "execnet-conform/run/v1" is stable: new fields may be
+// added, existing ones keep their names and meaning. Its fields are
+// schema, suite_version, spec_version, target, implementation (the
+// target's conform_info dict), seed, count, started (RFC 3339), duration_ms,
+// ok, summary, counts (per outcome, plus stale), cases (id, clauses, level,
+// description, outcome, message, logs, duration_ms, known_failing, trace)
+// and stale (case_id, deviation, file, line).
+//
+// # Running the suite against a worker
+//
+// A port author runs
+//
+//	execnet-conform run --target 'popen//python=/path/to/worker-command'
+//
+// where the worker command behaves like a Python interpreter started by
+// execnet: it accepts "-u -c LINE" (ignoring them), reads one bootstrap line
+// from stdin, writes the byte "1", then speaks frames on stdin/stdout and
+// implements the conformance profile procedures (SPEC.md section 13) by
+// call_name. "--run serial,channel" and "--skip robustness" select cases
+// (list them with "execnet-conform list"), "--known-failing FILE" records
+// accepted deviations, "--format json", "--junit FILE" and "--trace FILE"
+// produce machine-readable reports and a wire log.
 package conformance
