@@ -464,15 +464,17 @@ func (p *litParser) name(depth int) (Value, error) {
 			return nil, err
 		}
 		text := strings.TrimSpace(string(arg.(Str)))
-		f, perr := strconv.ParseFloat(text, 64)
-		if perr != nil && !isRangeErr(perr) {
+		neg := strings.HasPrefix(text, "-")
+		unsigned := strings.TrimLeft(text, "+-")
+		f, perr := strconv.ParseFloat(unsigned, 64)
+		if perr != nil && !isRangeErr(perr) || len(text)-len(unsigned) > 1 || !validFloatArg(unsigned) {
 			return nil, p.errAt(argPos, nil, "float() of %s", Repr(arg))
 		}
 		if math.IsNaN(f) {
-			f = math.Copysign(pyNaN, 1)
-			if strings.HasPrefix(text, "-") {
-				f = math.Copysign(pyNaN, -1)
-			}
+			f = pyNaN
+		}
+		if neg {
+			f = -f
 		}
 		if err := p.expect(')'); err != nil {
 			return nil, err
@@ -480,6 +482,16 @@ func (p *litParser) name(depth int) (Value, error) {
 		return Float(f), nil
 	}
 	return nil, p.errAt(start, nil, "unknown name %q", word)
+}
+
+// validFloatArg accepts what Python's float() accepts after the sign:
+// decimal literals (with underscores between digits), inf, infinity, nan.
+func validFloatArg(s string) bool {
+	switch strings.ToLower(s) {
+	case "inf", "infinity", "nan":
+		return true
+	}
+	return validUnderscores(s) && validFloatText(strings.ReplaceAll(s, "_", ""))
 }
 
 func isRangeErr(err error) bool {
