@@ -30,6 +30,7 @@ func commands() []command {
 		{"dumps", "encode a Python literal and print its hex", runDumps},
 		{"loads", "decode hex and print the value as a Python literal", runLoads},
 		{"bench", "measure serialization and channel throughput side by side", runBench},
+		{"fuzz", "differential fuzzing of a target against the reference codec", runFuzz},
 	}
 }
 

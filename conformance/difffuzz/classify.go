@@ -137,12 +137,9 @@ func loadsDeviation(ref answer, de *codec.DecodeError, tgt answer) string {
 	}
 	isInt := op == spec.OpLongInt || op == spec.OpLongLong
 	tgtText := tgt.Message
-	switch {
-	case strings.Contains(tgtText, "struct.error") || strings.Contains(tgtText, "format requires") ||
-		strings.Contains(tgtText, "out of range for 4-bytes"):
-		if ref.accepted() && hasSmallInt(ref.Value) {
-			return "DEV-1" // the target decoded it, but cannot send the int back
-		}
+	cannotSendInt := isDev1Text(tgtText)
+	if cannotSendInt && ref.accepted() && hasSmallInt(ref.Value) {
+		return "DEV-1" // the target decoded it, but cannot send the int back
 	}
 	if ref.accepted() {
 		if tgt.accepted() && hasNaNKey(ref.Value) {
@@ -162,9 +159,10 @@ func loadsDeviation(ref answer, de *codec.DecodeError, tgt answer) string {
 			return "DEV-4"
 		}
 	case spec.ClassStackUnderflow:
-		if (op == spec.OpBuildTuple || op == spec.OpSet || op == spec.OpFrozenSet) && tgt.Class != "Unknown" {
+		if (op == spec.OpBuildTuple || op == spec.OpSet || op == spec.OpFrozenSet) && (tgt.Class != "Unknown" || cannotSendInt) {
 			// It takes the whole stack and goes on: the target decodes the
-			// input, or reports a defect further on.
+			// input (and may then fail to send a big negative int back,
+			// DEV-1), or reports a defect further on.
 			return "DEV-5"
 		}
 	case spec.ClassIndexRange:
@@ -197,14 +195,21 @@ func loadsDeviation(ref answer, de *codec.DecodeError, tgt answer) string {
 // deviation, or "".
 func dumpsDeviation(v codec.Value, tgt answer) string {
 	t := tgt.Message
-	if hasSmallInt(v) && (strings.Contains(t, "struct.error") || strings.Contains(t, "format requires") ||
-		strings.Contains(t, "out of range for 4-bytes")) {
+	if hasSmallInt(v) && isDev1Text(t) {
 		return "DEV-1"
 	}
 	if hasDeep(v, 300) && strings.Contains(t, "Recursion") {
 		return "DEV-18"
 	}
 	return ""
+}
+
+// isDev1Text reports whether a target error is Python's struct module
+// refusing an integer on the INT path (DEV-1): CPython says "'i' format
+// requires ..." or, past 64 bits, "argument out of range"; PyPy says
+// "argument out of range for 4-bytes integer format".
+func isDev1Text(s string) bool {
+	return strings.Contains(s, "struct.error") && (strings.Contains(s, "format requires") || strings.Contains(s, "out of range"))
 }
 
 // walk calls f on v and every value inside it, stopping when f returns

@@ -102,6 +102,9 @@ type Finding struct {
 	Deviation string `json:"deviation,omitempty"`
 	// VectorTag is the deviation's tag in testdata/vectors/vectors.json.
 	VectorTag string `json:"vector_tag,omitempty"`
+	// Example is, for a known deviation, the class key of the example
+	// shown (a deviation is reported once, under Key "DIR/known/DEV-N").
+	Example string `json:"example,omitempty"`
 	// Count is how many inputs fell into this class.
 	Count int `json:"count"`
 }
@@ -175,7 +178,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		rng:      rand.New(rand.NewSource(opts.Seed)),
 		findings: map[string]*Finding{},
 		devTags:  map[string]string{},
-		rep:      &Report{Target: opts.Target, Seed: opts.Seed, Started: time.Now()},
+		rep:      &Report{Target: opts.Target, Seed: opts.Seed, Started: time.Now(), Findings: []Finding{}},
 	}
 	devs, err := spec.Deviations()
 	if err != nil {
@@ -287,7 +290,7 @@ func (e *engine) loadsOnce(ctx context.Context) error {
 	if !disagree {
 		return nil
 	}
-	if f, seen := e.findings[v.Key]; seen {
+	if f, seen := e.findings[e.reportKey("loads", v)]; seen {
 		f.Count++
 		return nil
 	}
@@ -307,16 +310,17 @@ func (e *engine) loadsOnce(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	ref, de = refLoads(min)
-	tgt, err = e.tgt.call(ctx, profile.Loads, codec.Bytes(min))
-	if err != nil {
-		return err
-	}
-	if v2, ok := classifyLoads(min, ref, de, tgt); ok && v2.Key == v.Key {
-		v = v2
-	} else {
-		min = b // not reproducible (a flaky target): keep the original
-		ref, de = refLoads(b)
+	if !bytes.Equal(min, b) {
+		ref2, de2 := refLoads(min)
+		tgt2, err := e.tgt.call(ctx, profile.Loads, codec.Bytes(min))
+		if err != nil {
+			return err
+		}
+		if v2, ok := classifyLoads(min, ref2, de2, tgt2); ok && v2.Key == v.Key {
+			v, ref, tgt = v2, ref2, tgt2
+		} else {
+			min = b // the smaller input did not reproduce: report the original
+		}
 	}
 	e.add(Finding{Direction: "loads", Kind: v.Kind, Key: v.Key, Hex: hex.EncodeToString(min),
 		Reference: describe(ref), Target: describe(tgt), Clauses: v.Clauses, Deviation: v.Deviation})
@@ -336,7 +340,7 @@ func (e *engine) dumpsOnce(ctx context.Context) error {
 	if err != nil || key == "" {
 		return err
 	}
-	if f, seen := e.findings[key]; seen {
+	if f, seen := e.findings[e.reportKey("dumps", dv)]; seen {
 		f.Count++
 		return nil
 	}
@@ -421,13 +425,26 @@ func (e *engine) dumpsCompare(ctx context.Context, v codec.Value) (key string, d
 	return dv.Key, dv, ref, tgt, nil
 }
 
+// reportKey is the key a disagreement is reported under: its own class
+// key, or, for a known deviation of Appendix B, one key per deviation and
+// direction, so that a deviation is reported once however many opcodes
+// and error classes it shows up with.
+func (e *engine) reportKey(direction string, v verdict) string {
+	if _, ok := e.devTags[v.Deviation]; ok && v.Deviation != "" {
+		return direction + "/known/" + v.Deviation
+	}
+	return v.Key
+}
+
 func (e *engine) add(f Finding) {
 	f.Count = 1
+	if _, ok := e.devTags[f.Deviation]; !ok {
+		f.Deviation = "" // not (or no longer) in Appendix B
+	}
 	if f.Deviation != "" {
 		f.VectorTag = e.devTags[f.Deviation]
-		if _, ok := e.devTags[f.Deviation]; !ok {
-			f.Deviation = "" // not (or no longer) in Appendix B
-		}
+		f.Example = f.Key
+		f.Key = f.Direction + "/known/" + f.Deviation
 	}
 	if f.Clauses == nil {
 		f.Clauses = []string{}
@@ -457,6 +474,9 @@ func describe(a answer) string {
 func (f Finding) String() string {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s (%d input(s))", f.Key, f.Count)
+	if f.Example != "" {
+		fmt.Fprintf(&b, ", example of class %s", f.Example)
+	}
 	if f.Deviation != "" {
 		fmt.Fprintf(&b, " — known deviation %s", f.Deviation)
 		if f.VectorTag != "" {
