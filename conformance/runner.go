@@ -462,32 +462,35 @@ func (r *runner) runCase(ctx context.Context, c *Case) (cr CaseResult, startErr 
 	defer cancel()
 	t := &T{ctx: cctx, sess: sess, c: c, seed: r.opts.Seed, count: r.opts.Count, info: r.info}
 
-	done := make(chan any, 1)
+	// The case goroutine reports its panic (if any) and when it ended.
+	type ending struct {
+		panicMsg any
+		at       time.Time
+	}
+	done := make(chan ending, 1)
 	go func() {
 		finished := false
 		defer func() {
-			if finished {
-				done <- nil
-				return
+			e := ending{at: time.Now()}
+			if !finished {
+				if p := recover(); p != nil {
+					e.panicMsg = fmt.Sprintf("case panicked: %v\n%s", p, debug.Stack())
+				} // else runtime.Goexit from Fatalf or Skipf
 			}
-			if p := recover(); p != nil {
-				done <- fmt.Sprintf("case panicked: %v\n%s", p, debug.Stack())
-				return
-			}
-			done <- nil // runtime.Goexit from Fatalf or Skipf
+			done <- e
 		}()
 		c.Run(t)
 		finished = true
 	}()
 
-	var panicMsg any
-	hung, late := false, false
+	deadline, _ := cctx.Deadline()
+	var end ending
+	hung := false
 	select {
-	case panicMsg = <-done:
+	case end = <-done:
 	case <-cctx.Done():
-		late = true
 		select {
-		case panicMsg = <-done:
+		case end = <-done:
 		case <-time.After(graceAfterDeadline):
 			// The case is blocked where the context cannot reach (a
 			// write the target does not read): kill the session.
@@ -495,12 +498,14 @@ func (r *runner) runCase(ctx context.Context, c *Case) (cr CaseResult, startErr 
 			r.tr.note("case did not return after its deadline; killing the target")
 			sess.kill(context.WithoutCancel(ctx))
 			select {
-			case panicMsg = <-done:
+			case end = <-done:
 			case <-time.After(5 * time.Second):
 				r.tr.note("case goroutine still blocked; abandoning it")
 			}
 		}
 	}
+	late := hung || end.at.After(deadline)
+	panicMsg := end.panicMsg
 	if panicMsg != nil {
 		t.Errorf("%v", panicMsg)
 	}
@@ -518,7 +523,7 @@ func (r *runner) runCase(ctx context.Context, c *Case) (cr CaseResult, startErr 
 		cr.Outcome = Skip
 		cr.Message = "interrupted: " + ctx.Err().Error()
 		sess.markSpent()
-	case hung || (failed && timedOut) || (late && !failed && !skipped):
+	case late && (hung || timedOut || (!failed && !skipped)):
 		cr.Outcome = Timeout
 		cr.Message = joinMsgs(msgs, fmt.Sprintf("the case did not finish within %v", timeout))
 		sess.markSpent()
