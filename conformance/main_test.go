@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 
 // goWorkerOptions returns options that start this test binary as the Go
 // worker.
-func goWorkerOptions(t *testing.T) Options {
+func goWorkerOptions(t testing.TB) Options {
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatalf("test binary: %v", err)
