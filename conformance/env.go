@@ -5,10 +5,12 @@ import "strings"
 // defaultEnvNames are the environment variables a popen target gets by
 // default (SEC-RUN-2: a runner must not pass secrets to an untrusted
 // target). Names ending in "*" are prefixes.
-var defaultEnvNames = [...]string{
-	"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "LC_*", "TZ",
-	"TMPDIR", "TEMP", "TMP", "SYSTEMROOT", "COMSPEC", "PATHEXT",
-	"PYTHON*", "PYPY*", "GOCOVERDIR",
+func defaultEnvNames() []string {
+	return []string{
+		"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "LC_*", "TZ",
+		"TMPDIR", "TEMP", "TMP", "SYSTEMROOT", "COMSPEC", "PATHEXT",
+		"PYTHON*", "PYPY*", "GOCOVERDIR",
+	}
 }
 
 // TargetEnv returns the subset of environ (in os.Environ form) that a
@@ -17,12 +19,13 @@ var defaultEnvNames = [...]string{
 // named in extra (exact names, or prefixes ending in "*").
 func TargetEnv(environ, extra []string) []string {
 	out := []string{}
+	defaults := defaultEnvNames()
 	for _, kv := range environ {
 		name, _, ok := strings.Cut(kv, "=")
 		if !ok || name == "" {
 			continue
 		}
-		if envNameMatch(name, defaultEnvNames[:]) || envNameMatch(name, extra) {
+		if envNameMatch(name, defaults) || envNameMatch(name, extra) {
 			out = append(out, kv)
 		}
 	}
