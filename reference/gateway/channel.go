@@ -138,6 +138,7 @@ func (ch *Channel) Receive(ctx context.Context) (codec.Value, error) {
 		}
 		w := ch.wait
 		ch.mu.Unlock()
+		ch.gw.flushSoon() // what we sent may be what the peer answers
 		select {
 		case <-w:
 		case <-ctx.Done():
@@ -193,6 +194,7 @@ func (ch *Channel) WaitClose(ctx context.Context) error {
 		}
 		w := ch.wait
 		ch.mu.Unlock()
+		ch.gw.flushSoon()
 		select {
 		case <-w:
 		case <-ctx.Done():

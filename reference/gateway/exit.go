@@ -174,6 +174,7 @@ func (g *Gateway) shutdown(ctx context.Context, grace time.Duration) (ExitStage,
 func (g *Gateway) farewell() {
 	g.wsem <- struct{}{}
 	defer func() { <-g.wsem }()
+	g.closeQueue() // queued frames go before GATEWAY_TERMINATE
 	g.mu.Lock()
 	already := g.wclosed
 	g.wclosed = true

@@ -43,8 +43,8 @@
 package gateway
 
 import (
-	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -159,7 +159,17 @@ type Gateway struct {
 	proc transport.Process
 	cfg  config
 
-	wsem    chan struct{} // one-slot semaphore serialising frame writes
+	wsem chan struct{} // one-slot semaphore serialising frame writes
+	// wscratch holds the prefix of a large bytes frame; used under wsem.
+	wscratch [16]byte
+
+	// The send queue (sendq.go), guarded by qmu.
+	qmu     sync.Mutex
+	queue   []byte // complete frames not yet written
+	spare   []byte // an empty buffer for the next queue
+	qflush  bool   // a flush goroutine is scheduled or running
+	qclosed bool   // the write half is closing: no more queueing
+	qerr    error  // a write failed: the stream is broken
 	resolve func(int32) (codec.Value, error)
 
 	mu        sync.Mutex
@@ -328,89 +338,10 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }
 
 const maxPooled = 1 << 20
 
-// sendValue encodes v as the payload of one frame and writes it.
-func (g *Gateway) sendValue(ctx context.Context, code spec.MsgCode, id int32, v codec.Value) error {
-	bp := bufPool.Get().(*[]byte)
-	buf := append((*bp)[:0], make([]byte, spec.HeaderSize)...)
-	buf, err := codec.AppendDumps(buf, v)
-	if err != nil {
-		*bp = buf[:0]
-		bufPool.Put(bp)
-		return fmt.Errorf("gateway %s: %s on channel %d: %w", g.id, code, id, err)
-	}
-	n := len(buf) - spec.HeaderSize
-	if int64(n) > 1<<31-1 {
-		return fmt.Errorf("gateway %s: %s on channel %d: %w", g.id, code, id, frame.ErrPayloadTooLong)
-	}
-	frame.AppendHeader(buf[:0], code, id, n)
-	err = g.write(ctx, code, buf)
-	if cap(buf) <= maxPooled {
-		*bp = buf[:0]
-		bufPool.Put(bp)
-	}
-	return err
-}
-
-// sendEmpty writes a frame with an empty payload.
-func (g *Gateway) sendEmpty(ctx context.Context, code spec.MsgCode, id int32) error {
-	var b [spec.HeaderSize]byte
-	return g.write(ctx, code, frame.AppendHeader(b[:0], code, id, 0))
-}
-
-type writeDeadliner interface{ SetWriteDeadline(time.Time) error }
-
-// write writes one complete frame under the write lock. A deadline on ctx
-// bounds the write itself when the connection supports write deadlines.
-func (g *Gateway) write(ctx context.Context, code spec.MsgCode, b []byte) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	select {
-	case g.wsem <- struct{}{}:
-	case <-ctx.Done():
-		return ctxErr(ctx, "sending "+code.String())
-	}
-	defer func() { <-g.wsem }()
-	g.mu.Lock()
-	wclosed := g.wclosed
-	g.mu.Unlock()
-	if wclosed {
-		if err := g.Err(); err != nil {
-			return err
-		}
-		return fmt.Errorf("gateway %s: cannot send %s: %w", g.id, code, ErrGatewayClosed)
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		if wd, ok := g.conn.(writeDeadliner); ok && wd.SetWriteDeadline(dl) == nil {
-			defer wd.SetWriteDeadline(time.Time{})
-		}
-	}
-	if n, err := g.conn.Write(b); err != nil {
-		if n > 0 && n < len(b) {
-			// Part of a frame went out (a write deadline hit while the
-			// peer was not reading): the stream can never carry another
-			// frame, so tear the connection down rather than corrupt it.
-			_ = g.conn.Close()
-		}
-		if ctx.Err() != nil {
-			return ctxErr(ctx, "sending "+code.String())
-		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			// The deadline taken from ctx can fire just before ctx's own
-			// timer does.
-			return &TimeoutError{Op: "sending " + code.String()}
-		}
-		if lost := g.Err(); lost != nil {
-			return lost
-		}
-		return fmt.Errorf("gateway %s: writing %s frame: %w (%w)", g.id, code, err, ErrGatewayClosed)
-	}
-	return nil
-}
-
 // closeWrite closes our sending half once.
 func (g *Gateway) closeWrite() {
 	g.wsem <- struct{}{}
+	g.closeQueue()
 	g.mu.Lock()
 	already := g.wclosed
 	g.wclosed = true
@@ -565,15 +496,15 @@ func (g *Gateway) Serve(ctx context.Context) error {
 
 func (g *Gateway) receiver() {
 	defer close(g.done)
-	fr := &frameReader{r: bufio.NewReaderSize(g.conn, 64<<10), max: g.cfg.maxPayload}
+	fr := newFrameReader(g.conn, g.cfg.maxPayload)
 	var endErr error
 	for {
-		f, off, err := fr.next()
+		f, off, fresh, err := fr.next()
 		if err != nil {
 			endErr = err
 			break
 		}
-		stop, err := g.dispatch(f, off)
+		stop, err := g.dispatch(f, off, fresh)
 		if err != nil {
 			endErr = err
 			break
@@ -657,8 +588,11 @@ func (g *Gateway) protoErr(f frame.Frame, off int64, msg string, err error) erro
 	return &ProtocolError{Offset: off, Header: frame.AppendHeader(nil, f.Code, f.Channel, len(f.Payload)), Msg: msg, Err: err}
 }
 
-func (g *Gateway) decode(f frame.Frame, off int64, sc codec.StrConfig) (codec.Value, error) {
-	d := codec.Decoder{StrConfig: sc, Channel: g.resolve}
+// decode decodes a frame's payload. A fresh payload (one the frame reader
+// allocated for this frame alone) that holds a single bytes or str value
+// becomes that value without a copy.
+func (g *Gateway) decode(f frame.Frame, off int64, sc codec.StrConfig, fresh bool) (codec.Value, error) {
+	d := codec.Decoder{StrConfig: sc, Channel: g.resolve, ZeroCopy: fresh && singleBlob(f.Payload)}
 	v, _, err := d.Loads(f.Payload)
 	if err != nil {
 		return nil, g.protoErr(f, off, fmt.Sprintf("cannot decode %s payload", f.Code), err)
@@ -666,8 +600,23 @@ func (g *Gateway) decode(f frame.Frame, off int64, sc codec.StrConfig) (codec.Va
 	return v, nil
 }
 
-// dispatch handles one frame; stop reports GATEWAY_TERMINATE.
-func (g *Gateway) dispatch(f frame.Frame, off int64) (stop bool, err error) {
+// singleBlob reports whether p is the wire form of one bytes or str value
+// and nothing else, so a value sharing p's memory keeps no more alive
+// than itself.
+func singleBlob(p []byte) bool {
+	if len(p) < 6 || p[len(p)-1] != byte(spec.OpStop) {
+		return false
+	}
+	switch spec.Opcode(p[0]) {
+	case spec.OpBytes, spec.OpPy3String, spec.OpUnicode, spec.OpPy2String:
+		return int64(binary.BigEndian.Uint32(p[1:5])) == int64(len(p)-6)
+	}
+	return false
+}
+
+// dispatch handles one frame; stop reports GATEWAY_TERMINATE. fresh says
+// the payload buffer belongs to this frame alone (see frameReader).
+func (g *Gateway) dispatch(f frame.Frame, off int64, fresh bool) (stop bool, err error) {
 	switch f.Code {
 	case spec.MsgStatus:
 		if g.role == Master {
@@ -678,7 +627,7 @@ func (g *Gateway) dispatch(f frame.Frame, off int64) (stop bool, err error) {
 		g.mu.Lock()
 		sc := g.strconfig
 		g.mu.Unlock()
-		v, err := g.decode(f, off, sc)
+		v, err := g.decode(f, off, sc, fresh)
 		if err != nil {
 			return false, err
 		}
@@ -718,7 +667,7 @@ func (g *Gateway) dispatch(f frame.Frame, off int64) (stop bool, err error) {
 		ch.mu.Lock()
 		sc := ch.strconfig
 		ch.mu.Unlock()
-		v, err := g.decode(f, off, sc)
+		v, err := g.decode(f, off, sc, fresh)
 		if err != nil {
 			return false, err
 		}
@@ -731,7 +680,7 @@ func (g *Gateway) dispatch(f frame.Frame, off int64) (stop bool, err error) {
 		}
 		return false, nil
 	case spec.MsgChannelCloseError:
-		v, err := g.decode(f, off, codec.ChannelStrConfig)
+		v, err := g.decode(f, off, codec.ChannelStrConfig, fresh)
 		if err != nil {
 			return false, err
 		}
@@ -783,7 +732,7 @@ func (g *Gateway) startExec(f frame.Frame, off int64) error {
 	g.mu.Lock()
 	sc := g.strconfig
 	g.mu.Unlock()
-	v, err := g.decode(f, off, sc)
+	v, err := g.decode(f, off, sc, false)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,38 +11,57 @@ import (
 	"github.com/execnet-conform/execnet-conform/spec"
 )
 
-// frameReader reads frames like frame.Reader, with the same typed errors,
-// but into a reused buffer: the payload is valid only until the next call.
-// The decoder copies what it keeps, so a payload is copied once from the
-// stream buffer into the values, never into a per-frame allocation first.
+// frameReader reads frames like frame.Reader, with the same typed errors.
+// A payload that fits the stream buffer is returned in place (valid only
+// until the next call, which discards it); the decoder copies what it
+// keeps, so a small payload is copied once, from the stream buffer into
+// the values. A larger payload is read into a fresh buffer of its own,
+// straight from the connection once the buffered bytes are used up, and
+// the caller may keep it (fresh is set): a payload that is one bytes or
+// str value is then decoded without a further copy.
 type frameReader struct {
-	r   io.Reader
-	off int64
-	max int
-	hdr [spec.HeaderSize]byte
-	buf []byte
+	r       *bufio.Reader
+	direct  io.Reader // the connection under r, for large payloads
+	off     int64
+	max     int
+	discard int // bytes of the previous payload still in r
+	hdr     [spec.HeaderSize]byte
 }
 
-// keepMax is the largest buffer kept between frames.
-const keepMax = 1 << 20
+// readBufSize is the stream buffer: many small frames per read call.
+const readBufSize = 256 << 10
 
-func (fr *frameReader) next() (frame.Frame, int64, error) {
-	start := fr.off
+// freshExact is the largest payload whose buffer is allocated at its
+// declared size at once; larger ones grow as their data arrives, so a
+// huge declared length backed by no data costs no more than the data
+// that came.
+const freshExact = 16 << 20
+
+func newFrameReader(conn io.Reader, max int) *frameReader {
+	return &frameReader{r: bufio.NewReaderSize(conn, readBufSize), direct: conn, max: max}
+}
+
+func (fr *frameReader) next() (f frame.Frame, start int64, fresh bool, err error) {
+	if fr.discard > 0 {
+		_, _ = fr.r.Discard(fr.discard) // buffered: cannot fail
+		fr.discard = 0
+	}
+	start = fr.off
 	n, err := io.ReadFull(fr.r, fr.hdr[:])
 	fr.off += int64(n)
 	if err != nil {
 		if n == 0 && errors.Is(err, io.EOF) {
-			return frame.Frame{}, start, io.EOF
+			return frame.Frame{}, start, false, io.EOF
 		}
 		if n == 0 {
-			return frame.Frame{}, start, err
+			return frame.Frame{}, start, false, err
 		}
 		e := &frame.Error{Offset: start, HeaderLen: n, Err: frame.ErrShortHeader,
 			Detail: fmt.Sprintf("expected %d bytes, got %d", spec.HeaderSize, n)}
 		copy(e.Header[:], fr.hdr[:n])
-		return frame.Frame{}, start, e
+		return frame.Frame{}, start, false, e
 	}
-	f := frame.Frame{
+	f = frame.Frame{
 		Code:    spec.MsgCode(int8(fr.hdr[0])),
 		Channel: int32(binary.BigEndian.Uint32(fr.hdr[1:5])),
 	}
@@ -50,11 +70,11 @@ func (fr *frameReader) next() (frame.Frame, int64, error) {
 		// Fatal before the payload is read: a worker printing text to its
 		// stdout makes a "header" whose length field is ASCII, and waiting
 		// for (and buffering) that many bytes would hang the receiver.
-		return f, start, &ProtocolError{Offset: start, Header: append([]byte(nil), fr.hdr[:]...),
+		return f, start, false, &ProtocolError{Offset: start, Header: append([]byte(nil), fr.hdr[:]...),
 			Msg: fmt.Sprintf("unknown message code %d (declared payload length %d, not read)", int8(f.Code), length)}
 	}
 	if length < 0 {
-		return f, start, &frame.Error{Offset: start, Header: fr.hdr, HeaderLen: spec.HeaderSize,
+		return f, start, false, &frame.Error{Offset: start, Header: fr.hdr, HeaderLen: spec.HeaderSize,
 			Err: frame.ErrNegativeLength, Detail: fmt.Sprintf("declared %d", length)}
 	}
 	limit := fr.max
@@ -62,55 +82,53 @@ func (fr *frameReader) next() (frame.Frame, int64, error) {
 		limit = frame.DefaultMaxPayload
 	}
 	if int64(length) > int64(limit) {
-		return f, start, &frame.Error{Offset: start, Header: fr.hdr, HeaderLen: spec.HeaderSize,
+		return f, start, false, &frame.Error{Offset: start, Header: fr.hdr, HeaderLen: spec.HeaderSize,
 			Err: frame.ErrTooLarge, Detail: fmt.Sprintf("declared %d, limit %d", length, limit)}
 	}
 	if length == 0 {
-		return f, start, nil
-	}
-	if cap(fr.buf) > keepMax {
-		fr.buf = nil // do not keep a huge buffer from an earlier frame
+		return f, start, false, nil
 	}
 	var got int
-	f.Payload, got, err = fr.readPayload(int(length))
+	if int(length) <= fr.r.Size() {
+		f.Payload, err = fr.r.Peek(int(length))
+		got = len(f.Payload)
+		fr.discard = got
+	} else {
+		f.Payload, got, err = fr.readFresh(int(length))
+		fresh = true
+	}
 	fr.off += int64(got)
 	if err != nil {
-		return frame.Frame{Code: f.Code, Channel: f.Channel}, start, &frame.Error{Offset: start, Header: fr.hdr,
+		return frame.Frame{Code: f.Code, Channel: f.Channel}, start, false, &frame.Error{Offset: start, Header: fr.hdr,
 			HeaderLen: spec.HeaderSize, Err: frame.ErrShortPayload,
 			Detail: fmt.Sprintf("declared %d bytes, got %d", length, got)}
 	}
-	return f, start, nil
+	return f, start, fresh, nil
 }
 
-// readPayload reads exactly n bytes into the reused buffer. Beyond what
-// the buffer holds it grows in steps as data arrives, so a huge declared
-// length backed by no data costs no more than the data that came.
-func (fr *frameReader) readPayload(n int) ([]byte, int, error) {
-	if n <= cap(fr.buf) {
-		b := fr.buf[:n]
-		k, err := io.ReadFull(fr.r, b)
-		return b, k, err
+// readFresh reads exactly n bytes into a new buffer: first what the stream
+// buffer holds, then straight from the connection. Beyond freshExact the
+// buffer grows in steps as data arrives.
+func (fr *frameReader) readFresh(n int) ([]byte, int, error) {
+	b := make([]byte, min(n, freshExact))
+	got := 0
+	if k := min(fr.r.Buffered(), len(b)); k > 0 {
+		got, _ = fr.r.Read(b[:k]) // buffered: no read call, no error
 	}
-	const step = 1 << 20
-	b := fr.buf[:0]
-	if cap(b) < min(n, step) {
-		b = make([]byte, 0, min(n, step))
-	}
-	for len(b) < n {
-		if len(b) == cap(b) {
-			nb := make([]byte, len(b), min(2*cap(b), n))
-			copy(nb, b)
-			b = nb
-		}
-		k, err := fr.r.Read(b[len(b):min(cap(b), n)])
-		b = b[:len(b)+k]
-		if err != nil && len(b) < n {
+	for {
+		k, err := io.ReadFull(fr.direct, b[got:])
+		got += k
+		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
-			return b, len(b), err
+			return b[:got], got, err
 		}
+		if got == n {
+			return b, n, nil
+		}
+		nb := make([]byte, min(2*len(b), n))
+		copy(nb, b)
+		b = nb
 	}
-	fr.buf = b[:0]
-	return b, n, nil
 }
