@@ -177,7 +177,7 @@ func execCases() []conformance.Case {
 		{
 			ID:          "exec/concurrency/busy-execution-does-not-block-others",
 			Clauses:     []string{cMsgExecConcurrent, cProfSleep},
-			Level:       conformance.SHOULD,
+			Level:       conformance.MUST,
 			Description: "while conform_sleep(1.0) runs, another execution on a new channel answers first",
 			Run: func(t *conformance.T) {
 				sleeper := t.Exec(profile.Sleep, item("seconds", codec.Float(1.0)))
