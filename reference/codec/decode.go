@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/execnet-conform/execnet-conform/spec"
 )
@@ -112,6 +113,9 @@ type decState struct {
 // Loads decodes one value from the start of b and returns it with the
 // number of bytes consumed through STOP. Trailing bytes are ignored.
 func (d *Decoder) Loads(b []byte) (v Value, n int, err error) {
+	if v, n, ok := d.loadsScalar(b); ok {
+		return v, n, nil
+	}
 	s := decState{b: b, lim: d.Limits.withDefaults(), cfg: d.StrConfig, channel: d.Channel}
 	s.box.alias = d.ZeroCopy
 	sp := stackPool.Get().(*[]entry)
@@ -123,6 +127,64 @@ func (d *Decoder) Loads(b []byte) (v Value, n int, err error) {
 		stackPool.Put(sp)
 	}
 	return v, n, err
+}
+
+// loadsScalar decodes, without setting up the stack machine, an input
+// that is one common scalar followed by STOP. ok is false for anything
+// else, including every input the general path would reject.
+func (d *Decoder) loadsScalar(b []byte) (v Value, n int, ok bool) {
+	if len(b) < 2 {
+		return nil, 0, false
+	}
+	switch spec.Opcode(b[0]) {
+	case spec.OpNone, spec.OpTrue, spec.OpFalse:
+		if b[1] != byte(spec.OpStop) {
+			return nil, 0, false
+		}
+		switch spec.Opcode(b[0]) {
+		case spec.OpNone:
+			return None{}, 2, true
+		case spec.OpTrue:
+			return Bool(true), 2, true
+		}
+		return Bool(false), 2, true
+	case spec.OpInt:
+		if len(b) < 6 || b[5] != byte(spec.OpStop) {
+			return nil, 0, false
+		}
+		return Int(int32(binary.BigEndian.Uint32(b[1:]))), 6, true
+	case spec.OpFloat:
+		if len(b) < 10 || b[9] != byte(spec.OpStop) {
+			return nil, 0, false
+		}
+		return Float(math.Float64frombits(binary.BigEndian.Uint64(b[1:]))), 10, true
+	case spec.OpPy3String, spec.OpBytes:
+		if len(b) < 6 {
+			return nil, 0, false
+		}
+		l := int(int32(binary.BigEndian.Uint32(b[1:])))
+		lim := d.Limits.MaxStringLen
+		if lim <= 0 {
+			lim = DefaultMaxStringLen
+		}
+		if l < 0 || l > lim || l > len(b)-6 || b[5+l] != byte(spec.OpStop) {
+			return nil, 0, false
+		}
+		data := b[5 : 5+l]
+		asBytes := spec.Opcode(b[0]) == spec.OpBytes || d.StrConfig.Py3StrAsPy2Str
+		switch {
+		case asBytes && d.ZeroCopy:
+			return Bytes(data[:l:l]), l + 6, true
+		case asBytes:
+			return Bytes(append([]byte{}, data...)), l + 6, true
+		case !utf8.Valid(data):
+			return nil, 0, false
+		case d.ZeroCopy:
+			return Str(unsafe.String(unsafe.SliceData(data), l)), l + 6, true
+		}
+		return Str(data), l + 6, true
+	}
+	return nil, 0, false
 }
 
 func (s *decState) fail(off int, op byte, err error, format string, args ...any) error {
