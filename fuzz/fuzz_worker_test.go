@@ -25,13 +25,15 @@ const (
 	// workerEndBound is how long the worker may take to end once its
 	// input is closed. Executions get workerExecGrace, then their context
 	// is cancelled and they get workerExecGrace again, so a live worker
-	// ends well inside this bound. The grace is generous because an
-	// execution streaming multi-megabyte items under a loaded fuzzer
-	// needs tens of milliseconds to notice the cancellation (a 20 ms
-	// grace made the corpus entry stream-5MB-items-slow-grace fail with
-	// "executions still running after the grace period").
+	// ends well inside this bound. The grace is generous on purpose: an
+	// execution streaming multi-megabyte items (corpus entry
+	// stream-5MB-items-slow-grace) needs a few hundred milliseconds to
+	// notice the cancellation on a loaded machine or under the race
+	// detector, and 20 ms and 100 ms graces made it fail with "executions
+	// still running after the grace period". Only inputs that leave an
+	// execution running at EOF pay for it.
 	workerEndBound  = 10 * time.Second
-	workerExecGrace = 100 * time.Millisecond
+	workerExecGrace = time.Second
 	// maxWorkerOutput bounds how much worker output the harness keeps
 	// reading; past it the harness closes the pipe (a master that stops
 	// listening), which the worker must survive too.
