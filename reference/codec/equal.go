@@ -251,6 +251,9 @@ func Identical(a, b Value) bool {
 		if !ok || x.Len() != y.Len() {
 			return false
 		}
+		if x == y {
+			return true
+		}
 		xi, yi := x.Items(), y.Items()
 		for i := range xi {
 			if !Identical(xi[i].Key, yi[i].Key) || !Identical(xi[i].Value, yi[i].Value) {
@@ -286,6 +289,9 @@ func intEqual(a, b Value) bool {
 func seqIdentical(x, y []Value) bool {
 	if len(x) != len(y) {
 		return false
+	}
+	if len(x) > 0 && &x[0] == &y[0] {
+		return true // the same memory; also ends self-referencing lists
 	}
 	for i := range x {
 		if !Identical(x[i], y[i]) {

@@ -80,6 +80,9 @@ func TestEncodeDepthAndCycles(t *testing.T) {
 	if _, err := Dumps(cyc); !errors.Is(err, ErrLimit) {
 		t.Fatalf("cyclic list: %v", err)
 	}
+	if !Identical(cyc, cyc) {
+		t.Fatal("a cyclic list is not Identical to itself")
+	}
 	if got := Repr(cyc); got != "[None, [...]]" {
 		t.Fatalf("Repr(cyclic) = %s", got)
 	}
