@@ -194,6 +194,32 @@ func channelCases() []conformance.Case {
 			},
 		},
 		{
+			ID:          "channel/drop/python-dropped-channels",
+			Clauses:     []string{"CHAN-STATE-7", "MSG-LAST-1"},
+			Level:       conformance.MUST,
+			Description: "Python workers: dropping an opened channel sends CHANNEL_CLOSE, or CHANNEL_LAST_MESSAGE when it has a callback",
+			Run: func(t *conformance.T) {
+				if !t.Target().IsPython() {
+					t.Skipf("not a Python worker (language %q): no application drops channels", t.Target().Language())
+				}
+				ch := t.ExecSource("import gc\nc1 = channel.gateway.newchannel()\nc2 = channel.gateway.newchannel()\n" +
+					"c2.setcallback(lambda item: None)\nchannel.send((c1.id, c2.id))\ndel c1, c2\ngc.collect()\n")
+				v, raw := recvData(t, ch, "source dropping two channels")
+				ids, ok := v.(codec.Tuple)
+				if !ok || len(ids) != 2 {
+					t.Fatalf("first item is %s (hex %s), want a pair of channel ids", reprOf(v), hexOf(raw))
+				}
+				plain, _ := ids[0].(codec.Int)
+				withCB, _ := ids[1].(codec.Int)
+				f := t.Expect(spec.MsgChannelClose, int32(plain))
+				if len(f.Payload) != 0 {
+					t.Errorf("CHANNEL_CLOSE for the dropped channel has payload %s", hexOf(f.Payload))
+				}
+				t.Expect(spec.MsgChannelLastMessage, int32(withCB))
+				t.ExpectClose(ch)
+			},
+		},
+		{
 			ID:          "channel/close-error/non-text-payload-accepted",
 			Clauses:     []string{"MSG-CLOSEERR-2"},
 			Level:       conformance.MUST,
