@@ -85,5 +85,26 @@ func bootstrapCases() []conformance.Case {
 				}
 			},
 		},
+		{
+			ID:          "bootstrap/stdio/stderr-untouched",
+			Clauses:     []string{"BOOT-FD-2"},
+			Level:       conformance.MUST,
+			Description: "Python workers on Linux: file descriptor 2 still leads where the worker's stderr was started (not the null device)",
+			Run: func(t *conformance.T) {
+				if !t.Target().IsPython() {
+					t.Skipf("not a Python worker (language %q)", t.Target().Language())
+				}
+				ch := t.ExecSource("import os\ntry:\n    where = os.readlink('/proc/self/fd/2')\nexcept OSError:\n    where = None\nchannel.send(where)\n")
+				v, raw := recvData(t, ch, "source reading /proc/self/fd/2")
+				t.ExpectClose(ch)
+				where, ok := v.(codec.Str)
+				if !ok {
+					t.Skipf("cannot tell where fd 2 leads (no /proc): %s (hex %s)", reprOf(v), hexOf(raw))
+				}
+				if where == "/dev/null" {
+					t.Fatalf("the worker pointed fd 2 at /dev/null")
+				}
+			},
+		},
 	}
 }
