@@ -20,9 +20,6 @@ var (
 	ErrTimeout = errors.New("case deadline passed")
 	// ErrUnexpectedFrame: a frame other than the expected one arrived.
 	ErrUnexpectedFrame = errors.New("unexpected frame")
-	// ErrBacklog: too many frames arrived on other channels while a case
-	// waited for one channel.
-	ErrBacklog = errors.New("too many frames buffered for other channels")
 	// ErrStart: the target could not be started or bootstrapped.
 	ErrStart = errors.New("target could not be started")
 	// ErrBadCase: a case list is invalid (duplicate or empty id, no Run).

@@ -510,6 +510,7 @@ func (r *runner) runCase(ctx context.Context, c *Case) (cr CaseResult, startErr 
 		t.Errorf("%v", panicMsg)
 	}
 
+	deliberate := sess.deliberate()
 	t.mu.Lock()
 	failed, skipped, msgs := t.failed, t.skipped, t.msgs
 	timedOut, connEnded, endedOK := t.timedOut, t.connEnded, t.endedOK
@@ -527,7 +528,7 @@ func (r *runner) runCase(ctx context.Context, c *Case) (cr CaseResult, startErr 
 		cr.Outcome = Timeout
 		cr.Message = joinMsgs(msgs, fmt.Sprintf("the case did not finish within %v", timeout))
 		sess.markSpent()
-	case failed && (connEnded || (sess.endedErr() != nil && !endedOK)):
+	case failed && !deliberate && (connEnded || (sess.endedErr() != nil && !endedOK)):
 		cr.Outcome = Crash
 		cr.Message = joinMsgs(msgs, "")
 		if !connEnded {
@@ -536,7 +537,7 @@ func (r *runner) runCase(ctx context.Context, c *Case) (cr CaseResult, startErr 
 	case failed:
 		cr.Outcome = Fail
 		cr.Message = joinMsgs(msgs, "")
-	case !skipped && sess.endedErr() != nil && !endedOK:
+	case !skipped && !deliberate && sess.endedErr() != nil && !endedOK:
 		// The case did not fail, but the connection ended without the
 		// case expecting it (ExpectEnd): the target crashed.
 		cr.Outcome = Crash

@@ -63,11 +63,18 @@ func peerCases() []Case {
 				t.Errorf("expected 2, got %s", codec.Repr(got))
 			}
 		}},
-		{ID: "peer/killed-by-terminate", Level: MUST, Run: func(t *T) {
-			// The target exits on GATEWAY_TERMINATE; the case wrongly
-			// expects data afterwards: a crash.
+		{ID: "peer/terminate-then-expect-data", Level: MUST, Run: func(t *T) {
+			// The case ends the session on purpose and then wrongly
+			// expects data: a plain failure, not a crash.
 			ch := t.Exec(profile.Echo)
 			t.Send(frame.Frame{Code: spec.MsgGatewayTerminate})
+			t.ExpectData(ch)
+		}},
+		{ID: "peer/killed-by-unknown-code", Level: MUST, Run: func(t *T) {
+			// Message code 9 makes every target end the connection; the
+			// case does not expect that: a crash.
+			ch := t.Exec(profile.Echo)
+			t.SendRaw([]byte{9, 0, 0, 0, 0, 0, 0, 0, 0})
 			t.ExpectData(ch)
 		}},
 		{ID: "peer/terminate", Level: MUST, Fresh: true, Run: func(t *T) {
@@ -103,7 +110,7 @@ func checkPeerRun(t *testing.T, opts Options, wantLang string) {
 	}
 	want := map[string]Outcome{
 		"peer/echo": Pass, "peer/status": Pass, "peer/fail": Pass, "peer/wrong-expectation": Fail,
-		"peer/killed-by-terminate": Crash, "peer/terminate": Pass, "peer/sleep-timeout": Timeout, "peer/after": Pass,
+		"peer/terminate-then-expect-data": Fail, "peer/killed-by-unknown-code": Crash, "peer/terminate": Pass, "peer/sleep-timeout": Timeout, "peer/after": Pass,
 	}
 	for _, c := range res.Cases {
 		if c.Outcome != want[c.ID] {
@@ -116,7 +123,7 @@ func checkPeerRun(t *testing.T, opts Options, wantLang string) {
 	if c := findCase(res, "peer/wrong-expectation"); !strings.Contains(c.Message, "expected 2, got 1") {
 		t.Errorf("wrong-expectation message %q", c.Message)
 	}
-	if c := findCase(res, "peer/killed-by-terminate"); !strings.Contains(c.Message, "ended the connection") {
+	if c := findCase(res, "peer/killed-by-unknown-code"); !strings.Contains(c.Message, "ended the connection") {
 		t.Errorf("crash message %q", c.Message)
 	}
 	if t.Failed() {

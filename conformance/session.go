@@ -19,35 +19,35 @@ const (
 	// maxPayload is the largest frame payload the runner accepts from a
 	// target; a larger declared length ends the session as malformed.
 	maxPayload = 64 << 20
-	// maxBacklog bounds frames buffered for channels nobody waits on.
+	// maxBacklog and maxBacklogBytes bound the frames read from the target
+	// but not yet consumed by a case. When they are reached the reader
+	// stops reading (the target's writes then block) until a case
+	// consumes frames.
 	maxBacklog      = 4096
 	maxBacklogBytes = 64 << 20
 )
 
-// readResult is one frame, or the final error, from the reader goroutine.
-type readResult struct {
-	f   frame.Frame
-	err error
-}
-
-// session is one bootstrapped connection to the target.
+// session is one bootstrapped connection to the target. A reader goroutine
+// reads frames as they arrive (so the target never blocks on its writes
+// while the backlog has room), records them in the trace, drops those on
+// channels of earlier cases, and queues the rest; cases take frames from
+// the queue by channel.
 type session struct {
 	conn   transport.Conn
 	stderr *tailBuffer
 	tr     *tracer
 
-	frames chan readResult // from the reader goroutine (buffer of one: bounded read-ahead); closed after the final error
-	stop   chan struct{}   // closed by close() to release the reader
-	rdone  chan struct{}   // closed when the reader goroutine returns
+	stop  chan struct{} // closed by shutdown to release the reader
+	rdone chan struct{} // closed when the reader goroutine returns
 
 	wmu     sync.Mutex    // serialises writes
-	rsem    chan struct{} // held by the receiver pumping frames from the reader
-	notify  chan struct{} // closed (and replaced) when a frame was pumped
 	nextID  int32         // next odd channel id
 	mu      sync.Mutex    // guards the fields below
 	ended   error         // first read error (io.EOF, *frame.Error, ...)
 	pending []frame.Frame // frames read but not consumed, in arrival order
 	pendB   int
+	notify  chan struct{} // closed (and replaced) when pending grew or the stream ended
+	space   chan struct{} // closed (and replaced) when pending shrank
 	owner   map[int32]int // channel id → sequence number of the case that owns it
 	caseSeq int
 	spent   bool // a case ended the session on purpose or left it unusable
@@ -60,11 +60,10 @@ func newSession(conn transport.Conn, stderr *tailBuffer, tr *tracer) *session {
 		conn:   conn,
 		stderr: stderr,
 		tr:     tr,
-		frames: make(chan readResult, 1),
 		stop:   make(chan struct{}),
 		rdone:  make(chan struct{}),
-		rsem:   make(chan struct{}, 1),
 		notify: make(chan struct{}),
+		space:  make(chan struct{}),
 		nextID: 1,
 		owner:  map[int32]int{},
 	}
@@ -74,21 +73,79 @@ func newSession(conn transport.Conn, stderr *tailBuffer, tr *tracer) *session {
 
 func (s *session) readLoop() {
 	defer close(s.rdone)
-	defer close(s.frames)
 	r := frame.NewReader(bufio.NewReaderSize(s.conn, 64<<10))
 	r.MaxPayload = maxPayload
 	for {
 		f, err := r.ReadFrame()
-		res := readResult{f: f, err: err}
-		select {
-		case s.frames <- res:
-		case <-s.stop:
+		if err != nil {
+			select {
+			case <-s.stop:
+				// Closed by the runner: not the target's doing.
+				err = io.ErrClosedPipe
+			default:
+				s.tr.note("connection ended: %v", err)
+			}
+			s.mu.Lock()
+			if s.ended == nil {
+				s.ended = err
+			}
+			s.wakeLocked()
+			s.mu.Unlock()
 			return
 		}
-		if err != nil {
+		s.mu.Lock()
+		if _, seen := s.owner[f.Channel]; !seen && f.Channel != 0 {
+			// A channel the target opened (or one we never allocated)
+			// belongs to the case during which it first appears.
+			s.owner[f.Channel] = s.caseSeq
+		}
+		stale := s.isStaleLocked(f.Channel)
+		s.mu.Unlock()
+		e := frameEntry(DirRecv, f)
+		if stale {
+			e.Note = "dropped: channel of an earlier case"
+			s.tr.add(e)
+			continue
+		}
+		s.tr.add(e)
+		if !s.enqueue(f) {
 			return
 		}
 	}
+}
+
+// enqueue adds f to the pending frames, waiting while the backlog is full.
+// It returns false when the session is shut down meanwhile.
+func (s *session) enqueue(f frame.Frame) bool {
+	noted := false
+	for {
+		s.mu.Lock()
+		if len(s.pending) == 0 || (len(s.pending) < maxBacklog && s.pendB+len(f.Payload) <= maxBacklogBytes) {
+			s.pending = append(s.pending, f)
+			s.pendB += len(f.Payload)
+			s.wakeLocked()
+			s.mu.Unlock()
+			return true
+		}
+		space := s.space
+		n, b := len(s.pending), s.pendB
+		s.mu.Unlock()
+		if !noted {
+			s.tr.note("backlog full (%d frames, %d bytes not consumed by the case): reading paused", n, b)
+			noted = true
+		}
+		select {
+		case <-space:
+		case <-s.stop:
+			return false
+		}
+	}
+}
+
+// wakeLocked wakes receivers waiting for frames. s.mu must be held.
+func (s *session) wakeLocked() {
+	close(s.notify)
+	s.notify = make(chan struct{})
 }
 
 // beginCase gives the session to a new case: frames on channels owned by
@@ -106,7 +163,10 @@ func (s *session) beginCase() {
 		kept = append(kept, f)
 		s.pendB += len(f.Payload)
 	}
+	clear(s.pending[len(kept):])
 	s.pending = kept
+	close(s.space)
+	s.space = make(chan struct{})
 }
 
 func (s *session) isStaleLocked(ch int32) bool {
@@ -124,9 +184,12 @@ func (s *session) newChannelID() int32 {
 	return id
 }
 
-// send writes one frame.
+// send writes one frame. GATEWAY_TERMINATE ends the session on purpose.
 func (s *session) send(f frame.Frame) error {
 	s.tr.add(frameEntry(DirSend, f))
+	if f.Code == spec.MsgGatewayTerminate {
+		s.markSpent()
+	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if err := frame.Write(s.conn, f); err != nil {
@@ -149,125 +212,34 @@ func (s *session) sendRaw(b []byte, note string) error {
 // anyChannel makes recv return the next frame on any channel.
 const anyChannel = int32(-1 << 31)
 
-// recv returns the next frame owned by the current case on channel ch
-// (or on any channel when ch is anyChannel). Frames on other channels are
-// kept for later; frames on earlier cases' channels are dropped.
-//
-// Several goroutines may wait at once, each for its own channel: one of
-// them (holding rsem) pumps frames from the reader into the pending list
-// and wakes the others through the notify channel.
+// recv returns the next queued frame of the current case on channel ch
+// (or on any channel when ch is anyChannel), waiting until one arrives,
+// the stream ends or ctx ends. Several goroutines may wait at once, each
+// for its own channel.
 func (s *session) recv(ctx context.Context, ch int32, waiting string) (frame.Frame, error) {
 	for {
-		if f, ok := s.takePending(ch); ok {
-			return f, nil
-		}
-		if s.endedErr() != nil {
-			return frame.Frame{}, s.endedError(ctx)
-		}
 		s.mu.Lock()
+		for i, f := range s.pending {
+			if ch == anyChannel || f.Channel == ch {
+				s.pending = append(s.pending[:i], s.pending[i+1:]...)
+				s.pendB -= len(f.Payload)
+				close(s.space)
+				s.space = make(chan struct{})
+				s.mu.Unlock()
+				return f, nil
+			}
+		}
+		ended := s.ended
 		notify := s.notify
 		s.mu.Unlock()
+		if ended != nil {
+			return frame.Frame{}, s.endedError(ctx)
+		}
 		select {
-		case s.rsem <- struct{}{}:
-			f, ok, err := s.pump(ctx, ch, waiting)
-			<-s.rsem
-			if err != nil || ok {
-				return f, err
-			}
 		case <-notify:
 		case <-ctx.Done():
 			return frame.Frame{}, s.ctxErr(ctx, waiting)
 		}
-	}
-}
-
-// pump reads one frame from the reader. It returns the frame if it is on
-// ch; otherwise the frame is kept (or dropped) and waiters are woken.
-func (s *session) pump(ctx context.Context, ch int32, waiting string) (frame.Frame, bool, error) {
-	// Another pump may have queued our frame since we last looked.
-	if f, ok := s.takePending(ch); ok {
-		return f, true, nil
-	}
-	if s.endedErr() != nil {
-		return frame.Frame{}, false, s.endedError(ctx)
-	}
-	var res readResult
-	var ok bool
-	select {
-	case res, ok = <-s.frames:
-	case <-ctx.Done():
-		return frame.Frame{}, false, s.ctxErr(ctx, waiting)
-	}
-	defer s.wake()
-	if !ok {
-		s.setEnded(io.ErrClosedPipe)
-		return frame.Frame{}, false, s.endedError(ctx)
-	}
-	if res.err != nil {
-		s.setEnded(res.err)
-		s.tr.note("connection ended: %v", res.err)
-		return frame.Frame{}, false, s.endedError(ctx)
-	}
-	f := res.f
-	s.mu.Lock()
-	if _, seen := s.owner[f.Channel]; !seen && f.Channel != 0 {
-		// A channel the target opened (or one we never allocated)
-		// belongs to the case during which it first appears.
-		s.owner[f.Channel] = s.caseSeq
-	}
-	stale := s.isStaleLocked(f.Channel)
-	s.mu.Unlock()
-	e := frameEntry(DirRecv, f)
-	if stale {
-		e.Note = "dropped: channel of an earlier case"
-		s.tr.add(e)
-		return frame.Frame{}, false, nil
-	}
-	s.tr.add(e)
-	if ch == anyChannel || f.Channel == ch {
-		return f, true, nil
-	}
-	return frame.Frame{}, false, s.keep(f)
-}
-
-// wake tells waiting receivers that the pending list or the session's
-// state changed.
-func (s *session) wake() {
-	s.mu.Lock()
-	close(s.notify)
-	s.notify = make(chan struct{})
-	s.mu.Unlock()
-}
-
-func (s *session) takePending(ch int32) (frame.Frame, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.pending {
-		if ch == anyChannel || f.Channel == ch {
-			s.pending = append(s.pending[:i], s.pending[i+1:]...)
-			s.pendB -= len(f.Payload)
-			return f, true
-		}
-	}
-	return frame.Frame{}, false
-}
-
-func (s *session) keep(f frame.Frame) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.pending) >= maxBacklog || s.pendB+len(f.Payload) > maxBacklogBytes {
-		return fmt.Errorf("%w (%d frames, %d bytes)", ErrBacklog, len(s.pending), s.pendB)
-	}
-	s.pending = append(s.pending, f)
-	s.pendB += len(f.Payload)
-	return nil
-}
-
-func (s *session) setEnded(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ended == nil {
-		s.ended = err
 	}
 }
 
@@ -345,6 +317,14 @@ func (s *session) markSpent() {
 	s.mu.Lock()
 	s.spent = true
 	s.mu.Unlock()
+}
+
+// deliberate reports whether a case ended the session on purpose
+// (GATEWAY_TERMINATE, CloseWrite, ExpectEnd, Discard).
+func (s *session) deliberate() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.spent
 }
 
 func (s *session) isSpent() bool {
