@@ -50,7 +50,8 @@ type session struct {
 	space   chan struct{} // closed (and replaced) when pending shrank
 	owner   map[int32]int // channel id → sequence number of the case that owns it
 	caseSeq int
-	spent   bool // a case ended the session on purpose or left it unusable
+	spent   bool // not to be reused: a case ended it or left it unusable
+	ending  bool // a case ended the session on purpose
 
 	closeOnce sync.Once
 }
@@ -188,7 +189,7 @@ func (s *session) newChannelID() int32 {
 func (s *session) send(f frame.Frame) error {
 	s.tr.add(frameEntry(DirSend, f))
 	if f.Code == spec.MsgGatewayTerminate {
-		s.markSpent()
+		s.markEnding()
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -313,18 +314,28 @@ func (s *session) status(ctx context.Context) ([]byte, error) {
 	return f.Payload, nil
 }
 
+// markSpent keeps the session from being reused by later cases.
 func (s *session) markSpent() {
 	s.mu.Lock()
 	s.spent = true
 	s.mu.Unlock()
 }
 
-// deliberate reports whether a case ended the session on purpose
-// (GATEWAY_TERMINATE, CloseWrite, ExpectEnd, Discard).
+// markEnding records that the case ends the session on purpose
+// (GATEWAY_TERMINATE, CloseWrite, ExpectEnd): the end of the connection
+// that follows is not a crash. The session is not reused either.
+func (s *session) markEnding() {
+	s.mu.Lock()
+	s.spent = true
+	s.ending = true
+	s.mu.Unlock()
+}
+
+// deliberate reports whether the case ended the session on purpose.
 func (s *session) deliberate() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.spent
+	return s.ending
 }
 
 func (s *session) isSpent() bool {

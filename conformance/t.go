@@ -346,7 +346,7 @@ func (t *T) ExpectEndOrError() {
 }
 
 func (t *T) expectEnd(orError bool) {
-	t.sess.markSpent()
+	t.sess.markEnding()
 	for {
 		f, err := t.sess.recv(t.ctx, anyChannel, "the target to end the connection")
 		if err != nil {
@@ -378,7 +378,7 @@ func (t *T) expectEnd(orError bool) {
 // CloseWrite closes the runner's sending half, so the target reads EOF.
 // The session is not reused afterwards.
 func (t *T) CloseWrite() {
-	t.sess.markSpent()
+	t.sess.markEnding()
 	if err := t.sess.conn.CloseWrite(); err != nil {
 		t.Fatalf("close the sending half: %v", err)
 	}
