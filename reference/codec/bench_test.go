@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +15,31 @@ import (
 	"github.com/execnet-conform/execnet-conform/internal/peers"
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 )
+
+// cpuTime returns the CPU time this process has used (all threads, GC
+// included). The benchmarks report it per operation as cpu-ns/op, which,
+// unlike ns/op, does not grow when other processes compete for the CPU.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// measure runs op b.N times and reports cpu-ns/op besides ns/op.
+func measure(b *testing.B, op func() error) {
+	b.ReportAllocs()
+	start := cpuTime()
+	n := 0
+	for b.Loop() {
+		if err := op(); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(cpuTime()-start)/float64(n), "cpu-ns/op")
+}
 
 // benchValue is one benchmark value as a codec value and as the same data
 // in plain Go types for msgpack/v5.
@@ -121,12 +147,7 @@ func BenchmarkDumps(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(len(enc)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := codec.Dumps(bv.v); err != nil {
-					b.Fatal(err)
-				}
-			}
+			measure(b, func() error { _, err := codec.Dumps(bv.v); return err })
 		})
 	}
 }
@@ -139,12 +160,7 @@ func BenchmarkLoads(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(len(enc)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := codec.Loads(enc); err != nil {
-					b.Fatal(err)
-				}
-			}
+			measure(b, func() error { _, err := codec.Loads(enc); return err })
 		})
 	}
 }
@@ -157,12 +173,7 @@ func BenchmarkMsgpackMarshal(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(len(enc)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := msgpack.Marshal(bv.native); err != nil {
-					b.Fatal(err)
-				}
-			}
+			measure(b, func() error { _, err := msgpack.Marshal(bv.native); return err })
 		})
 	}
 }
@@ -175,37 +186,34 @@ func BenchmarkMsgpackUnmarshal(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(len(enc)))
-			b.ReportAllocs()
-			for b.Loop() {
-				var out any
-				if err := msgpack.Unmarshal(enc, &out); err != nil {
-					b.Fatal(err)
-				}
-			}
+			measure(b, func() error { var out any; return msgpack.Unmarshal(enc, &out) })
 		})
 	}
 }
 
 // timeitScript times execnet's dumps_internal and loads_internal on each
 // literal (one JSON string per stdin line) and prints, per literal, the
-// best per-call time of both in nanoseconds as a JSON pair.
+// best per-call time of both in nanoseconds as a JSON list: wall time for
+// dumps and loads, then process CPU time for dumps and loads.
 const timeitScript = `
-import sys, json, timeit
+import sys, json, time, timeit
 from execnet import gateway_base as g
 for line in sys.stdin:
     v = eval(json.loads(line), {"__builtins__": {}})
     data = g.dumps_internal(v)
     res = []
-    for stmt in (lambda: g.dumps_internal(v), lambda: g.loads_internal(data)):
-        t = timeit.Timer(stmt)
-        n, _ = t.autorange()
-        res.append(min(t.repeat(3, n)) / n * 1e9)
+    for timer in (timeit.default_timer, time.process_time):
+        for stmt in (lambda: g.dumps_internal(v), lambda: g.loads_internal(data)):
+            t = timeit.Timer(stmt, timer=timer)
+            n, _ = t.autorange()
+            n = max(n, 20)
+            res.append(min(t.repeat(3, n)) / n * 1e9)
     print(json.dumps(res), flush=True)
 `
 
 // BenchmarkExecnetPython reports the time real execnet on CPython takes to
-// dumps_internal / loads_internal the same values (its ns/op comes from
-// Python's timeit, not from b.N).
+// dumps_internal / loads_internal the same values, from Python's timeit
+// (py-ns/op: wall time; py-cpu-ns/op: process CPU time), not from b.N.
 func BenchmarkExecnetPython(b *testing.B) {
 	py := peers.CPython(b)
 	values := benchValues()
@@ -225,18 +233,17 @@ func BenchmarkExecnetPython(b *testing.B) {
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	for i, bv := range values {
-		var ns [2]float64
+		var ns [4]float64
 		if i >= len(lines) || json.Unmarshal([]byte(lines[i]), &ns) != nil {
 			b.Fatalf("bad python output %q", out)
 		}
-		enc, _ := codec.Dumps(bv.v)
 		for j, op := range []string{"dumps", "loads"} {
 			b.Run(bv.name+"/"+op, func(b *testing.B) {
-				b.SetBytes(int64(len(enc)))
 				for b.Loop() {
 				}
 				b.ReportMetric(0, "ns/op")
 				b.ReportMetric(ns[j], "py-ns/op")
+				b.ReportMetric(ns[2+j], "py-cpu-ns/op")
 			})
 		}
 	}
@@ -253,12 +260,7 @@ func BenchmarkLoadsZeroCopy(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(len(enc)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, _, err := d.Loads(enc); err != nil {
-					b.Fatal(err)
-				}
-			}
+			measure(b, func() error { _, _, err := d.Loads(enc); return err })
 		})
 	}
 }
@@ -273,12 +275,7 @@ func BenchmarkAppendDumps(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(len(buf)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if buf, err = codec.AppendDumps(buf[:0], bv.v); err != nil {
-					b.Fatal(err)
-				}
-			}
+			measure(b, func() (err error) { buf, err = codec.AppendDumps(buf[:0], bv.v); return err })
 		})
 	}
 }
