@@ -153,8 +153,9 @@ func loadsDeviation(ref answer, de *codec.DecodeError, tgt answer) string {
 	}
 	switch ref.Class {
 	case spec.ClassBadInteger:
-		if isInt && tgt.Class != "Unknown" {
-			// int() accepts the operand, so the target decodes it, or
+		if isInt && (tgt.Class != "Unknown" || cannotSendInt) {
+			// int() accepts the operand, so the target decodes it (and may
+			// then fail to send a big negative int back, DEV-1), or
 			// reports a defect further on.
 			return "DEV-4"
 		}
@@ -177,6 +178,9 @@ func loadsDeviation(ref answer, de *codec.DecodeError, tgt answer) string {
 	case spec.ClassTruncated:
 		if isInt && !tgt.accepted() {
 			return "DEV-22"
+		}
+		if (op == spec.OpPy3String || op == spec.OpUnicode) && tgt.Class == spec.ClassBadUTF8 {
+			return "DEV-24" // the short operand is decoded before EOF is noticed
 		}
 	case spec.ClassLimit:
 		switch {
