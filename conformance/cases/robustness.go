@@ -46,7 +46,7 @@ const hugeTimeout = 30 * time.Second
 
 // codeTimeout bounds the message-code cases; a conforming worker ends the
 // connection at once.
-const codeTimeout = 3 * time.Second
+const codeTimeout = 2 * time.Second
 
 // endsWithout waits for the end of the connection; a CHANNEL_DATA frame on
 // channel forbidden (0: none) before the end fails the case with why.
