@@ -54,6 +54,7 @@ type hostilePeer struct {
 // drives. Cleanup closes everything and checks for leaked goroutines.
 func newHostile(t *testing.T) (*gateway.Gateway, *hostilePeer) {
 	t.Helper()
+	before := goleak.IgnoreCurrent() // goroutines of earlier tests are not ours
 	r1, w1, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +71,7 @@ func newHostile(t *testing.T) (*gateway.Gateway, *hostilePeer) {
 		p.w.Close()
 		p.r.Close()
 		_ = g.Exit(ctx)
-		goleak.VerifyNone(t)
+		goleak.VerifyNone(t, before)
 	})
 	return g, p
 }
@@ -389,7 +390,7 @@ func fakeWorker(t *testing.T, body string) string {
 }
 
 func TestHostileWorkerGarbageBeforeReady(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	script := fakeWorker(t, `printf 'Welcome to the machine\n1'; sleep 30`)
 	ctx, cancel := context.WithTimeout(t.Context(), hostileBound)
 	defer cancel()
@@ -414,7 +415,7 @@ func TestHostileWorkerProcessNoiseAfterReady(t *testing.T) {
 	// A real process that prints after the ready byte and then neither
 	// reads nor exits: the master reports the protocol error, and Exit
 	// escalates to signals and reaps the whole process group.
-	defer goleak.VerifyNone(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	script := fakeWorker(t, `printf '1'; echo "debug: worker started"; sleep 30 & wait`)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*hostileBound)
 	defer cancel()

@@ -40,6 +40,7 @@ type hostileMaster struct {
 // master's end. It does not send the bootstrap line.
 func serveHostile(t *testing.T, ctx context.Context, opts worker.Options) *hostileMaster {
 	t.Helper()
+	before := goleak.IgnoreCurrent() // goroutines of earlier tests are not ours
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +63,7 @@ func serveHostile(t *testing.T, ctx context.Context, opts worker.Options) *hosti
 		case <-m.done:
 		case <-time.After(hostileBound):
 		}
-		goleak.VerifyNone(t)
+		goleak.VerifyNone(t, before)
 	})
 	return m
 }
