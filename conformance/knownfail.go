@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"regexp"
 	"strings"
 )
@@ -16,14 +17,18 @@ import (
 //
 //	case-id  DEV-N  [/regexp/]  reason text
 //
+// The case id may use path.Match globs in its segments
+// ("vectors/reject/integer/*"); it then needs as many segments as the ids
+// it matches, and an exact entry for a case takes precedence over a glob.
 // Blank lines and lines starting with # are ignored. The optional /regexp/
 // (Go syntax; "\/" stands for a slash) must match the failure message:
 // a case that fails with a different message is an unexpected failure. Without a
 // regexp, any plain failure (not a timeout or crash) matches. A listed case
 // that passes is an unexpected pass (xpass), and an entry naming a case
-// that does not exist is stale: both fail the run.
+// that does not exist (or a glob matching none) is stale: both fail the
+// run.
 type KnownFailure struct {
-	CaseID    string
+	CaseID    string         // a case id, or a pattern with path.Match globs per segment
 	Deviation string         // DEV-N, an id of SPEC.md Appendix B
 	Match     *regexp.Regexp // nil: any plain failure
 	Reason    string
@@ -85,6 +90,11 @@ func ParseKnownFailing(r io.Reader, name string, validDevs []string) ([]KnownFai
 		if validDevs != nil && !valid[dev] {
 			return nil, bad("deviation %s is not listed in SPEC.md Appendix B", dev)
 		}
+		for seg := range strings.SplitSeq(id, "/") {
+			if _, err := path.Match(seg, ""); err != nil {
+				return nil, bad("bad case pattern %q: %v", id, err)
+			}
+		}
 		k := KnownFailure{CaseID: id, Deviation: dev, File: name, Line: n}
 		if strings.HasPrefix(rest, "/") {
 			end := closingSlash(rest)
@@ -142,4 +152,49 @@ func LoadKnownFailing(path string) ([]KnownFailure, error) {
 		devs = nil
 	}
 	return ParseKnownFailing(f, path, devs)
+}
+
+// matchKnown maps each case id to its known-failing entry (an exact entry
+// first, else the first glob that matches); used[i] tells whether list[i]
+// matched any case.
+func matchKnown(list []KnownFailure, cases []Case) (known map[string]*KnownFailure, used []bool) {
+	known = map[string]*KnownFailure{}
+	used = make([]bool, len(list))
+	exact := map[string]int{}
+	isGlob := func(id string) bool { return strings.ContainsAny(id, "*?[") }
+	for i := range list {
+		if !isGlob(list[i].CaseID) {
+			exact[list[i].CaseID] = i
+		}
+	}
+	for _, c := range cases {
+		if i, ok := exact[c.ID]; ok {
+			used[i] = true
+			known[c.ID] = &list[i]
+			continue
+		}
+		for i := range list {
+			if isGlob(list[i].CaseID) && globID(list[i].CaseID, c.ID) {
+				used[i] = true
+				known[c.ID] = &list[i]
+				break
+			}
+		}
+	}
+	return known, used
+}
+
+// globID reports whether pattern matches id segment by segment, with the
+// same number of segments.
+func globID(pattern, id string) bool {
+	ps, is := strings.Split(pattern, "/"), strings.Split(id, "/")
+	if len(ps) != len(is) {
+		return false
+	}
+	for i := range ps {
+		if ok, err := path.Match(ps[i], is[i]); err != nil || !ok {
+			return false
+		}
+	}
+	return true
 }

@@ -208,18 +208,11 @@ func Run(ctx context.Context, opts Options, cases []Case, rep Reporter) (*Result
 		Count:        opts.Count,
 		Started:      r.tr.start,
 	}
-	known := map[string]*KnownFailure{}
-	exists := map[string]bool{}
-	for _, c := range cases {
-		exists[c.ID] = true
-	}
-	for i := range opts.KnownFailing {
-		k := &opts.KnownFailing[i]
-		if !exists[k.CaseID] {
-			res.Stale = append(res.Stale, *k)
-			continue
+	known, used := matchKnown(opts.KnownFailing, cases)
+	for i, k := range opts.KnownFailing {
+		if !used[i] {
+			res.Stale = append(res.Stale, k)
 		}
-		known[k.CaseID] = k
 	}
 	var selected []Case
 	for _, c := range cases {

@@ -507,3 +507,36 @@ func TestCaseOverrunningItsDeadlineTimesOut(t *testing.T) {
 		t.Errorf("outcomes %v", got)
 	}
 }
+
+func TestKnownFailingGlobs(t *testing.T) {
+	list := `g/int/*      DEV-1  /expected/  every int case
+g/int/exact  DEV-2  /exact/     the exact entry wins
+g/*/x/*      DEV-3  no case has four segments here
+`
+	kf, err := ParseKnownFailing(strings.NewReader(list), "globs.txt", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := runFake(t, newFakeTarget(t), Options{KnownFailing: kf},
+		rawCase("g/int/a", func(t *T) { t.Errorf("expected 1, got 2") }),
+		rawCase("g/int/b", func(t *T) { t.Errorf("expected 3, got 4") }),
+		rawCase("g/int/exact", func(t *T) { t.Errorf("exact mismatch") }),
+		rawCase("g/str/a", func(t *T) {}),
+	)
+	got := outcomes(res)
+	want := map[string]Outcome{"g/int/a": XFail, "g/int/b": XFail, "g/int/exact": XFail, "g/str/a": Pass}
+	for id, o := range want {
+		if got[id] != o {
+			t.Errorf("%s: %s, want %s", id, got[id], o)
+		}
+	}
+	if c := findCase(res, "g/int/exact"); c.Known == nil || c.Known.Deviation != "DEV-2" {
+		t.Errorf("g/int/exact matched %+v, want the exact DEV-2 entry", c.Known)
+	}
+	if len(res.Stale) != 1 || res.Stale[0].Deviation != "DEV-3" {
+		t.Errorf("stale = %+v, want the DEV-3 glob", res.Stale)
+	}
+	if _, err := ParseKnownFailing(strings.NewReader("a/[x DEV-1 r\n"), "f", nil); err == nil {
+		t.Errorf("bad glob accepted")
+	}
+}
