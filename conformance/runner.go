@@ -551,25 +551,25 @@ func (r *runner) runCase(ctx context.Context, c *Case) (cr CaseResult, startErr 
 		hcancel()
 		if err != nil {
 			sess.markSpent()
-			what := "after the case the target "
+			var what string
 			switch {
 			case errors.Is(err, ErrConnEnded):
 				if cr.Outcome == Pass || cr.Outcome == Fail || cr.Outcome == Skip {
 					cr.Outcome = Crash
 				}
-				what += "ended the connection"
+				what = "after the case (health check): " + err.Error()
 			case errors.Is(err, ErrTimeout):
 				if cr.Outcome == Pass || cr.Outcome == Fail || cr.Outcome == Skip {
 					cr.Outcome = Timeout
 				}
-				what += "did not answer STATUS"
+				what = "after the case the target did not answer STATUS: " + err.Error()
 			default:
 				if cr.Outcome == Pass || cr.Outcome == Skip {
 					cr.Outcome = Fail
 				}
-				what += "answered STATUS wrongly"
+				what = "after the case the target answered STATUS wrongly: " + err.Error()
 			}
-			cr.Message = joinMsgs([]string{cr.Message}, "") + sep(cr.Message) + what + ": " + err.Error()
+			cr.Message += sep(cr.Message) + what
 		}
 	}
 	cr.Trace = r.tr.entries()

@@ -267,6 +267,15 @@ func (s *session) endedError(ctx context.Context) error {
 // endedErrorWith is endedError for a failed write: cause is used when the
 // reader has not yet seen the end of the stream.
 func (s *session) endedErrorWith(ctx context.Context, cause error) error {
+	if s.endedErr() == nil && cause != nil {
+		// A write failed: the reader usually sees why (EOF, a malformed
+		// frame) a moment later, which says more than "broken pipe".
+		select {
+		case <-s.rdone:
+		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+		}
+	}
 	e := &ConnEndedError{Err: s.endedErr()}
 	if e.Err == nil {
 		e.Err = cause
