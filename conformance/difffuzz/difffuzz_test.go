@@ -147,6 +147,24 @@ func TestMinimize(t *testing.T) {
 	}
 }
 
+func TestMinimizeLowersOperands(t *testing.T) {
+	// A disagreement that needs a NEWLIST opcode with a count over 1000
+	// followed by a STOP: deleting bytes alone cannot get below the
+	// 7fffffff count; lowering it can.
+	in := mustHex(t, "4c4b7fffffff514c4c")
+	count := func(b []byte) int32 {
+		return int32(b[0])<<24 | int32(b[1])<<16 | int32(b[2])<<8 | int32(b[3])
+	}
+	got := minimize(in, 1000, func(b []byte) bool {
+		i := bytes.IndexByte(b, 'K')
+		return i >= 0 && i+6 <= len(b) && count(b[i+1:]) > 1000 && b[i+5] == 'Q'
+	})
+	if len(got) != 6 || got[0] != 'K' || got[5] != 'Q' || count(got[1:]) > 2000 {
+		t.Fatalf("minimize = %x, want 4b, a count in (1000, 2000], 51", got)
+	}
+	t.Logf("minimized %x to %x", in, got)
+}
+
 func mustHex(t *testing.T, s string) []byte {
 	t.Helper()
 	b, err := hex.DecodeString(s)

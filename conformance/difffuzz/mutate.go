@@ -100,9 +100,43 @@ func tooManySlots(b []byte) bool {
 }
 
 // minimize shrinks b while still(b) holds, by deleting chunks of halving
-// size (delta debugging, down to single bytes). It calls still at most
-// budget times.
+// size (delta debugging, down to single bytes), then by lowering int32
+// operands (lengths and counts) to small values, and deleting chunks
+// again if that helped. It calls still at most budget times.
 func minimize(b []byte, budget int, still func([]byte) bool) []byte {
+	cur := deleteChunks(b, &budget, still)
+	lowered := false
+	for i := 0; i+4 <= len(cur) && budget > 0; i++ {
+		v := int32(binary.BigEndian.Uint32(cur[i:]))
+		if v <= 1 && v >= -1 {
+			continue
+		}
+		try := func(w int32) bool {
+			cand := bytes.Clone(cur)
+			binary.BigEndian.PutUint32(cand[i:], uint32(w))
+			budget--
+			if still(cand) {
+				cur, lowered = cand, true
+				return true
+			}
+			return false
+		}
+		if try(0) || budget <= 0 || try(1) || budget <= 0 || try(2) {
+			continue
+		}
+		for w := v / 2; w != 0 && budget > 0 && try(w); w /= 2 {
+		}
+	}
+	if lowered {
+		cur = deleteChunks(cur, &budget, still)
+	}
+	return cur
+}
+
+// deleteChunks is the delta-debugging pass of minimize.
+func deleteChunks(b []byte, budgetp *int, still func([]byte) bool) []byte {
+	budget := *budgetp
+	defer func() { *budgetp = budget }()
 	cur := bytes.Clone(b)
 	for chunk := len(cur) / 2; chunk >= 1 && budget > 0; {
 		removed := false
