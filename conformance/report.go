@@ -461,14 +461,14 @@ func WriteList(w io.Writer, cases []Case, format string) error {
 				cl = []string{}
 			}
 			out.Cases = append(out.Cases, jsonListCase{ID: c.ID, Section: c.Section(), Level: c.Level,
-				Clauses: cl, Description: c.Description, Fresh: c.Fresh})
+				Clauses: uniqueClauses(cl), Description: c.Description, Fresh: c.Fresh})
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
 	for _, c := range cases {
-		if _, err := fmt.Fprintf(w, "%-6s %s  [%s]  %s\n", c.Level, c.ID, strings.Join(c.Clauses, " "), c.Description); err != nil {
+		if _, err := fmt.Fprintf(w, "%-6s %s  [%s]  %s\n", c.Level, c.ID, strings.Join(uniqueClauses(c.Clauses), " "), c.Description); err != nil {
 			return err
 		}
 	}

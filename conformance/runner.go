@@ -293,7 +293,21 @@ func Run(ctx context.Context, opts Options, cases []Case, rep Reporter) (*Result
 }
 
 func baseResult(c *Case) CaseResult {
-	return CaseResult{ID: c.ID, Clauses: c.Clauses, Level: c.Level, Description: c.Description}
+	return CaseResult{ID: c.ID, Clauses: uniqueClauses(c.Clauses), Level: c.Level, Description: c.Description}
+}
+
+// uniqueClauses drops repeated anchors (cases may cite one clause under
+// two names), keeping the first occurrence.
+func uniqueClauses(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // applyKnown turns a listed case's outcome into xfail, xpass or a failure
