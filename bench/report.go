@@ -13,6 +13,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/execnet-conform/execnet-conform/reference/gateway"
+	"github.com/execnet-conform/execnet-conform/reference/transport"
 )
 
 // Pair is one master-worker combination to measure.
@@ -112,11 +115,19 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.Pipe.StartupS = stat(starts).Median
 
+	// A Go master opening exec-style popen workers (the Go worker's spec
+	// has python=) sends execnet's gateway_base.py; read it once, as a
+	// Python master holds its own in memory, instead of locating it with a
+	// python3 subprocess at every Open.
+	var gopts []gateway.Option
+	if gb, err := transport.ReadGatewayBase(ctx); err == nil {
+		gopts = append(gopts, gateway.WithTransportOptions(transport.Options{GatewayBaseSource: gb}))
+	}
 	for _, p := range o.Pairs {
 		var res *PairResult
 		var err error
 		if p.Master == "go" {
-			res, err = GoMaster(ctx, p.Name, p.Worker, w, o.Progress)
+			res, err = GoMaster(ctx, p.Name, p.Worker, w, o.Progress, gopts...)
 		} else {
 			res, err = PythonMaster(ctx, p.Name, p.Master, p.Worker, w, o.Progress)
 		}

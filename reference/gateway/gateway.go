@@ -170,6 +170,7 @@ type Gateway struct {
 	qflush  bool   // a flush goroutine is scheduled or running
 	qclosed bool   // the write half is closing: no more queueing
 	qerr    error  // a write failed: the stream is broken
+	qlast   int64  // nanotime of the last frame sent
 	resolve func(int32) (codec.Value, error)
 
 	mu        sync.Mutex

@@ -37,14 +37,30 @@ const (
 	directMin = 64 << 10
 	// spareMax is the largest queue buffer kept for reuse.
 	spareMax = 1 << 20
+	// streamGap: a frame sent within this many nanoseconds of the
+	// previous one is queued; after a longer pause it is written at once.
+	streamGap = 20_000
 )
+
+// clockBase makes nanotime's readings monotonic (time.Since uses the
+// monotonic clock).
+var clockBase = time.Now()
+
+func nanotime() int64 { return int64(time.Since(clockBase)) }
 
 // enqueue appends the frame (code, id, v) to the send queue. queued is
 // false when the frame must go out synchronously instead: the queue is
 // full, closed or broken.
 func (g *Gateway) enqueue(code spec.MsgCode, id int32, v codec.Value) (queued bool, err error) {
+	now := nanotime()
 	g.qmu.Lock()
-	if g.qerr != nil || g.qclosed || len(g.queue) >= queueMax {
+	last := g.qlast
+	g.qlast = now
+	if g.qerr != nil || g.qclosed || len(g.queue) >= queueMax ||
+		(len(g.queue) == 0 && !g.qflush && now-last > streamGap) {
+		// A frame after a pause goes out at once on the caller's
+		// goroutine: a request or a reply costs no goroutine hand-off.
+		// Frames in quick succession are a stream, and are batched.
 		g.qmu.Unlock()
 		return false, nil
 	}
