@@ -45,7 +45,7 @@ type slab[T any] struct {
 
 func (s *slab[T]) put(x T, bound int) *T {
 	if len(s.chunk) == cap(s.chunk) {
-		s.chunk = make([]T, 0, chunkSize(cap(s.chunk), 1, 16, 4096, bound))
+		s.chunk = make([]T, 0, chunkSize(cap(s.chunk), 1, 4, 4096, bound))
 	}
 	s.chunk = append(s.chunk, x)
 	return &s.chunk[len(s.chunk)-1]
@@ -123,7 +123,7 @@ func (bx *boxer) values(n, limit int) []Value {
 		return make([]Value, n)
 	}
 	if cap(bx.vals)-len(bx.vals) < n {
-		bx.vals = make([]Value, 0, chunkSize(cap(bx.vals), n, 16, 1024, limit))
+		bx.vals = make([]Value, 0, chunkSize(cap(bx.vals), n, 8, 1024, limit))
 	}
 	start := len(bx.vals)
 	bx.vals = bx.vals[:start+n]
