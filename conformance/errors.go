@@ -20,6 +20,9 @@ var (
 	ErrTimeout = errors.New("case deadline passed")
 	// ErrUnexpectedFrame: a frame other than the expected one arrived.
 	ErrUnexpectedFrame = errors.New("unexpected frame")
+	// ErrIDsExhausted: every odd positive channel id of the session has
+	// been used; ids are never reused or wrapped.
+	ErrIDsExhausted = errors.New("channel ids exhausted")
 	// ErrStart: the target could not be started or bootstrapped.
 	ErrStart = errors.New("target could not be started")
 	// ErrBadCase: a case list is invalid (duplicate or empty id, no Run).

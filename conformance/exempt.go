@@ -93,6 +93,8 @@ func Exemptions() []Exemption {
 			"binds a socket server's default bind address, not the protocol"},
 		{"SEC-SSH-1", "reference/transport/sshtransport TestFailures",
 			"binds an ssh master's host key check"},
+		{"CHAN-ID-4", "conformance TestChannelIDsExhaustedNotWrapped",
+			"a worker reaches it only after opening 2^30 channels, beyond any case; the runner's own id allocation (it is a master) is tested instead"},
 		{"LIM-DEPTH-3", "reference/codec TestEncodeDepthAndCycles",
 			"binds encoders on values deeper than their limit; a worker only encodes values it decoded, which its decoder limit already bounds"},
 		{"LIM-ELEM-1", "reference/codec TestElementAndSizeLimits",

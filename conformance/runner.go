@@ -391,7 +391,11 @@ func (r *runner) fetchInfo(ctx context.Context) map[string]string {
 	}
 	ictx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
-	id := r.sess.newChannelID()
+	id, err := r.sess.newChannelID()
+	if err != nil {
+		r.tr.note("conform_info: %v", err)
+		return info
+	}
 	if err := r.sess.send(frame.Frame{Code: spec.MsgChannelExec, Channel: id, Payload: b}); err != nil {
 		r.tr.note("conform_info: %v", err)
 		return info

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"math"
 	"regexp"
 	"strings"
 	"testing"
@@ -538,5 +539,19 @@ g/*/x/*      DEV-3  no case has four segments here
 	}
 	if _, err := ParseKnownFailing(strings.NewReader("a/[x DEV-1 r\n"), "f", nil); err == nil {
 		t.Errorf("bad glob accepted")
+	}
+}
+
+func TestChannelIDsExhaustedNotWrapped(t *testing.T) {
+	s := &session{nextID: math.MaxInt32 - 2, owner: map[int32]int{}}
+	for _, want := range []int32{math.MaxInt32 - 2, math.MaxInt32} {
+		if id, err := s.newChannelID(); err != nil || id != want {
+			t.Fatalf("newChannelID = %d, %v; want %d", id, err, want)
+		}
+	}
+	for range 2 {
+		if id, err := s.newChannelID(); !errors.Is(err, ErrIDsExhausted) {
+			t.Fatalf("after the last id: %d, %v; want ErrIDsExhausted", id, err)
+		}
 	}
 }

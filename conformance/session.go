@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 	"time"
 
@@ -176,13 +177,22 @@ func (s *session) isStaleLocked(ch int32) bool {
 }
 
 // newChannelID allocates the next odd channel id for the current case.
-func (s *session) newChannelID() int32 {
+// Ids are never reused: once the last positive odd int32 is taken it
+// fails with ErrIDsExhausted instead of wrapping (CHAN-ID-4).
+func (s *session) newChannelID() (int32, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.nextID <= 0 {
+		return 0, ErrIDsExhausted
+	}
 	id := s.nextID
-	s.nextID += 2
+	if id > math.MaxInt32-2 {
+		s.nextID = -1 // exhausted
+	} else {
+		s.nextID += 2
+	}
 	s.owner[id] = s.caseSeq
-	return id
+	return id, nil
 }
 
 // send writes one frame. GATEWAY_TERMINATE ends the session on purpose.
@@ -300,7 +310,10 @@ func (s *session) endedErrorWith(ctx context.Context, cause error) error {
 // status performs a STATUS round trip: the reply must be CHANNEL_DATA then
 // CHANNEL_CLOSE on the requested id. It returns the reply payload.
 func (s *session) status(ctx context.Context) ([]byte, error) {
-	id := s.newChannelID()
+	id, err := s.newChannelID()
+	if err != nil {
+		return nil, err
+	}
 	if err := s.send(frame.Frame{Code: spec.MsgStatus, Channel: id}); err != nil {
 		return nil, s.endedErrorWith(ctx, err)
 	}

@@ -148,8 +148,14 @@ func (t *T) noteErr(err error) {
 }
 
 // NewChannelID allocates a fresh odd channel id, never reused within the
-// session.
-func (t *T) NewChannelID() int32 { return t.sess.newChannelID() }
+// session. It is fatal once the odd positive int32 ids are used up.
+func (t *T) NewChannelID() int32 {
+	id, err := t.sess.newChannelID()
+	if err != nil {
+		t.Fatalf("new channel id: %v", err)
+	}
+	return id
+}
 
 // Send writes one frame to the target. It is fatal if the write fails.
 func (t *T) Send(f frame.Frame) {
