@@ -1,6 +1,7 @@
 package conformance_test
 
 import (
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -85,6 +86,39 @@ func TestCaseLevels(t *testing.T) {
 		}
 		if best >= 0 && rank[string(c.Level)] > best {
 			t.Errorf("case %s is %s but cites only clauses up to level %d (MAY=0, SHOULD=1)", c.ID, c.Level, best)
+		}
+	}
+}
+
+// TestKnownFailureLists checks every list in testdata/known-failures
+// without running a target: each line parses, names a deviation of SPEC.md
+// Appendix B, and names (or globs) at least one existing case.
+func TestKnownFailureLists(t *testing.T) {
+	files, err := filepath.Glob("../testdata/known-failures/*.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Skip("no known-failure lists yet")
+	}
+	all := cases.All()
+	for _, f := range files {
+		kf, err := conformance.LoadKnownFailing(f)
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		for _, k := range kf {
+			found := false
+			for _, c := range all {
+				if conformance.MatchKnownID(k.CaseID, c.ID) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				t.Errorf("%s:%d: %s names no case (stale entry)", k.File, k.Line, k.CaseID)
+			}
 		}
 	}
 }

@@ -184,6 +184,12 @@ func matchKnown(list []KnownFailure, cases []Case) (known map[string]*KnownFailu
 	return known, used
 }
 
+// MatchKnownID reports whether the case id of a known-failing entry (an
+// exact id, or globs per segment) names the case id.
+func MatchKnownID(entry, id string) bool {
+	return entry == id || globID(entry, id)
+}
+
 // globID reports whether pattern matches id segment by segment, with the
 // same number of segments.
 func globID(pattern, id string) bool {
