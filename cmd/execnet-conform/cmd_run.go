@@ -33,11 +33,11 @@ func (p *patternList) Set(s string) error {
 func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	target := fs.String("target", "", "xspec of the worker under test (default: the built-in Go worker, this executable's \"worker\" subcommand)")
+	target := fs.String("target", "", "`xspec` of the worker under test (default: the built-in Go worker, this executable's \"worker\" subcommand)")
 	style := fs.String("style", "import", "bootstrap style for Python targets: import (test the interpreter's own execnet) or exec (ship gateway_base.py)")
 	var run, skip patternList
-	fs.Var(&run, "run", "run only cases matching these patterns (comma-separated, repeatable; glob per id segment, or prefix)")
-	fs.Var(&skip, "skip", "skip cases matching these patterns (as for --run)")
+	fs.Var(&run, "run", "run only cases matching these `patterns` (comma-separated, repeatable; glob per id segment, or prefix)")
+	fs.Var(&skip, "skip", "skip cases matching these `patterns` (as for --run)")
 	timeout := fs.Duration("timeout", conformance.DefaultTimeout, "default deadline of each case")
 	bootTimeout := fs.Duration("bootstrap-timeout", conformance.DefaultBootstrapTimeout, "deadline for starting the target")
 	known := fs.String("known-failing", "", "`file` listing known failures: lines \"case-id DEV-N [/regexp/] reason\"")
@@ -48,7 +48,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	format := fs.String("format", "text", "report format on stdout: text or json")
 	verbose := fs.Bool("v", false, "print a line for every case, also passing ones")
 	var passEnv patternList
-	fs.Var(&passEnv, "pass-env", "also pass these environment variables to a popen target (names, or prefixes ending in *; comma-separated, repeatable); by default it gets only PATH, HOME, locale, temporary directories and PYTHON*")
+	fs.Var(&passEnv, "pass-env", "also pass these environment `variables` to a popen target (names, or prefixes ending in *; comma-separated, repeatable); by default it gets only PATH, HOME, locale, temporary directories and PYTHON*")
 	inheritEnv := fs.Bool("inherit-env", false, "pass the whole environment to a popen target (it may see secrets)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: execnet-conform run [flags]")
@@ -187,8 +187,8 @@ func runList(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	format := fs.String("format", "text", "output format: text or json")
 	var run, skip patternList
-	fs.Var(&run, "run", "list only cases matching these patterns")
-	fs.Var(&skip, "skip", "leave out cases matching these patterns")
+	fs.Var(&run, "run", "list only cases matching these `patterns`")
+	fs.Var(&skip, "skip", "leave out cases matching these `patterns`")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: execnet-conform list [--format text|json] [--run P] [--skip P]")
 		fs.PrintDefaults()
