@@ -14,7 +14,12 @@ import (
 
 // Decoder decodes wire-form values with explicit limits, strconfig and
 // channel resolution. The zero Decoder uses DefaultLimits and the zero
-// StrConfig (PublicStrConfig); Loads uses ChannelStrConfig.
+// StrConfig (PublicStrConfig); Loads uses ChannelStrConfig. A Decoder is
+// safe for concurrent use if its Channel function is.
+//
+// To allocate little, one decode places scalars, short strings, tuple and
+// list elements and dict items of a message in shared chunks (of at most a
+// few KiB each); a value kept alive keeps its chunks alive.
 type Decoder struct {
 	Limits    Limits
 	StrConfig StrConfig
