@@ -244,3 +244,14 @@ func TestEncodeErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestLiteralNestingLimit(t *testing.T) {
+	for _, s := range []string{strings.Repeat("-", 1_000_000) + "1", strings.Repeat("[", 1_000_000), strings.Repeat("(", 1_000_000)} {
+		if _, err := ParseLiteral(s); !errors.Is(err, ErrLimit) || !errors.Is(err, ErrLiteralSyntax) {
+			t.Errorf("ParseLiteral(%.10q...): %v, want ErrLimit", s, err)
+		}
+	}
+	if _, err := ParseLiteral(strings.Repeat("[", 1000) + strings.Repeat("]", 1000)); err != nil {
+		t.Errorf("1000 nested lists: %v", err)
+	}
+}

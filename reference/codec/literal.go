@@ -157,6 +157,9 @@ func realPart(v Value) (float64, bool) {
 func (p *litParser) unary(depth int) (Value, error) {
 	p.skipSpace()
 	start := p.pos
+	if depth > DefaultMaxDepth {
+		return nil, p.errAt(p.pos, ErrLimit, "nesting deeper than %d", DefaultMaxDepth)
+	}
 	switch p.peek() {
 	case '-', '+':
 		neg := p.peek() == '-'
