@@ -31,6 +31,10 @@ type frameReader struct {
 // readBufSize is the stream buffer: many small frames per read call.
 const readBufSize = 256 << 10
 
+// freshMin is the smallest payload read into a fresh buffer of its own;
+// smaller ones are decoded in place from the stream buffer.
+const freshMin = 32 << 10
+
 // freshExact is the largest payload whose buffer is allocated at its
 // declared size at once; larger ones grow as their data arrives, so a
 // huge declared length backed by no data costs no more than the data
@@ -89,7 +93,7 @@ func (fr *frameReader) next() (f frame.Frame, start int64, fresh bool, err error
 		return f, start, false, nil
 	}
 	var got int
-	if int(length) <= fr.r.Size() {
+	if int(length) < freshMin {
 		f.Payload, err = fr.r.Peek(int(length))
 		got = len(f.Payload)
 		fr.discard = got

@@ -34,7 +34,7 @@ const (
 	// synchronously (after flushing the queue).
 	queueMax = 256 << 10
 	// directMin is the smallest bytes item written without a copy.
-	directMin = 64 << 10
+	directMin = 256 << 10
 	// spareMax is the largest queue buffer kept for reuse.
 	spareMax = 1 << 20
 	// streamGap: a frame sent within this many nanoseconds of the

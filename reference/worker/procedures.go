@@ -169,9 +169,11 @@ func procStream(ctx context.Context, ch procChannel, kw *codec.Dict, _ Options) 
 	for i := range item {
 		item[i] = byte(i % profile.StreamModulus)
 	}
+	// Bytes values are immutable once shared, so one item serves all,
+	// boxed once: the loop allocates nothing per item.
+	v := codec.Value(codec.Bytes(item))
 	for n := int64(0); n < count; n++ {
-		// Bytes values are immutable once shared, so one item serves all.
-		if err := ch.Send(ctx, codec.Bytes(item)); err != nil {
+		if err := ch.Send(ctx, v); err != nil {
 			return err
 		}
 	}
