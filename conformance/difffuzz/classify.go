@@ -87,7 +87,7 @@ func classifyLoads(b []byte, ref answer, de *codec.DecodeError, tgt answer) (ver
 	}
 	var v verdict
 	switch {
-	case tgt.Class == classTimeout || tgt.Class == classLost || tgt.Class == classUnreadble:
+	case tgt.Class == classTimeout || tgt.Class == classLost || tgt.Class == classUnreadable:
 		v.Kind = KindTargetFault
 		v.Key = "loads/" + v.Kind + "/" + tgt.Class + "/ref=" + orAccept(ref.Class) + "@" + op
 		v.Clauses = []string{"ERR-GEN-3"}

@@ -393,7 +393,7 @@ func (e *engine) dumpsCompare(ctx context.Context, v codec.Value) (key string, d
 		return "", dv, ref, tgt, err
 	}
 	switch {
-	case tgt.Class == classTimeout || tgt.Class == classLost || tgt.Class == classUnreadble:
+	case tgt.Class == classTimeout || tgt.Class == classLost || tgt.Class == classUnreadable:
 		dv = verdict{Kind: KindTargetFault, Clauses: []string{"ERR-GEN-3", "CONF-DUMPS-1"}}
 		dv.Key = "dumps/" + dv.Kind + "/" + tgt.Class
 	case !tgt.accepted():

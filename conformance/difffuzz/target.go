@@ -27,9 +27,9 @@ func (a answer) accepted() bool { return a.Class == "" }
 
 // Harness pseudo-classes for target answers that are not decoder errors.
 const (
-	classTimeout   = "Timeout"    // no answer within CallTimeout (ERR-GEN-3)
-	classLost      = "Lost"       // the connection ended during the call
-	classUnreadble = "Unreadable" // the reply did not decode under the reference limits
+	classTimeout    = "Timeout"    // no answer within CallTimeout (ERR-GEN-3)
+	classLost       = "Lost"       // the connection ended during the call
+	classUnreadable = "Unreadable" // the reply did not decode under the reference limits
 )
 
 // target is a live implementation under test, reached as a Go master.
@@ -169,7 +169,7 @@ func (t *target) failed(ctx context.Context, name string, err error) (answer, er
 	case errors.Is(err, gateway.ErrTimeout):
 		a.Class = classTimeout
 	case errors.As(err, new(*gateway.ProtocolError)):
-		a.Class = classUnreadble
+		a.Class = classUnreadable
 	}
 	if rerr := t.reconnect(ctx); rerr != nil {
 		return answer{}, rerr
