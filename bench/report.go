@@ -37,16 +37,23 @@ type Options struct {
 
 // DefaultPairs are the pairs issue #7 names: Go-Go, Go to CPython, Go to
 // PyPy, CPython to CPython (the baseline) and CPython to the Go worker.
+//
+// Go masters bootstrap Python workers in the exec style, as the Python
+// master of the baseline does, so that "Go to Python" and the baseline
+// give the worker the same work. The go-go pair uses the import style:
+// the Go worker ignores the bootstrap source, and sending it the 51 KB of
+// gateway_base.py (and scanning it for the worker id) is waste that a
+// Go-to-Go user avoids with style=import.
 func DefaultPairs(self []string, cpython, pypy string) []Pair {
 	goWorker := "popen//python=" + strings.Join(append(append([]string(nil), self...), "worker"), " ")
-	ps := []Pair{{"go-go", "go", goWorker}}
+	ps := []Pair{{"go-go", "go", goWorker + "//style=import"}}
 	if cpython != "" {
-		ps = append(ps, Pair{"go-cpython", "go", "popen//python=" + cpython + "//style=import"},
+		ps = append(ps, Pair{"go-cpython", "go", "popen//python=" + cpython},
 			Pair{"cpython-cpython", cpython, "popen//python=" + cpython},
 			Pair{"cpython-go", cpython, goWorker})
 	}
 	if pypy != "" {
-		ps = append(ps, Pair{"go-pypy", "go", "popen//python=" + pypy + "//style=import"})
+		ps = append(ps, Pair{"go-pypy", "go", "popen//python=" + pypy})
 	}
 	return ps
 }
