@@ -33,6 +33,9 @@ const (
 	// queueMax is the size at which Send stops queueing and writes
 	// synchronously (after flushing the queue).
 	queueMax = 256 << 10
+	// bigFrame: a Send whose frame is larger waits until the queue,
+	// its frame included, has been written.
+	bigFrame = 64 << 10
 	// directMin is the smallest bytes item written without a copy.
 	directMin = 256 << 10
 	// spareMax is the largest queue buffer kept for reuse.
@@ -50,8 +53,9 @@ func nanotime() int64 { return int64(time.Since(clockBase)) }
 
 // enqueue appends the frame (code, id, v) to the send queue. queued is
 // false when the frame must go out synchronously instead: the queue is
-// full, closed or broken.
-func (g *Gateway) enqueue(code spec.MsgCode, id int32, v codec.Value) (queued bool, err error) {
+// full, closed or broken, or the frame follows a pause. A frame over
+// bigFrame is written before enqueue returns.
+func (g *Gateway) enqueue(ctx context.Context, code spec.MsgCode, id int32, v codec.Value) (queued bool, err error) {
 	now := nanotime()
 	g.qmu.Lock()
 	last := g.qlast
@@ -82,6 +86,12 @@ func (g *Gateway) enqueue(code spec.MsgCode, id int32, v codec.Value) (queued bo
 		binary.BigEndian.PutUint32(q[start+5:], uint32(n))
 	}
 	g.queue = q
+	if len(q)-start > bigFrame {
+		// A big frame is not left behind: the Send waits until it is
+		// written, under its context, as an unqueued frame would.
+		g.qmu.Unlock()
+		return true, g.flushSync(ctx, code)
+	}
 	start2 := !g.qflush
 	g.qflush = true
 	g.qmu.Unlock()
@@ -89,6 +99,12 @@ func (g *Gateway) enqueue(code spec.MsgCode, id int32, v codec.Value) (queued bo
 		go g.flusher()
 	}
 	return true, nil
+}
+
+// flushSync writes the queue on the calling goroutine under the write
+// lock, bounded by ctx like writeSync.
+func (g *Gateway) flushSync(ctx context.Context, code spec.MsgCode) error {
+	return g.writeSync(ctx, code, 0, nil, nil)
 }
 
 // flusher writes the queue until it is empty.
@@ -166,7 +182,7 @@ func (g *Gateway) sendValue(ctx context.Context, code spec.MsgCode, id int32, v 
 	if b, ok := v.(codec.Bytes); ok && len(b) >= directMin && len(b) <= 1<<31-1-6 {
 		return g.writeSync(ctx, code, id, nil, b)
 	}
-	if queued, err := g.enqueue(code, id, v); queued {
+	if queued, err := g.enqueue(ctx, code, id, v); queued {
 		return err
 	}
 	bp := bufPool.Get().(*[]byte)
@@ -192,7 +208,7 @@ func (g *Gateway) sendValue(ctx context.Context, code spec.MsgCode, id int32, v 
 
 // sendEmpty sends a frame with an empty payload.
 func (g *Gateway) sendEmpty(ctx context.Context, code spec.MsgCode, id int32) error {
-	if queued, err := g.enqueue(code, id, nil); queued {
+	if queued, err := g.enqueue(ctx, code, id, nil); queued {
 		return err
 	}
 	var b [spec.HeaderSize]byte
