@@ -87,6 +87,9 @@ func (ch *Channel) wakeLocked() {
 // Send sends one item on the channel. It fails with *ChannelClosedError
 // on a closed channel, with a *codec.EncodeError for a value outside the
 // data model, and with the gateway's error when the connection is gone.
+// A small item sent right after another may be queued and written just
+// after Send returns, batched with the next ones (see the package
+// documentation); items are always written in the order they were sent.
 func (ch *Channel) Send(ctx context.Context, v codec.Value) error {
 	ch.mu.Lock()
 	closed := ch.closed

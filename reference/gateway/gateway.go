@@ -6,8 +6,8 @@
 // # Concurrency
 //
 // Each Gateway runs exactly one receiver goroutine, which reads frames in
-// order and dispatches them. Writes from any goroutine are serialised, and
-// every frame goes out in a single Write call.
+// order and dispatches them. Writes from any goroutine are serialised and
+// frames never interleave (see "Sending" below).
 //
 // Items that arrive on a channel are queued until Receive takes them. As in
 // execnet the queues are unbounded: a peer that sends faster than the
@@ -25,14 +25,31 @@
 // CHANNEL_CLOSE_ERROR carrying the panic text, like a raising callback in
 // execnet.
 //
-// Sending encodes header and payload into one pooled buffer and writes it
-// with a single Write; a bytes item costs a constant, small number of
-// allocations whatever its size. The context of Send bounds the wait for
-// the write lock and, when the Conn has SetWriteDeadline (sockets), the
-// write itself; on pipes a write to a worker that stops reading blocks
-// until the worker exits or Exit closes the connection. The receiver reads
-// each payload into a reused buffer and the decoder copies what it keeps,
-// so received values never alias connection buffers.
+// # Sending
+//
+// A frame sent after a pause is written at once, with one Write, on the
+// sending goroutine. Frames sent in quick succession (a stream) are
+// encoded into a send queue and Send returns; a flush goroutine writes
+// the whole queue with one Write, and Receive flushes the queue before it
+// blocks. Errors writing queued frames are reported by later sends. The
+// queue holds at most 256 KiB: beyond that, and for any frame over 64 KiB,
+// Send waits until its frame is written. A bytes item of 256 KiB or more
+// is written from the caller's slice without a copy (header, data and
+// STOP under one write lock). Sending a bytes item costs a constant,
+// small number of allocations whatever its size. The context of Send
+// bounds the waits for the write lock and, when the Conn has
+// SetWriteDeadline (sockets), the write itself; on pipes a write to a
+// worker that stops reading blocks until the worker exits or Exit closes
+// the connection.
+//
+// # Receiving
+//
+// The receiver reads through a 256 KiB buffer, so that many small frames
+// come with one read. A payload under 32 KiB is decoded in place and the
+// decoder copies what it keeps; a larger one is read straight into a
+// buffer of its own, and when it holds a single bytes or str value that
+// value shares the buffer instead of being copied again. Received values
+// never alias a buffer the gateway reuses.
 //
 // # Channel objects
 //
