@@ -32,8 +32,8 @@
 // encoded into a send queue and Send returns; a flush goroutine writes
 // the whole queue with one Write, and Receive flushes the queue before it
 // blocks. Errors writing queued frames are reported by later sends. The
-// queue holds at most 256 KiB: beyond that, and for any frame over 64 KiB,
-// Send waits until its frame is written. A bytes item of 256 KiB or more
+// queue takes frames until it holds 256 KiB; beyond that, and for any
+// frame over 256 KiB, Send waits until its frame is written. A bytes item of 256 KiB or more
 // is written from the caller's slice without a copy (header, data and
 // STOP under one write lock). Sending a bytes item costs a constant,
 // small number of allocations whatever its size. The context of Send

@@ -26,16 +26,17 @@ import (
 // Writes that must not wait in the queue go out synchronously under the
 // write lock, after everything queued before them: frames once the queue
 // holds queueMax bytes (this bounds the queue's memory and gives
-// back-pressure bounded by the Send context), and large bytes items,
-// which are written from the caller's slice without being copied.
+// back-pressure bounded by the Send context), frames over bigFrame, and
+// large bytes items, which are written from the caller's slice without
+// being copied.
 
 const (
 	// queueMax is the size at which Send stops queueing and writes
 	// synchronously (after flushing the queue).
 	queueMax = 256 << 10
-	// bigFrame: a Send whose frame is larger waits until the queue,
-	// its frame included, has been written.
-	bigFrame = 64 << 10
+	// bigFrame: a frame larger than this is never left in the queue; its
+	// Send writes it before returning.
+	bigFrame = 256 << 10
 	// directMin is the smallest bytes item written without a copy.
 	directMin = 256 << 10
 	// spareMax is the largest queue buffer kept for reuse.
@@ -85,13 +86,17 @@ func (g *Gateway) enqueue(ctx context.Context, code spec.MsgCode, id int32, v co
 		}
 		binary.BigEndian.PutUint32(q[start+5:], uint32(n))
 	}
-	g.queue = q
 	if len(q)-start > bigFrame {
-		// A big frame is not left behind: the Send waits until it is
-		// written, under its context, as an unqueued frame would.
+		// A big frame is not left behind: it leaves the queue and the
+		// Send writes it (after the queue) under its context, as any
+		// unqueued frame. Only values other than bytes get here (large
+		// bytes items never enter the queue), so the copy is rare.
+		f := append([]byte(nil), q[start:]...)
+		g.queue = q[:start]
 		g.qmu.Unlock()
-		return true, g.flushSync(ctx, code)
+		return true, g.writeSync(ctx, code, id, f, nil)
 	}
+	g.queue = q
 	start2 := !g.qflush
 	g.qflush = true
 	g.qmu.Unlock()
@@ -99,12 +104,6 @@ func (g *Gateway) enqueue(ctx context.Context, code spec.MsgCode, id int32, v co
 		go g.flusher()
 	}
 	return true, nil
-}
-
-// flushSync writes the queue on the calling goroutine under the write
-// lock, bounded by ctx like writeSync.
-func (g *Gateway) flushSync(ctx context.Context, code spec.MsgCode) error {
-	return g.writeSync(ctx, code, 0, nil, nil)
 }
 
 // flusher writes the queue until it is empty.
