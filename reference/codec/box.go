@@ -161,26 +161,26 @@ func (bx *boxer) dict(limit int) *Dict {
 	return bx.dicts.put(Dict{}, limit)
 }
 
-// maxArenaItems is the largest dict item window carved from the shared
-// item arena; bigger dicts grow by append.
+// maxArenaItems is the largest dict whose items are carved from the
+// shared item arena; bigger dicts get their own slice.
 const maxArenaItems = 64
 
-// growItems returns items with room for at least one more item: dicts
-// under construction take windows from a shared chunk, doubling from 4.
-func (bx *boxer) growItems(items []Item, limit int) []Item {
-	if len(items) < cap(items) || len(items) >= maxArenaItems {
-		return items
+// exactItems returns a copy of items whose capacity equals its length (nil
+// when empty), so that a later Dict.Set appends into fresh memory.
+func (bx *boxer) exactItems(items []Item, limit int) []Item {
+	n := len(items)
+	if n == 0 {
+		return nil
 	}
-	n := 2 * len(items)
-	if n < 4 {
-		n = 4
+	if n > maxArenaItems {
+		out := make([]Item, n)
+		copy(out, items)
+		return out
 	}
 	if cap(bx.items)-len(bx.items) < n {
-		bx.items = make([]Item, 0, chunkSize(cap(bx.items), n, 64, 1024, limit/3+n))
+		bx.items = make([]Item, 0, chunkSize(cap(bx.items), n, 16, 1024, limit/3+n))
 	}
 	start := len(bx.items)
-	bx.items = bx.items[:start+n]
-	w := bx.items[start : start+len(items) : start+n]
-	copy(w, items)
-	return w
+	bx.items = append(bx.items, items...)
+	return bx.items[start : start+n : start+n]
 }

@@ -1,0 +1,189 @@
+package codec
+
+import (
+	"hash/maphash"
+)
+
+// Building decoded dicts.
+//
+// NEWDICT pushes an empty dict, and SETITEM adds to the dict two slots
+// below the top of the stack. A dict on the decoder stack receives items
+// only while no other dict sits above it, because a dict leaves the stack
+// only by being consumed, and consuming it ends its construction. Open
+// dicts therefore nest like a stack, and their items can live in one
+// scratch array where each open dict owns a contiguous segment at the top.
+// When a dict is consumed (or returned), its segment is copied once into
+// an exactly sized slice and the segment is dropped.
+//
+// Duplicate keys are found by a 64-bit hash of each key (the text of a Str
+// key, the HashKey bytes of any other key) kept beside the item, with a
+// full comparison on equal hashes. Small dicts scan the hashes; from
+// dictTableMin items a dict also gets an open-addressing table of item
+// positions in a scratch array of tables, nested like the segments. No Go
+// map is built; Dict.find still builds its index lazily if the caller
+// looks keys up in a large dict later.
+
+// dictTableMin is the item count from which an open dict uses a table
+// instead of scanning its hashes.
+const dictTableMin = 8
+
+// keySeed seeds key hashes; it is set once at package initialisation and
+// only read afterwards.
+var keySeed = maphash.MakeSeed()
+
+// openDict is the construction state of a dict still on the stack.
+type openDict struct {
+	d        *Dict
+	start    int // first index of its items in dictScratch.items
+	tabStart int // first slot of its table in dictScratch.tab
+	tabLen   int // table size, a power of two; 0 while the dict scans
+}
+
+// dictScratch holds the items, hashes and tables of the open dicts of one
+// decode. It is recycled with the decoder stack.
+type dictScratch struct {
+	open   []openDict
+	items  []Item
+	hashes []uint64
+	tab    []int32 // item index - start + 1; 0 marks a free slot
+	keyBuf []byte
+}
+
+// reset drops the references the scratch holds so that a recycled scratch
+// does not keep decoded values alive.
+func (ds *dictScratch) reset() {
+	clear(ds.open)
+	ds.open = ds.open[:0]
+	clear(ds.items) // finish clears the segments of finished dicts
+	ds.items = ds.items[:0]
+	ds.hashes = ds.hashes[:0]
+	ds.tab = ds.tab[:0]
+	ds.keyBuf = ds.keyBuf[:0]
+}
+
+// begin opens the construction of d, which is now the topmost dict.
+func (ds *dictScratch) begin(d *Dict) {
+	ds.open = append(ds.open, openDict{d: d, start: len(ds.items), tabStart: len(ds.tab)})
+}
+
+// keyHash returns the hash of a dict key and whether the key may equal
+// another key (false for NaN keys, which are never found again). It fails
+// with an *UnhashableError for keys Python could not hash.
+func (ds *dictScratch) keyHash(k Value) (h uint64, findable bool, err error) {
+	switch x := k.(type) {
+	case Str:
+		return maphash.String(keySeed, string(x)), true, nil
+	case Float, Complex:
+		if isNaNValue(k) {
+			return 0, false, nil
+		}
+	}
+	ds.keyBuf, err = appendKey(ds.keyBuf[:0], k)
+	if err != nil {
+		return 0, false, err
+	}
+	return maphash.Bytes(keySeed, ds.keyBuf), true, nil
+}
+
+// keysEqual reports whether two hashable keys with equal hashes are the
+// same dict key.
+func keysEqual(a, b Value) bool {
+	if x, ok := a.(Str); ok {
+		y, ok := b.(Str)
+		return ok && x == y
+	}
+	return PyEqual(a, b)
+}
+
+// set stores k: v in the topmost open dict with Python's semantics: a key
+// already present keeps its position and takes the new value.
+func (ds *dictScratch) set(k, v Value) error {
+	od := &ds.open[len(ds.open)-1]
+	h, findable, err := ds.keyHash(k)
+	if err != nil {
+		return err
+	}
+	if findable {
+		if od.tabLen == 0 {
+			for i := od.start; i < len(ds.items); i++ {
+				if ds.hashes[i] == h && keysEqual(ds.items[i].Key, k) {
+					ds.items[i].Value = v
+					return nil
+				}
+			}
+		} else {
+			tab := ds.tab[od.tabStart : od.tabStart+od.tabLen]
+			mask := uint64(od.tabLen - 1)
+			for j := h & mask; ; j = (j + 1) & mask {
+				p := tab[j]
+				if p == 0 {
+					break
+				}
+				i := od.start + int(p) - 1
+				if ds.hashes[i] == h && keysEqual(ds.items[i].Key, k) {
+					ds.items[i].Value = v
+					return nil
+				}
+			}
+		}
+	}
+	ds.items = append(ds.items, Item{Key: k, Value: v})
+	ds.hashes = append(ds.hashes, h)
+	n := len(ds.items) - od.start
+	switch {
+	case od.tabLen != 0 && 2*n <= od.tabLen:
+		if findable {
+			ds.insert(od, n-1)
+		}
+	case n >= dictTableMin:
+		ds.rebuild(od, n)
+	}
+	return nil
+}
+
+// insert enters the item at position p of od's segment into od's table.
+func (ds *dictScratch) insert(od *openDict, p int) {
+	tab := ds.tab[od.tabStart : od.tabStart+od.tabLen]
+	mask := uint64(od.tabLen - 1)
+	j := ds.hashes[od.start+p] & mask
+	for tab[j] != 0 {
+		j = (j + 1) & mask
+	}
+	tab[j] = int32(p + 1)
+}
+
+// rebuild gives od, the topmost open dict, a table of at least twice its
+// n items and enters them all. Its table is the last one in ds.tab, so
+// it can be replaced in place.
+func (ds *dictScratch) rebuild(od *openDict, n int) {
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	ds.tab = ds.tab[:od.tabStart]
+	ds.tab = append(ds.tab, make([]int32, size)...)
+	od.tabLen = size
+	for p := 0; p < n; p++ {
+		if k := ds.items[od.start+p].Key; isNaNValue(k) {
+			continue // never found, so never entered
+		}
+		ds.insert(od, p)
+	}
+}
+
+// finish ends the construction of d, which must be the topmost open dict,
+// and gives it its items in an exactly sized slice from bx.
+func (ds *dictScratch) finish(d *Dict, bx *boxer, limit int) bool {
+	if len(ds.open) == 0 || ds.open[len(ds.open)-1].d != d {
+		return false
+	}
+	od := ds.open[len(ds.open)-1]
+	ds.open[len(ds.open)-1] = openDict{}
+	ds.open = ds.open[:len(ds.open)-1]
+	d.items = bx.exactItems(ds.items[od.start:], limit)
+	clear(ds.items[od.start:])
+	ds.items = ds.items[:od.start]
+	ds.hashes = ds.hashes[:od.start]
+	ds.tab = ds.tab[:od.tabStart]
+	return true
+}
