@@ -45,11 +45,19 @@ type slab[T any] struct {
 
 func (s *slab[T]) put(x T, bound int) *T {
 	if len(s.chunk) == cap(s.chunk) {
-		s.chunk = make([]T, 0, chunkSize(cap(s.chunk), 1, 4, 4096, bound))
+		s.chunk = make([]T, 0, chunkSize(cap(s.chunk), 1, 4, maxSlabChunk, bound))
 	}
 	s.chunk = append(s.chunk, x)
 	return &s.chunk[len(s.chunk)-1]
 }
+
+// The largest chunks the boxer allocates, in slots.
+const (
+	maxSlabChunk  = 4096
+	maxValsChunk  = 1024
+	maxItemsChunk = 1024
+	maxDataChunk  = 16 << 10
+)
 
 // boxer allocates decoded scalars in slabs.
 type boxer struct {
@@ -92,7 +100,7 @@ func (bx *boxer) copyData(b []byte, remaining int) []byte {
 		return append([]byte(nil), b...) // append does not zero what it copies
 	}
 	if cap(bx.data)-len(bx.data) < n {
-		bx.data = make([]byte, 0, chunkSize(cap(bx.data), n, 4096, 16<<10, remaining+n))
+		bx.data = make([]byte, 0, chunkSize(cap(bx.data), n, 4096, maxDataChunk, remaining+n))
 	}
 	start := len(bx.data)
 	bx.data = append(bx.data, b...)
@@ -123,7 +131,7 @@ func (bx *boxer) values(n, limit int) []Value {
 		return make([]Value, n)
 	}
 	if cap(bx.vals)-len(bx.vals) < n {
-		bx.vals = make([]Value, 0, chunkSize(cap(bx.vals), n, 8, 1024, limit))
+		bx.vals = make([]Value, 0, chunkSize(cap(bx.vals), n, 8, maxValsChunk, limit))
 	}
 	start := len(bx.vals)
 	bx.vals = bx.vals[:start+n]
@@ -178,7 +186,7 @@ func (bx *boxer) exactItems(items []Item, limit int) []Item {
 		return out
 	}
 	if cap(bx.items)-len(bx.items) < n {
-		bx.items = make([]Item, 0, chunkSize(cap(bx.items), n, 16, 1024, limit/3+n))
+		bx.items = make([]Item, 0, chunkSize(cap(bx.items), n, 16, maxItemsChunk, limit/3+n))
 	}
 	start := len(bx.items)
 	bx.items = append(bx.items, items...)

@@ -90,6 +90,7 @@ const maxPooledStack = 1024
 type scratch struct {
 	stack []entry
 	dicts dictScratch
+	kinds []byte // the presize walk's stack
 }
 
 // entry is one decoder stack slot. Integers from INT stay unboxed (raw)
@@ -154,8 +155,13 @@ func (d *Decoder) Loads(b []byte) (v Value, n int, err error) {
 	sc := scratchPool.Get().(*scratch)
 	s.stack = sc.stack[:0]
 	s.dicts = &sc.dicts
+	if len(b) <= presizeMax {
+		var sz sizes
+		sz, sc.kinds = presize(b, s.cfg, d.ZeroCopy, sc.kinds)
+		s.box.reserve(sz)
+	}
 	v, n, err = s.run()
-	if cap(s.stack) <= maxPooledStack && cap(sc.dicts.items) <= maxPooledStack {
+	if cap(s.stack) <= maxPooledStack && cap(sc.dicts.items) <= maxPooledStack && cap(sc.kinds) <= 8*maxPooledStack {
 		clear(s.stack[:s.high]) // drop references to decoded values
 		sc.stack = s.stack[:0]
 		sc.dicts.reset()

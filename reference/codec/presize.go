@@ -1,0 +1,175 @@
+package codec
+
+import (
+	"encoding/binary"
+
+	"github.com/execnet-conform/execnet-conform/spec"
+)
+
+// Presizing.
+//
+// Growing the boxer's chunks by doubling allocates up to twice what a
+// message needs, and every byte allocated brings the next garbage
+// collection closer. For inputs up to presizeMax bytes the decoder first
+// walks the opcodes once, without validating them, and counts what the
+// boxer will hand out: strings, bytes values, floats, boxed ints, tuple
+// and list headers and elements, dicts, dict items and data bytes. The
+// first chunk of each kind then has exactly that size (within the usual
+// per-chunk caps). A walk that meets anything unexpected just stops: the
+// counts are hints, and the decoder still validates everything.
+
+// presizeMax is the largest input that is walked before decoding.
+const presizeMax = 64 << 10
+
+// sizes counts the slots one decode will take from the boxer.
+type sizes struct {
+	strs, bytesVals, floats, ints, tuples, lists, dicts int
+	vals, items, data                                   int
+}
+
+// Kinds of the values on the walk's stack: only dicts and lists matter,
+// to tell the items of dicts from list stores.
+const (
+	walkOther byte = iota
+	walkDict
+	walkList
+	walkBoxedInt // an INT the boxer boxes, unless it becomes a list index
+)
+
+// presize counts what decoding b will allocate, using kinds as the
+// walk's stack, and returns the (possibly grown) kinds for reuse.
+func presize(b []byte, cfg StrConfig, alias bool, kinds []byte) (sizes, []byte) {
+	var n sizes
+	stack := kinds[:0]
+	pos := 0
+	for pos < len(b) {
+		op := spec.Opcode(b[pos])
+		switch op {
+		case spec.OpNone, spec.OpTrue, spec.OpFalse:
+			pos++
+			stack = append(stack, walkOther)
+			continue
+		case spec.OpStop:
+			return n, stack
+		case spec.OpNewDict:
+			pos++
+			n.dicts++
+			stack = append(stack, walkDict)
+			continue
+		case spec.OpSetItem:
+			pos++
+			if len(stack) < 3 {
+				return n, stack
+			}
+			key := stack[len(stack)-2]
+			stack = stack[:len(stack)-2]
+			switch stack[len(stack)-1] {
+			case walkDict:
+				n.items++
+			case walkList:
+				if key == walkBoxedInt {
+					n.ints-- // list indexes stay unboxed
+				}
+			}
+			continue
+		case spec.OpFloat:
+			pos += 9
+			n.floats++
+			stack = append(stack, walkOther)
+			continue
+		case spec.OpComplex:
+			pos += 17
+			stack = append(stack, walkOther)
+			continue
+		}
+		if len(b)-pos < 5 {
+			return n, stack
+		}
+		arg := int32(binary.BigEndian.Uint32(b[pos+1:]))
+		pos += 5
+		switch op {
+		case spec.OpInt, spec.OpLong:
+			if uint32(arg) < 256 {
+				stack = append(stack, walkOther)
+				continue
+			}
+			n.ints++
+			stack = append(stack, walkBoxedInt)
+		case spec.OpChannel:
+			stack = append(stack, walkOther)
+		case spec.OpPy3String, spec.OpUnicode, spec.OpPy2String, spec.OpBytes, spec.OpLongInt, spec.OpLongLong:
+			l := int(arg)
+			if l < 0 || l > len(b)-pos {
+				return n, stack
+			}
+			pos += l
+			stack = append(stack, walkOther)
+			copied := !alias && l <= maxArenaValue
+			switch {
+			case op == spec.OpBytes || op == spec.OpPy3String && cfg.Py3StrAsPy2Str:
+				n.bytesVals++
+			case op == spec.OpPy3String || op == spec.OpUnicode:
+				if l == 0 {
+					continue
+				}
+				n.strs++
+			case op == spec.OpPy2String && !cfg.Py2StrAsPy3Str:
+			default:
+				continue // LONGINT, latin-1 text: not from the arenas
+			}
+			if copied {
+				n.data += l
+			}
+		case spec.OpNewList:
+			if arg < 0 {
+				return n, stack
+			}
+			n.lists++
+			if arg <= maxArenaSeq {
+				n.vals += int(arg)
+			}
+			stack = append(stack, walkList)
+		case spec.OpBuildTuple, spec.OpSet, spec.OpFrozenSet:
+			if arg < 0 || int(arg) > len(stack) {
+				return n, stack
+			}
+			if op == spec.OpBuildTuple {
+				n.tuples++
+			}
+			if arg <= maxArenaSeq {
+				n.vals += int(arg)
+			}
+			stack = append(stack[:len(stack)-int(arg)], walkOther)
+		default:
+			return n, stack
+		}
+	}
+	return n, stack
+}
+
+// reserve sizes the first chunk of s for n slots.
+func (s *slab[T]) reserve(n int) {
+	if n > 0 && cap(s.chunk) == 0 {
+		s.chunk = make([]T, 0, min(n, maxSlabChunk))
+	}
+}
+
+// reserve sizes the boxer's first chunks from the counts of a walk.
+func (bx *boxer) reserve(n sizes) {
+	bx.ints.reserve(n.ints)
+	bx.floats.reserve(n.floats)
+	bx.strs.reserve(n.strs)
+	bx.bytes.reserve(n.bytesVals)
+	bx.tuples.reserve(n.tuples)
+	bx.lists.reserve(n.lists)
+	bx.dicts.reserve(n.dicts)
+	if n.vals > 0 && cap(bx.vals) == 0 {
+		bx.vals = make([]Value, 0, min(n.vals, maxValsChunk))
+	}
+	if n.items > 0 && cap(bx.items) == 0 {
+		bx.items = make([]Item, 0, min(n.items, maxItemsChunk))
+	}
+	if n.data > 0 && cap(bx.data) == 0 {
+		bx.data = make([]byte, 0, min(n.data, maxDataChunk))
+	}
+}

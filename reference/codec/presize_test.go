@@ -1,0 +1,78 @@
+package codec
+
+import (
+	"fmt"
+	"math/big"
+	"strings"
+	"testing"
+)
+
+// decodeWithBoxer decodes b as Loads does and returns the boxer, so that
+// a test can see how much of each reserved chunk the decode used.
+func decodeWithBoxer(t *testing.T, b []byte, cfg StrConfig) (Value, *boxer) {
+	t.Helper()
+	s := decState{b: b, lim: DefaultLimits(), cfg: cfg, dicts: &dictScratch{}}
+	sz, _ := presize(b, cfg, false, nil)
+	s.box.reserve(sz)
+	v, _, err := s.run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, &s.box
+}
+
+// TestPresizeCountsExactly checks that the presize walk counts exactly
+// the slots decoding takes: every reserved chunk ends up full, so none
+// was too big and none had to grow.
+func TestPresizeCountsExactly(t *testing.T) {
+	big70 := new(big.Int).Lsh(big.NewInt(1), 70)
+	inner := func(i int) *Dict {
+		d, err := NewDict(Item{Str("k"), Int(i)}, Item{Str(fmt.Sprint("x", i)), Float(0.5)}, Item{Int(i + 1000), List{Str(""), Bytes("b")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	long := make(List, 300) // indexes from 256 up stay unboxed
+	for i := range long {
+		long[i] = Int(i * 3)
+	}
+	fs, _ := NewFrozenSet(Int(1), Str("a"), Tuple{Int(300)})
+	set, _ := NewSet(Float(1.5), Int(-1), Str("s"))
+	top, err := NewDict(
+		Item{Str("a"), inner(1)},
+		Item{Str("b"), Tuple{inner(2), inner(3), Str(strings.Repeat("z", 300))}},
+		Item{Str("c"), long},
+		Item{Tuple{Int(1), Str("t")}, fs},
+		Item{Str("d"), set},
+		Item{Str("e"), List{inner(4), Tuple{}, List{}, BigInt{V: big70}, Int(-5), Complex(1i), None{}, Bool(true)}},
+		Item{Str("py2"), Py2Str("old")},
+		Item{Str("ch"), ChannelRef(3)},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cfg := range []StrConfig{{}, {Py3StrAsPy2Str: true}, {Py2StrAsPy3Str: true}} {
+		for _, v := range []Value{top, long, Tuple{Str("x"), Float(2)}, inner(9)} {
+			b, err := Dumps(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, bx := decodeWithBoxer(t, b, cfg)
+			if cfg == (StrConfig{}) && !Identical(got, v) {
+				t.Fatalf("decoded %s, want %s", Repr(got), Repr(v))
+			}
+			for name, c := range map[string][2]int{
+				"ints": {len(bx.ints.chunk), cap(bx.ints.chunk)}, "floats": {len(bx.floats.chunk), cap(bx.floats.chunk)},
+				"strs": {len(bx.strs.chunk), cap(bx.strs.chunk)}, "bytes": {len(bx.bytes.chunk), cap(bx.bytes.chunk)},
+				"tuples": {len(bx.tuples.chunk), cap(bx.tuples.chunk)}, "lists": {len(bx.lists.chunk), cap(bx.lists.chunk)},
+				"dicts": {len(bx.dicts.chunk), cap(bx.dicts.chunk)}, "vals": {len(bx.vals), cap(bx.vals)},
+				"items": {len(bx.items), cap(bx.items)}, "data": {len(bx.data), cap(bx.data)},
+			} {
+				if c[0] != c[1] {
+					t.Errorf("%s, %+v: %s chunk used %d of %d slots", Repr(v)[:20], cfg, name, c[0], c[1])
+				}
+			}
+		}
+	}
+}
