@@ -141,7 +141,8 @@ type decState struct {
 	dicts     *dictScratch
 	box       boxer
 	elements  int
-	listSlots int // NEWLIST counts so far
+	listSlots int  // NEWLIST counts so far
+	asciiText bool // the presize walk saw only ASCII text operands
 }
 
 // Loads decodes one value from the start of b and returns it with the
@@ -159,6 +160,7 @@ func (d *Decoder) Loads(b []byte) (v Value, n int, err error) {
 		var sz sizes
 		sz, sc.kinds = presize(b, s.cfg, d.ZeroCopy, sc.kinds)
 		s.box.reserve(sz)
+		s.asciiText = sz.asciiText
 	}
 	v, n, err = s.run()
 	if cap(s.stack) <= maxPooledStack && cap(sc.dicts.items) <= maxPooledStack && cap(sc.kinds) <= 8*maxPooledStack {
@@ -423,7 +425,7 @@ func (s *decState) blob(off int, op byte, data []byte) (Value, error) {
 		}
 		fallthrough
 	case spec.OpUnicode:
-		if !utf8.Valid(data) {
+		if !s.asciiText && !utf8.Valid(data) {
 			return nil, s.fail(off, op, ErrBadUTF8, "text operand is not valid UTF-8 %s", badUTF8At(string(data)))
 		}
 		return s.box.str(data, len(s.b)), nil

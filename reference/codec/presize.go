@@ -18,6 +18,12 @@ import (
 // per-chunk caps). A walk that meets anything unexpected just stops: the
 // counts are hints, and the decoder still validates everything.
 
+// The walk also ORs together the bytes of every text operand (PY3STRING,
+// UNICODE). When it reaches STOP and no such byte has the high bit set,
+// all text in the input is ASCII, hence valid UTF-8, and the decoder
+// skips its UTF-8 checks: one pass over the text instead of a call per
+// string.
+
 // presizeMax is the largest input that is walked before decoding.
 const presizeMax = 64 << 10
 
@@ -25,6 +31,7 @@ const presizeMax = 64 << 10
 type sizes struct {
 	strs, bytesVals, floats, ints, tuples, lists, dicts int
 	vals, items, data                                   int
+	asciiText                                           bool // every text operand is ASCII
 }
 
 // Kinds of the values on the walk's stack: only dicts and lists matter,
@@ -40,6 +47,7 @@ const (
 // walk's stack, and returns the (possibly grown) kinds for reuse.
 func presize(b []byte, cfg StrConfig, alias bool, kinds []byte) (sizes, []byte) {
 	var n sizes
+	var text uint64 // OR of all text bytes
 	stack := kinds[:0]
 	pos := 0
 	for pos < len(b) {
@@ -50,6 +58,7 @@ func presize(b []byte, cfg StrConfig, alias bool, kinds []byte) (sizes, []byte) 
 			stack = append(stack, walkOther)
 			continue
 		case spec.OpStop:
+			n.asciiText = text&0x8080808080808080 == 0
 			return n, stack
 		case spec.OpNewDict:
 			pos++
@@ -112,6 +121,7 @@ func presize(b []byte, cfg StrConfig, alias bool, kinds []byte) (sizes, []byte) 
 				if l == 0 {
 					continue
 				}
+				text |= orBytes(b[pos-l : pos])
 				n.strs++
 			case op == spec.OpPy2String && !cfg.Py2StrAsPy3Str:
 			default:
@@ -145,6 +155,20 @@ func presize(b []byte, cfg StrConfig, alias bool, kinds []byte) (sizes, []byte) 
 		}
 	}
 	return n, stack
+}
+
+// orBytes returns the OR of the bytes of p, eight at a time: its high
+// bits (0x80 in any byte) are clear exactly when p is ASCII.
+func orBytes(p []byte) uint64 {
+	var acc uint64
+	for len(p) >= 8 {
+		acc |= binary.LittleEndian.Uint64(p)
+		p = p[8:]
+	}
+	for _, c := range p {
+		acc |= uint64(c)
+	}
+	return acc
 }
 
 // reserve sizes the first chunk of s for n slots.

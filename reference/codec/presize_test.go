@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -73,6 +74,37 @@ func TestPresizeCountsExactly(t *testing.T) {
 					t.Errorf("%s, %+v: %s chunk used %d of %d slots", Repr(v)[:20], cfg, name, c[0], c[1])
 				}
 			}
+		}
+	}
+}
+
+// TestPresizeASCIIText checks the ASCII shortcut: UTF-8 checks are
+// skipped only when every text operand of a complete input is ASCII.
+func TestPresizeASCIIText(t *testing.T) {
+	str := func(op byte, s string) string {
+		return fmt.Sprintf("%02x%08x%x", op, len(s), s)
+	}
+	cases := []struct {
+		name  string
+		hex   string
+		ascii bool
+		err   error
+	}{
+		{"ascii text, binary bytes", str('N', "abcdefghijk") + str('A', "\xff\xfe") + "4000000002" + "51", true, nil},
+		{"valid non-ascii text", str('N', "abc") + str('S', "é") + "4000000002" + "51", false, nil},
+		{"invalid text after ascii text", str('N', "abcdefghijk") + str('N', "\xff") + "4000000002" + "51", false, ErrBadUTF8},
+		{"invalid long text", str('N', "abcdefgh\xc3") + "51", false, ErrBadUTF8},
+		{"truncated input", str('N', "abc") + "40000000", false, ErrTruncated},
+	}
+	for _, c := range cases {
+		b := unhex(t, c.hex)
+		sz, _ := presize(b, ChannelStrConfig, false, nil)
+		if sz.asciiText != c.ascii {
+			t.Errorf("%s: asciiText %v, want %v", c.name, sz.asciiText, c.ascii)
+		}
+		_, err := Loads(b)
+		if !errors.Is(err, c.err) && (err != nil || c.err != nil) {
+			t.Errorf("%s: error %v, want %v", c.name, err, c.err)
 		}
 	}
 }
