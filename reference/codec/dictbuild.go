@@ -152,12 +152,12 @@ func (ds *dictScratch) insert(od *openDict, p int) {
 	tab[j] = int32(p + 1)
 }
 
-// rebuild gives od, the topmost open dict, a table of at least twice its
-// n items and enters them all. Its table is the last one in ds.tab, so
-// it can be replaced in place.
+// rebuild gives od, the topmost open dict, a table of at least four times
+// its n items (so that it next grows after doubling) and enters them all.
+// Its table is the last one in ds.tab, so it can be replaced in place.
 func (ds *dictScratch) rebuild(od *openDict, n int) {
-	size := 16
-	for size < 2*n {
+	size := 32
+	for size < 4*n {
 		size *= 2
 	}
 	ds.tab = ds.tab[:od.tabStart]
