@@ -344,9 +344,21 @@ func RawPipe(ctx context.Context, self []string, count, size int) (mibps, perSec
 	if err := cmd.Start(); err != nil {
 		return 0, 0, err
 	}
+	// Read into one buffer directly: io.Copy to io.Discard would read in
+	// 8 KiB pieces (Discard's ReadFrom) and understate the pipe.
 	buf := make([]byte, max(size, 64<<10))
 	t0 := time.Now()
-	n, err := io.CopyBuffer(io.Discard, out, buf)
+	var n int64
+	for {
+		k, rerr := out.Read(buf)
+		n += int64(k)
+		if rerr != nil {
+			if rerr != io.EOF {
+				err = rerr
+			}
+			break
+		}
+	}
 	d := time.Since(t0).Seconds()
 	werr := cmd.Wait()
 	if err == nil {
