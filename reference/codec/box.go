@@ -173,22 +173,31 @@ func (bx *boxer) dict(limit int) *Dict {
 // shared item arena; bigger dicts get their own slice.
 const maxArenaItems = 64
 
-// exactItems returns a copy of items whose capacity equals its length (nil
-// when empty), so that a later Dict.Set appends into fresh memory.
-func (bx *boxer) exactItems(items []Item, limit int) []Item {
-	n := len(items)
+// itemWindow returns an empty item slice with room for exactly n items
+// (nil for none): a window of the shared arena, or its own allocation for
+// more than maxArenaItems.
+func (bx *boxer) itemWindow(n, limit int) []Item {
 	if n == 0 {
 		return nil
 	}
 	if n > maxArenaItems {
-		out := make([]Item, n)
-		copy(out, items)
-		return out
+		return make([]Item, 0, n)
 	}
 	if cap(bx.items)-len(bx.items) < n {
 		bx.items = make([]Item, 0, chunkSize(cap(bx.items), n, 16, maxItemsChunk, limit/3+n))
 	}
 	start := len(bx.items)
-	bx.items = append(bx.items, items...)
-	return bx.items[start : start+n : start+n]
+	bx.items = bx.items[:start+n]
+	return bx.items[start : start : start+n]
+}
+
+// growItems returns items with room for at least one more item, for dicts
+// whose size the decoder could not count in advance: windows of the
+// shared arena, doubling from 4 up to maxArenaItems, then plain append.
+func (bx *boxer) growItems(items []Item, limit int) []Item {
+	if len(items) < cap(items) || len(items) >= maxArenaItems {
+		return items
+	}
+	w := bx.itemWindow(max(2*len(items), 4), limit)
+	return append(w, items...)
 }

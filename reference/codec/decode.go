@@ -88,9 +88,10 @@ const maxPooledStack = 1024
 
 // scratch is the reusable working memory of one decode.
 type scratch struct {
-	stack []entry
-	dicts dictScratch
-	kinds []byte // the presize walk's stack
+	stack     []entry
+	dicts     dictScratch
+	kinds     []int32 // the presize walk's stack
+	dictItems []int32 // the presize walk's item count per dict
 }
 
 // entry is one decoder stack slot. Integers from INT stay unboxed (raw)
@@ -126,7 +127,7 @@ func (s *decState) slowValue(e *entry) Value {
 	if e.state == entryRaw {
 		return s.box.int(e.i, len(s.b))
 	}
-	s.dicts.finish(e.v.(*Dict), &s.box, len(s.b))
+	s.dicts.finish(e.v.(*Dict))
 	e.state = entryPlain
 	return e.v
 }
@@ -141,8 +142,10 @@ type decState struct {
 	dicts     *dictScratch
 	box       boxer
 	elements  int
-	listSlots int  // NEWLIST counts so far
-	asciiText bool // the presize walk saw only ASCII text operands
+	listSlots int     // NEWLIST counts so far
+	asciiText bool    // the presize walk saw only ASCII text operands
+	dictItems []int32 // item count per dict from the presize walk, if any
+	dictOrd   int     // NEWDICT opcodes so far
 }
 
 // Loads decodes one value from the start of b and returns it with the
@@ -158,12 +161,14 @@ func (d *Decoder) Loads(b []byte) (v Value, n int, err error) {
 	s.dicts = &sc.dicts
 	if len(b) <= presizeMax {
 		var sz sizes
-		sz, sc.kinds = presize(b, s.cfg, d.ZeroCopy, sc.kinds)
-		s.box.reserve(sz)
+		sz, sc.kinds, sc.dictItems = presize(b, s.cfg, d.ZeroCopy, sc.kinds, sc.dictItems)
+		s.box.reserve(sz, sc.dictItems)
 		s.asciiText = sz.asciiText
+		s.dictItems = sc.dictItems
 	}
 	v, n, err = s.run()
-	if cap(s.stack) <= maxPooledStack && cap(sc.dicts.items) <= maxPooledStack && cap(sc.kinds) <= 8*maxPooledStack {
+	if cap(s.stack) <= maxPooledStack && cap(sc.kinds) <= 8*maxPooledStack && cap(sc.dictItems) <= maxPooledStack &&
+		cap(sc.dicts.hashes) <= 4*maxPooledStack && cap(sc.dicts.tab) <= 16*maxPooledStack {
 		clear(s.stack[:s.high]) // drop references to decoded values
 		sc.stack = s.stack[:0]
 		sc.dicts.reset()
@@ -316,6 +321,10 @@ func (s *decState) run() (Value, int, error) {
 		case spec.OpNewDict:
 			pos++
 			d := s.box.dict(len(b))
+			if s.dictOrd < len(s.dictItems) {
+				d.items = s.box.itemWindow(int(s.dictItems[s.dictOrd]), len(b))
+			}
+			s.dictOrd++
 			s.dicts.begin(d)
 			e = entry{v: d, depth: 1, state: entryOpen}
 			if s.lim.MaxDepth < 1 {
@@ -578,7 +587,7 @@ func (s *decState) setItem(off int, op byte) error {
 		if top := s.dicts.open; len(top) == 0 || top[len(top)-1].d != t {
 			return s.fail(off, op, ErrNotContainer, "internal error: target dict is not the innermost dict under construction")
 		}
-		if err := s.dicts.set(k, v); err != nil {
+		if err := s.dicts.set(k, v, &s.box, len(s.b)); err != nil {
 			return s.fail(off, op, ErrUnhashable, "dict key: %v", err)
 		}
 	default:

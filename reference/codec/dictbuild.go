@@ -10,10 +10,11 @@ import (
 // below the top of the stack. A dict on the decoder stack receives items
 // only while no other dict sits above it, because a dict leaves the stack
 // only by being consumed, and consuming it ends its construction. Open
-// dicts therefore nest like a stack, and their items can live in one
-// scratch array where each open dict owns a contiguous segment at the top.
-// When a dict is consumed (or returned), its segment is copied once into
-// an exactly sized slice and the segment is dropped.
+// dicts therefore nest like a stack. Each open dict appends its items
+// straight to its own item slice, which the presize walk sized exactly
+// when the input was small enough to walk; the key hashes and tables that
+// detect repeated keys live in scratch arrays where each open dict owns a
+// segment at the top, dropped when the dict is finished.
 //
 // Duplicate keys are found by a 64-bit hash of each key (the text of a Str
 // key, the HashKey bytes of any other key) kept beside the item, with a
@@ -34,18 +35,17 @@ var keySeed = maphash.MakeSeed()
 // openDict is the construction state of a dict still on the stack.
 type openDict struct {
 	d        *Dict
-	start    int // first index of its items in dictScratch.items
+	start    int // first index of its key hashes in dictScratch.hashes
 	tabStart int // first slot of its table in dictScratch.tab
 	tabLen   int // table size, a power of two; 0 while the dict scans
 }
 
-// dictScratch holds the items, hashes and tables of the open dicts of one
+// dictScratch holds the key hashes and tables of the open dicts of one
 // decode. It is recycled with the decoder stack.
 type dictScratch struct {
 	open   []openDict
-	items  []Item
 	hashes []uint64
-	tab    []int32 // item index - start + 1; 0 marks a free slot
+	tab    []int32 // item index + 1; 0 marks a free slot
 	keyBuf []byte
 }
 
@@ -54,8 +54,6 @@ type dictScratch struct {
 func (ds *dictScratch) reset() {
 	clear(ds.open)
 	ds.open = ds.open[:0]
-	clear(ds.items) // finish clears the segments of finished dicts
-	ds.items = ds.items[:0]
 	ds.hashes = ds.hashes[:0]
 	ds.tab = ds.tab[:0]
 	ds.keyBuf = ds.keyBuf[:0]
@@ -63,7 +61,7 @@ func (ds *dictScratch) reset() {
 
 // begin opens the construction of d, which is now the topmost dict.
 func (ds *dictScratch) begin(d *Dict) {
-	ds.open = append(ds.open, openDict{d: d, start: len(ds.items), tabStart: len(ds.tab)})
+	ds.open = append(ds.open, openDict{d: d, start: len(ds.hashes), tabStart: len(ds.tab)})
 }
 
 // keyHash returns the hash of a dict key and whether the key may equal
@@ -96,18 +94,21 @@ func keysEqual(a, b Value) bool {
 }
 
 // set stores k: v in the topmost open dict with Python's semantics: a key
-// already present keeps its position and takes the new value.
-func (ds *dictScratch) set(k, v Value) error {
+// already present keeps its position and takes the new value. A full item
+// slice grows through bx.
+func (ds *dictScratch) set(k, v Value, bx *boxer, limit int) error {
 	od := &ds.open[len(ds.open)-1]
 	h, findable, err := ds.keyHash(k)
 	if err != nil {
 		return err
 	}
+	items := od.d.items
+	hashes := ds.hashes[od.start:]
 	if findable {
 		if od.tabLen == 0 {
-			for i := od.start; i < len(ds.items); i++ {
-				if ds.hashes[i] == h && keysEqual(ds.items[i].Key, k) {
-					ds.items[i].Value = v
+			for i := range items {
+				if hashes[i] == h && keysEqual(items[i].Key, k) {
+					items[i].Value = v
 					return nil
 				}
 			}
@@ -119,17 +120,20 @@ func (ds *dictScratch) set(k, v Value) error {
 				if p == 0 {
 					break
 				}
-				i := od.start + int(p) - 1
-				if ds.hashes[i] == h && keysEqual(ds.items[i].Key, k) {
-					ds.items[i].Value = v
+				i := int(p) - 1
+				if hashes[i] == h && keysEqual(items[i].Key, k) {
+					items[i].Value = v
 					return nil
 				}
 			}
 		}
 	}
-	ds.items = append(ds.items, Item{Key: k, Value: v})
+	if len(items) == cap(items) {
+		items = bx.growItems(items, limit)
+	}
+	od.d.items = append(items, Item{Key: k, Value: v})
 	ds.hashes = append(ds.hashes, h)
-	n := len(ds.items) - od.start
+	n := len(od.d.items)
 	switch {
 	case od.tabLen != 0 && 2*n <= od.tabLen:
 		if findable {
@@ -164,25 +168,22 @@ func (ds *dictScratch) rebuild(od *openDict, n int) {
 	ds.tab = append(ds.tab, make([]int32, size)...)
 	od.tabLen = size
 	for p := 0; p < n; p++ {
-		if k := ds.items[od.start+p].Key; isNaNValue(k) {
+		if k := od.d.items[p].Key; isNaNValue(k) {
 			continue // never found, so never entered
 		}
 		ds.insert(od, p)
 	}
 }
 
-// finish ends the construction of d, which must be the topmost open dict,
-// and gives it its items in an exactly sized slice from bx.
-func (ds *dictScratch) finish(d *Dict, bx *boxer, limit int) bool {
+// finish ends the construction of d, which must be the topmost open
+// dict, and drops its hashes and table.
+func (ds *dictScratch) finish(d *Dict) bool {
 	if len(ds.open) == 0 || ds.open[len(ds.open)-1].d != d {
 		return false
 	}
 	od := ds.open[len(ds.open)-1]
 	ds.open[len(ds.open)-1] = openDict{}
 	ds.open = ds.open[:len(ds.open)-1]
-	d.items = bx.exactItems(ds.items[od.start:], limit)
-	clear(ds.items[od.start:])
-	ds.items = ds.items[:od.start]
 	ds.hashes = ds.hashes[:od.start]
 	ds.tab = ds.tab[:od.tabStart]
 	return true

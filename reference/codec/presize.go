@@ -35,20 +35,23 @@ type sizes struct {
 }
 
 // Kinds of the values on the walk's stack: only dicts and lists matter,
-// to tell the items of dicts from list stores.
+// to tell the items of dicts from list stores. A dict is entered as its
+// ordinal (the how-manyth NEWDICT it is, from 0), so that its items can
+// be counted per dict.
 const (
-	walkOther byte = iota
-	walkDict
-	walkList
-	walkBoxedInt // an INT the boxer boxes, unless it becomes a list index
+	walkOther    int32 = -1
+	walkList     int32 = -2
+	walkBoxedInt int32 = -3 // an INT the boxer boxes, unless it becomes a list index
 )
 
-// presize counts what decoding b will allocate, using kinds as the
-// walk's stack, and returns the (possibly grown) kinds for reuse.
-func presize(b []byte, cfg StrConfig, alias bool, kinds []byte) (sizes, []byte) {
+// presize counts what decoding b will allocate, using stack as the walk's
+// stack, and appends the item count of each dict, in NEWDICT order, to
+// dictItems[:0]. It returns both slices for reuse.
+func presize(b []byte, cfg StrConfig, alias bool, stack, dictItems []int32) (sizes, []int32, []int32) {
 	var n sizes
 	var text uint64 // OR of all text bytes
-	stack := kinds[:0]
+	stack = stack[:0]
+	dictItems = dictItems[:0]
 	pos := 0
 	for pos < len(b) {
 		op := spec.Opcode(b[pos])
@@ -59,23 +62,24 @@ func presize(b []byte, cfg StrConfig, alias bool, kinds []byte) (sizes, []byte) 
 			continue
 		case spec.OpStop:
 			n.asciiText = text&0x8080808080808080 == 0
-			return n, stack
+			return n, stack, dictItems
 		case spec.OpNewDict:
 			pos++
 			n.dicts++
-			stack = append(stack, walkDict)
+			stack = append(stack, int32(len(dictItems)))
+			dictItems = append(dictItems, 0)
 			continue
 		case spec.OpSetItem:
 			pos++
 			if len(stack) < 3 {
-				return n, stack
+				return n, stack, dictItems
 			}
 			key := stack[len(stack)-2]
 			stack = stack[:len(stack)-2]
-			switch stack[len(stack)-1] {
-			case walkDict:
-				n.items++
-			case walkList:
+			switch t := stack[len(stack)-1]; {
+			case t >= 0:
+				dictItems[t]++
+			case t == walkList:
 				if key == walkBoxedInt {
 					n.ints-- // list indexes stay unboxed
 				}
@@ -92,7 +96,7 @@ func presize(b []byte, cfg StrConfig, alias bool, kinds []byte) (sizes, []byte) 
 			continue
 		}
 		if len(b)-pos < 5 {
-			return n, stack
+			return n, stack, dictItems
 		}
 		arg := int32(binary.BigEndian.Uint32(b[pos+1:]))
 		pos += 5
@@ -109,7 +113,7 @@ func presize(b []byte, cfg StrConfig, alias bool, kinds []byte) (sizes, []byte) 
 		case spec.OpPy3String, spec.OpUnicode, spec.OpPy2String, spec.OpBytes, spec.OpLongInt, spec.OpLongLong:
 			l := int(arg)
 			if l < 0 || l > len(b)-pos {
-				return n, stack
+				return n, stack, dictItems
 			}
 			pos += l
 			stack = append(stack, walkOther)
@@ -132,7 +136,7 @@ func presize(b []byte, cfg StrConfig, alias bool, kinds []byte) (sizes, []byte) 
 			}
 		case spec.OpNewList:
 			if arg < 0 {
-				return n, stack
+				return n, stack, dictItems
 			}
 			n.lists++
 			if arg <= maxArenaSeq {
@@ -141,7 +145,7 @@ func presize(b []byte, cfg StrConfig, alias bool, kinds []byte) (sizes, []byte) 
 			stack = append(stack, walkList)
 		case spec.OpBuildTuple, spec.OpSet, spec.OpFrozenSet:
 			if arg < 0 || int(arg) > len(stack) {
-				return n, stack
+				return n, stack, dictItems
 			}
 			if op == spec.OpBuildTuple {
 				n.tuples++
@@ -151,10 +155,10 @@ func presize(b []byte, cfg StrConfig, alias bool, kinds []byte) (sizes, []byte) 
 			}
 			stack = append(stack[:len(stack)-int(arg)], walkOther)
 		default:
-			return n, stack
+			return n, stack, dictItems
 		}
 	}
-	return n, stack
+	return n, stack, dictItems
 }
 
 // orBytes returns the OR of the bytes of p, eight at a time: its high
@@ -179,7 +183,12 @@ func (s *slab[T]) reserve(n int) {
 }
 
 // reserve sizes the boxer's first chunks from the counts of a walk.
-func (bx *boxer) reserve(n sizes) {
+func (bx *boxer) reserve(n sizes, dictItems []int32) {
+	for _, c := range dictItems {
+		if c <= maxArenaItems {
+			n.items += int(c)
+		}
+	}
 	bx.ints.reserve(n.ints)
 	bx.floats.reserve(n.floats)
 	bx.strs.reserve(n.strs)

@@ -13,8 +13,9 @@ import (
 func decodeWithBoxer(t *testing.T, b []byte, cfg StrConfig) (Value, *boxer) {
 	t.Helper()
 	s := decState{b: b, lim: DefaultLimits(), cfg: cfg, dicts: &dictScratch{}}
-	sz, _ := presize(b, cfg, false, nil)
-	s.box.reserve(sz)
+	sz, _, dictItems := presize(b, cfg, false, nil, nil)
+	s.box.reserve(sz, dictItems)
+	s.dictItems = dictItems
 	v, _, err := s.run()
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +99,7 @@ func TestPresizeASCIIText(t *testing.T) {
 	}
 	for _, c := range cases {
 		b := unhex(t, c.hex)
-		sz, _ := presize(b, ChannelStrConfig, false, nil)
+		sz, _, _ := presize(b, ChannelStrConfig, false, nil, nil)
 		if sz.asciiText != c.ascii {
 			t.Errorf("%s: asciiText %v, want %v", c.name, sz.asciiText, c.ascii)
 		}
