@@ -51,6 +51,8 @@ func TestSSHTarget(t *testing.T) {
 		KnownFailing: known,
 		Seed:         1,
 		Count:        20,
+		// ssh sessions start slower than popen on a loaded CI machine
+		BootstrapTimeout: 30 * time.Second,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

@@ -19,7 +19,8 @@ import (
 )
 
 func sshOptions(srv ...*sshdtest.Server) gateway.Option {
-	var topts transport.Options
+	// A loaded CI machine can take seconds to start Python over ssh.
+	topts := transport.Options{BootstrapTimeout: 30 * time.Second}
 	d := sshtransport.Defaults{NoAgent: true}
 	for _, s := range srv {
 		d.KeyFiles = append(d.KeyFiles, s.UserKeyPath)
@@ -37,7 +38,7 @@ func TestGatewayExecStyle(t *testing.T) {
 	srv := sshdtest.Start(t, sshdtest.Options{})
 	for _, style := range []string{"exec", "import"} {
 		t.Run(style, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			spec := fmt.Sprintf("ssh=%s@%s//python=%s//style=%s", srv.User, srv.Addr, py, style)
 			g, err := gateway.Open(ctx, spec, sshOptions(srv))
