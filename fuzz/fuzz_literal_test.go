@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/execnet-conform/execnet-conform/reference/codec"
@@ -84,7 +85,16 @@ func FuzzParseLiteral(f *testing.F) {
 		if err != nil {
 			t.Fatalf("ParseLiteral(%q) gives %s, whose Repr does not parse: %v", s, r, err)
 		}
-		if !codec.Identical(v, again) {
+		// Python's repr prints every NaN as "nan", so the sign and payload
+		// of a NaN (for example from "-float('nan')") cannot survive a
+		// literal round trip; a value holding a NaN must come back
+		// identical after its first trip instead.
+		if strings.Contains(r, "nan") {
+			third, err := codec.ParseLiteral(codec.Repr(again))
+			if err != nil || !codec.Identical(again, third) {
+				t.Fatalf("ParseLiteral(%q): Repr round trip of %s is not stable: %v", s, r, err)
+			}
+		} else if !codec.Identical(v, again) {
 			t.Fatalf("ParseLiteral(%q): Repr round trip changes the value:\n first %s\nsecond %s", s, r, codec.Repr(again))
 		}
 		if r2 := codec.Repr(again); r2 != r {
