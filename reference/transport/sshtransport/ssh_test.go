@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -150,10 +152,12 @@ func TestFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		_, err = Start(ctx, c, true, "echo $$; exec sleep 30", "x\n", 500*time.Millisecond)
+		_, err = Start(ctx, c, true, "echo $$; exec sleep 29.123", "x\n", 500*time.Millisecond)
 		if !errors.Is(err, ErrBootstrapTimeout) {
 			t.Fatalf("want ErrBootstrapTimeout, got %v", err)
 		}
+		// the remote process was killed, not left behind
+		waitGone(t, func() bool { return exec.Command("pgrep", "-f", "sleep 29.123").Run() != nil }, "remote 'sleep 29.123'")
 		// 0.5 s, then a remote kill through a second session: generous
 		// bound for a loaded CI machine.
 		if d := time.Since(start); d > 15*time.Second {
@@ -184,5 +188,20 @@ func TestFailures(t *testing.T) {
 		if _, err := s.Wait(wctx); errors.Is(err, context.DeadlineExceeded) {
 			t.Fatal("Wait did not return after sshd was killed")
 		}
+		// the worker saw EOF on stdin and ended: no process left behind
+		pid := s.Pid()
+		waitGone(t, func() bool { _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); return err != nil }, fmt.Sprintf("remote worker pid %d", pid))
 	})
+}
+
+// waitGone waits up to 10 s for gone to report true.
+func waitGone(t *testing.T, gone func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !gone() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is still running", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
