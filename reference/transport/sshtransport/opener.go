@@ -97,15 +97,10 @@ func (o *Opener) Open(ctx context.Context, s *xspec.Spec, opts transport.Options
 	case transport.StyleExec:
 		gb := opts.GatewayBaseSource
 		if gb == "" {
-			path, err := transport.LocateGatewayBase(ctx)
-			if err != nil {
+			var err error
+			if gb, err = transport.ReadGatewayBase(ctx); err != nil {
 				return nil, err
 			}
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return nil, fmt.Errorf("sshtransport: reading execnet's gateway_base.py: %w", err)
-			}
-			gb = string(b)
 		}
 		src = transport.ExecSource(gb, workerID, execModel)
 	default:
