@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,9 +27,7 @@ func runFuzz(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	bootTimeout := fs.Duration("bootstrap-timeout", conformance.DefaultBootstrapTimeout, "deadline for starting the target")
 	format := fs.String("format", "text", "report format on stdout: text, json (the schema of run) or fuzz-json (execnet-conform/fuzz/v1)")
 	junit := fs.String("junit", "", "write a JUnit XML report to `file`")
-	var passEnv patternList
-	fs.Var(&passEnv, "pass-env", "also pass these environment variables to a popen target (as for run)")
-	inheritEnv := fs.Bool("inherit-env", false, "pass the whole environment to a popen target (it may see secrets)")
+	envFlags := addTargetEnvFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: execnet-conform fuzz [--target XSPEC] [--duration D] [--seed N] [--format text|json|fuzz-json] [--junit FILE]")
 		fmt.Fprintln(stderr, "\nSends mutated and generated inputs through the target's conform_loads and conform_dumps and")
@@ -40,18 +37,12 @@ func runFuzz(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args, stderr, "the target is given with --target"); !ok {
+		return code
 	}
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "execnet-conform fuzz: "+format+"\n", a...)
 		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected arguments %q (the target is given with --target)", fs.Args())
 	}
 	switch *format {
 	case "text", "json", "fuzz-json":
@@ -80,8 +71,8 @@ func runFuzz(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		Target: *target, Style: *style, Duration: *duration, Seed: *seed,
 		CallTimeout: *callTimeout, BootstrapTimeout: *bootTimeout,
 	}
-	if !*inheritEnv {
-		opts.Env = conformance.TargetEnv(os.Environ(), passEnv)
+	if !*envFlags.inherit {
+		opts.Env = envFlags.env()
 	}
 	if *format == "text" {
 		fmt.Fprintf(stdout, "fuzzing %s for %v (seed %d)\n", *target, *duration, *seed)

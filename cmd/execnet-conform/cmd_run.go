@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -47,9 +46,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	junit := fs.String("junit", "", "write a JUnit XML report to `file`")
 	format := fs.String("format", "text", "report format on stdout: text or json")
 	verbose := fs.Bool("v", false, "print a line for every case, also passing ones")
-	var passEnv patternList
-	fs.Var(&passEnv, "pass-env", "also pass these environment `variables` to a popen target (names, or prefixes ending in *; comma-separated, repeatable); by default it gets only PATH, HOME, locale, temporary directories and PYTHON*")
-	inheritEnv := fs.Bool("inherit-env", false, "pass the whole environment to a popen target (it may see secrets)")
+	envFlags := addTargetEnvFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: execnet-conform run [flags]")
 		fmt.Fprintln(stderr, "\nRuns the conformance suite against a worker and reports a verdict per case.")
@@ -57,18 +54,12 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args, stderr, "the target is given with --target"); !ok {
+		return code
 	}
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "execnet-conform run: "+format+"\n", a...)
 		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected arguments %q (the target is given with --target)", fs.Args())
 	}
 	if *format != "text" && *format != "json" {
 		return usageErr("--format must be text or json, not %q", *format)
@@ -111,8 +102,8 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	opts := conformance.Options{
 		Target: *target, Style: *style, Select: sel, Timeout: *timeout, BootstrapTimeout: *bootTimeout,
-		Seed: *seed, Count: *count, InheritEnv: *inheritEnv,
-		Env: conformance.TargetEnv(os.Environ(), passEnv),
+		Seed: *seed, Count: *count, InheritEnv: *envFlags.inherit,
+		Env: envFlags.env(),
 	}
 	if *known != "" {
 		kf, err := conformance.LoadKnownFailing(*known)
@@ -193,15 +184,8 @@ func runList(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: execnet-conform list [--format text|json] [--run P] [--skip P]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "execnet-conform list: unexpected arguments %q\n", fs.Args())
-		return exitUsage
+	if code, ok := parseFlags(fs, args, stderr, ""); !ok {
+		return code
 	}
 	if *format != "text" && *format != "json" {
 		fmt.Fprintf(stderr, "execnet-conform list: --format must be text or json, not %q\n", *format)
