@@ -152,16 +152,23 @@ func (s *propSession) fail(err error) string {
 	return err.Error()
 }
 
+// exchange sends payload, the encoding of v, and returns the answer; when
+// the exchange kills the session, v is recorded as the value that did it.
+func (s *propSession) exchange(v codec.Value, payload []byte) (frame.Frame, string) {
+	f, msg := s.roundTrip(payload)
+	if msg != "" && s.dead != nil {
+		s.deadValue = v
+	}
+	return f, msg
+}
+
 func checkEchoProp(s *propSession, v codec.Value) string {
 	b, err := codec.Dumps(v)
 	if err != nil {
 		return "suite bug: " + err.Error()
 	}
-	f, msg := s.roundTrip(b)
+	f, msg := s.exchange(v, b)
 	if msg != "" {
-		if s.dead != nil {
-			s.deadValue = v
-		}
 		return msg
 	}
 	got, err := codec.Loads(f.Payload)
@@ -179,11 +186,8 @@ func checkDumpsProp(s *propSession, v codec.Value) string {
 	if err != nil {
 		return "suite bug: " + err.Error()
 	}
-	f, msg := s.roundTrip(want)
+	f, msg := s.exchange(v, want)
 	if msg != "" {
-		if s.dead != nil {
-			s.deadValue = v
-		}
 		return msg
 	}
 	r, err := codec.Loads(f.Payload)
@@ -211,11 +215,8 @@ func checkLoadsProp(s *propSession, v codec.Value) string {
 	if err != nil {
 		return "suite bug: " + err.Error()
 	}
-	f, msg := s.roundTrip(item)
+	f, msg := s.exchange(v, item)
 	if msg != "" {
-		if s.dead != nil {
-			s.deadValue = v
-		}
 		return msg
 	}
 	got, err := codec.Loads(f.Payload)
