@@ -3,7 +3,6 @@ package codec_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/execnet-conform/execnet-conform/bench"
 	"github.com/execnet-conform/execnet-conform/internal/peers"
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 )
@@ -49,93 +49,18 @@ type benchValue struct {
 	native any
 }
 
-func benchDict(kv ...codec.Value) *codec.Dict {
-	d := &codec.Dict{}
-	for i := 0; i < len(kv); i += 2 {
-		_ = d.Set(kv[i], kv[i+1]) // keys are strings
-	}
-	return d
-}
-
-// benchValues are the values of the codec benchmarks: small scalars, a
-// 1 KiB mixed dict, report-like nested dicts (what pytest-xdist sends per
-// test), a list of 10,000 ints and 1 MiB of bytes.
+// benchValues are the values of the codec benchmarks: a lone int and a
+// lone str, then the values every comparison in this project uses
+// (bench.Values: small scalars, a 1 KiB mixed dict, a 1 MiB bytes value, a
+// list of 10,000 ints and report-like nested dicts).
 func benchValues() []benchValue {
-	var out []benchValue
-	out = append(out, benchValue{"int", codec.Int(42), int64(42)})
-	out = append(out, benchValue{"str", codec.Str("hello world"), "hello world"})
-	out = append(out, benchValue{"scalars", codec.Tuple{codec.Int(42), codec.Float(3.5), codec.Bool(true), codec.None{}, codec.Str("ok")},
-		[]any{int64(42), 3.5, true, nil, "ok"}})
-
-	mixed := &codec.Dict{}
-	mixedN := map[string]any{}
-	for i := 0; i < 24; i++ {
-		k := fmt.Sprintf("key%02d", i)
-		var v codec.Value
-		var n any
-		switch i % 6 {
-		case 0:
-			v, n = codec.Int(i*1000003), int64(i*1000003)
-		case 1:
-			v, n = codec.Float(float64(i)*1.25), float64(i)*1.25
-		case 2:
-			s := fmt.Sprintf("value number %d with some text", i)
-			v, n = codec.Str(s), s
-		case 3:
-			v, n = codec.Bool(i%4 == 3), i%4 == 3
-		case 4:
-			v, n = codec.List{codec.Int(1), codec.Int(2), codec.Str("three")}, []any{int64(1), int64(2), "three"}
-		case 5:
-			b := []byte(fmt.Sprintf("bytes-%d-xxxxxxxx", i))
-			v, n = codec.Bytes(b), b
-		}
-		_ = mixed.Set(codec.Str(k), v)
-		mixedN[k] = n
+	out := []benchValue{
+		{"int", codec.Int(42), int64(42)},
+		{"str", codec.Str("hello world"), "hello world"},
 	}
-	out = append(out, benchValue{"dict-1k", mixed, mixedN})
-
-	var reports codec.List
-	var reportsN []any
-	outcomes := []string{"passed", "failed", "skipped"}
-	for i := 0; i < 20; i++ {
-		nodeid := fmt.Sprintf("tests/test_mod_%d.py::TestClass::test_case_%d[param-%d]", i%5, i, i%3)
-		file := fmt.Sprintf("tests/test_mod_%d.py", i%5)
-		fn := fmt.Sprintf("TestClass.test_case_%d", i)
-		reports = append(reports, benchDict(
-			codec.Str("nodeid"), codec.Str(nodeid),
-			codec.Str("location"), codec.Tuple{codec.Str(file), codec.Int(10 + i), codec.Str(fn)},
-			codec.Str("keywords"), benchDict(codec.Str("test_case"), codec.Int(1), codec.Str("TestClass"), codec.Int(1)),
-			codec.Str("outcome"), codec.Str(outcomes[i%3]),
-			codec.Str("longrepr"), codec.None{},
-			codec.Str("when"), codec.Str("call"),
-			codec.Str("user_properties"), codec.List{},
-			codec.Str("sections"), codec.List{codec.Tuple{codec.Str("Captured stdout call"), codec.Str("some output\n")}},
-			codec.Str("duration"), codec.Float(0.00123*float64(i+1)),
-			codec.Str("worker_id"), codec.Str("gw3"),
-		))
-		reportsN = append(reportsN, map[string]any{
-			"nodeid": nodeid, "location": []any{file, int64(10 + i), fn},
-			"keywords": map[string]any{"test_case": int64(1), "TestClass": int64(1)},
-			"outcome":  outcomes[i%3], "longrepr": nil, "when": "call", "user_properties": []any{},
-			"sections": []any{[]any{"Captured stdout call", "some output\n"}},
-			"duration": 0.00123 * float64(i+1), "worker_id": "gw3",
-		})
+	for _, v := range bench.Values() {
+		out = append(out, benchValue{v.Name, v.Codec, v.Native})
 	}
-	out = append(out, benchValue{"reports", reports, reportsN})
-
-	ints := make(codec.List, 10000)
-	intsN := make([]any, 10000)
-	for i := range ints {
-		x := int64(i*7919) - 20000000
-		ints[i], intsN[i] = codec.Int(x), x
-	}
-	out = append(out, benchValue{"ints-10k", ints, intsN})
-
-	blob := make([]byte, 1<<20)
-	for i := range blob {
-		blob[i] = byte(i % 251)
-	}
-	out = append(out, benchValue{"bytes-1m", codec.Bytes(blob), blob})
 	return out
 }
 
