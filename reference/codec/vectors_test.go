@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -40,6 +41,14 @@ type vector struct {
 type deviation struct {
 	ID   string `json:"id"`
 	Text string `json:"text"`
+	// Interpreters, when set, limits the deviation to these peers
+	// ("cpython", "pypy"); the others follow the spec.
+	Interpreters []string `json:"interpreters"`
+}
+
+// appliesTo reports whether the deviation is recorded for interpreter name.
+func (d *deviation) appliesTo(name string) bool {
+	return len(d.Interpreters) == 0 || slices.Contains(d.Interpreters, name)
 }
 
 type strConfig struct {

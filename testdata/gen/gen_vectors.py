@@ -202,22 +202,43 @@ class Gen(object):
             v["note"] = note
         self._put(v)
 
-    def reject(self, name, raw, error, deviation=None, channels=False, strconfig=None, note=None):
+    def reject(self, name, raw, error, deviation=None, channels=False, strconfig=None, note=None,
+               python_error=None):
         """Bytes that our spec rejects with the named error class. If execnet
-        accepts them, a deviation must say so."""
+        accepts them, a deviation must say so.
+
+        A deviation can also be one of error class: execnet rejects the bytes
+        too, but with an exception that stands for another class than ours
+        (e.g. UnicodeDecodeError, class BadUTF8, where we say Truncated). Such
+        a vector passes both deviation and python_error, the exception name
+        (as err_name writes it) execnet must raise; anything else stops the
+        script. A deviation limited to some interpreters lists them in its
+        "interpreters" field; the script must run on one of them."""
+        if python_error is not None and deviation is None:
+            raise SystemExit("%s: python_error is only for deviations of error class" % name)
+        if deviation is not None and "interpreters" in deviation and \
+                sys.implementation.name not in deviation["interpreters"]:
+            raise SystemExit("%s: deviation %s applies to %s only; run this script with one of them" %
+                             (name, deviation["id"], ", ".join(deviation["interpreters"])))
         got, err = try_load(raw, strconfig=strconfig, channels=channels)
         v = {"name": name, "class": "reject", "hex": raw.hex(), "error": error, "literal": None}
         if err is None:
             if deviation is None:
                 raise SystemExit("%s: execnet accepts %s as %r; add a deviation" % (name, raw.hex(), got))
+            if python_error is not None:
+                raise SystemExit("%s: execnet accepts %s as %r, deviation %s expects %s" %
+                                 (name, raw.hex(), got, deviation["id"], python_error))
             try:
                 r = repr(got)
                 v["python_accepts"] = r if len(r) <= 200 else r[:200] + "...(%d chars)" % len(r)
             except RecursionError:
                 v["python_accepts"] = "<too deep for repr>"
         else:
-            if deviation is not None:
+            if deviation is not None and python_error is None:
                 raise SystemExit("%s: deviation recorded but execnet rejects too: %r" % (name, err))
+            if python_error is not None and err_name(err) != python_error:
+                raise SystemExit("%s: execnet raises %s (%s), deviation %s expects %s" %
+                                 (name, err_name(err), err_text(err), deviation["id"], python_error))
             v["python_error"] = err_name(err)
             v["python_message"] = err_text(err)
         if channels:
@@ -259,8 +280,13 @@ class Gen(object):
         self._put(v)
 
 
-def dev(id, text):
-    return {"id": id, "text": text}
+def dev(id, text, interpreters=None):
+    """A deviation record. interpreters (sys.implementation.name values)
+    limits it to those interpreters; the others follow our spec."""
+    d = {"id": id, "text": text}
+    if interpreters is not None:
+        d["interpreters"] = list(interpreters)
+    return d
 
 
 def build(g):
@@ -535,7 +561,38 @@ def build(g):
     R("reject/truncated/huge-bytes-length-no-data", b"A" + i32(0x7fffffff), "ErrTruncated",
       note="a huge declared length backed by no data must not allocate it")
     R("reject/truncated/huge-str-length-no-data", b"N" + i32(0x7fffffff), "ErrTruncated")
-    R("reject/truncated/huge-longint-length-no-data", b"H" + i32(0x7fffffff), "ErrTruncated")
+    # A length operand larger than the rest of the input is Truncated
+    # (LIM-LEN-3, ERR-GEN-5 step 4, before the operand's content is looked
+    # at). execnet 1.9 reads what is there and converts it first.
+    longint_short = dev("longint-length-beyond-input",
+                        "execnet 1.9 passes the bytes that follow a LONGINT/LONGLONG length beyond the input "
+                        "to int(), which raises ValueError (class BadInteger) unless they are all digits; "
+                        "our spec checks the length first: Truncated (DEV-22)")
+    R("reject/truncated/huge-longint-length-no-data", b"H" + i32(0x7fffffff), "ErrTruncated",
+      deviation=longint_short, python_error="ValueError")
+    R("reject/truncated/H-length-beyond-input-non-digit", b"H" + i32(8) + b"123a" + STOP,
+      "ErrTruncated", deviation=longint_short, python_error="ValueError",
+      note="length 8, then 5 bytes (the STOP among them); execnet converts b'123aQ'")
+    R("reject/truncated/I-length-beyond-input-non-digit", b"I" + i32(8) + b"9x" + STOP,
+      "ErrTruncated", deviation=longint_short, python_error="ValueError")
+    # When the short operand is all digits, int() succeeds and execnet fails
+    # on the missing STOP (EOFError, class Truncated), as our spec does:
+    # reject/truncated/H-payload-4-of-8 above is that case.
+    text_short = dev("text-length-beyond-input",
+                     "execnet 1.9 decodes the bytes that follow a PY3STRING/UNICODE length beyond the input, "
+                     "so ill-formed UTF-8 among them raises UnicodeDecodeError (class BadUTF8); our spec checks "
+                     "the length first: Truncated (DEV-24)")
+    R("reject/truncated/N-length-beyond-input-bad-utf8", b"N" + i32(0x251) + b"\x80", "ErrTruncated",
+      deviation=text_short, python_error="UnicodeDecodeError")
+    R("reject/truncated/S-length-beyond-input-bad-utf8", b"S" + i32(8) + b"ab\xff" + STOP, "ErrTruncated",
+      deviation=text_short, python_error="UnicodeDecodeError")
+    R("reject/truncated/N-length-beyond-input-cut-sequence", b"N" + i32(5) + b"a\xc3", "ErrTruncated",
+      deviation=text_short, python_error="UnicodeDecodeError",
+      note="the input ends inside a two-byte sequence; execnet reports 'unexpected end of data'")
+    # Well-formed: execnet decodes the short text and fails on the missing
+    # STOP (EOFError, class Truncated), as our spec: no deviation to record.
+    R("reject/truncated/N-length-beyond-input-valid-utf8", b"N" + i32(5) + b"a", "ErrTruncated",
+      note="DEV-24's conforming case: the short operand is well-formed, so execnet fails later with EOFError")
     R("reject/truncated/huge-bytes-length-short-data", b"A" + i32(0x40000000) + b"abc" + STOP, "ErrTruncated")
 
     # Stack discipline.
@@ -589,6 +646,23 @@ def build(g):
     R("reject/setitem/on-str", N("s") + F(0) + F(1) + b"P" + STOP, "ErrNotContainer")
     R("reject/setitem/on-set", b"O" + i32(0) + F(0) + F(1) + b"P" + STOP, "ErrNotContainer")
     R("reject/setitem/on-none", b"L" + F(0) + F(1) + b"P" + STOP, "ErrNotContainer")
+    # A key too big for a machine index on a target that is not a container:
+    # CPython converts the key before it looks at the target when the target
+    # has sequence methods (str, bytes, tuple, set, frozenset) and raises
+    # IndexError; PyPy raises TypeError, as our NotContainer.
+    huge_key = dev("cpython-huge-setitem-key",
+                   "CPython only: SETITEM on a str, bytes, tuple, set or frozenset with an int key too big for "
+                   "a machine index raises IndexError 'cannot fit int into an index-sized integer' (class "
+                   "IndexRange); PyPy and our spec give NotContainer (DEV-25)", interpreters=["cpython"])
+    key20 = lstr("H", b"100000000000000000000")
+    R("reject/setitem/on-str-huge-key", N("a") + key20 + b"L" + b"P" + STOP, "ErrNotContainer",
+      deviation=huge_key, python_error="IndexError", note="'a'[10**20] = None")
+    R("reject/setitem/on-tuple-huge-key", b"@" + i32(0) + key20 + b"L" + b"P" + STOP, "ErrNotContainer",
+      deviation=huge_key, python_error="IndexError")
+    R("reject/setitem/on-frozenset-negative-huge-key", b"E" + i32(0) + lstr("H", b"-9223372036854775809") + b"L"
+      + b"P" + STOP, "ErrNotContainer", deviation=huge_key, python_error="IndexError")
+    R("reject/setitem/on-int-huge-key", F(5) + key20 + b"L" + b"P" + STOP, "ErrNotContainer",
+      note="DEV-25's conforming case: an int has no sequence methods, so CPython raises TypeError")
     R("reject/list/index-out-of-range", b"K" + i32(1) + F(1) + F(9) + b"P" + STOP, "ErrIndexRange")
     R("reject/list/index-on-empty", b"K" + i32(0) + F(0) + F(9) + b"P" + STOP, "ErrIndexRange")
     R("reject/list/index-bigint", b"K" + i32(1) + lstr("H", b"99999999999999999999") + F(9) + b"P" + STOP,
