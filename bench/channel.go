@@ -223,6 +223,9 @@ func GoMaster(ctx context.Context, pair, spec string, w Workload, progress func(
 			if b, ok := v.(codec.Bytes); !ok || len(b) != size {
 				return 0, fmt.Errorf("conform_stream sent %s, want %d bytes", codec.Repr(v), size)
 			}
+			// The item is checked and dropped: its memory may carry the
+			// next one (as the raw pipe reuses its buffer).
+			g.Recycle(v)
 		}
 		if err := ch.WaitClose(ctx); err != nil {
 			return 0, err

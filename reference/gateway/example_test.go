@@ -272,3 +272,36 @@ def scale(channel, factor, items):
 	// Output:
 	// [3, 7.5, 'ababab'] <nil>
 }
+
+// Stream large bytes items from a worker and give each item's memory
+// back once it has been used, so that the next one is read into it.
+func ExampleGateway_Recycle() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	gw, err := gateway.Open(ctx, "popen//python=/usr/bin/python3")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer gw.Exit(ctx)
+	ch, err := gw.RemoteExecSource(ctx, `
+		block = bytes(1 << 20)
+		for _ in range(64):
+		    channel.send(block)
+	`)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	total := 0
+	for {
+		v, err := ch.Receive(ctx)
+		if err != nil {
+			break // EOF once the remote code has finished
+		}
+		total += len(v.(codec.Bytes))
+		gw.Recycle(v) // v must not be used after this
+	}
+	fmt.Println(total >> 20, "MiB")
+	// Output: 64 MiB
+}

@@ -190,6 +190,8 @@ type Gateway struct {
 	qlast   int64  // nanotime of the last frame sent
 	resolve func(int32) (codec.Value, error)
 
+	rbufs bufFree // large receive buffers given back by Recycle
+
 	mu        sync.Mutex
 	channels  map[int32]*Channel // open channels ("opened" or "sendonly")
 	nextID    int32
@@ -515,12 +517,24 @@ func (g *Gateway) Serve(ctx context.Context) error {
 func (g *Gateway) receiver() {
 	defer close(g.done)
 	fr := newFrameReader(g.conn, g.cfg.maxPayload)
+	fr.bufs = &g.rbufs
 	var endErr error
 	for {
 		f, off, fresh, err := fr.next()
 		if err != nil {
 			endErr = err
 			break
+		}
+		if fr.blob != nil {
+			// CHANNEL_DATA carrying one large bytes item, read
+			// straight into a buffer of its own.
+			if ch := g.lookup(f.Channel); ch != nil {
+				ch.deliver(codec.Bytes(fr.blob))
+			} else {
+				g.rbufs.put(fr.blob) // dropped, as any item for an unknown channel
+			}
+			fr.blob = nil
+			continue
 		}
 		stop, err := g.dispatch(f, off, fresh)
 		if err != nil {

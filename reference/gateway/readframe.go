@@ -26,6 +26,14 @@ type frameReader struct {
 	max     int
 	discard int // bytes of the previous payload still in r
 	hdr     [spec.HeaderSize]byte
+
+	// bufs, when set, supplies the buffers of bulk items (see blob).
+	bufs *bufFree
+	// blob is set by next, instead of the payload, for a CHANNEL_DATA
+	// frame of at least freshMin bytes that is one bytes value and
+	// nothing else: it holds the value's bytes, read straight from the
+	// stream into a buffer from bufs. The caller takes it and clears it.
+	blob []byte
 }
 
 // readBufSize is the stream buffer: many small frames per read call.
@@ -93,6 +101,29 @@ func (fr *frameReader) next() (f frame.Frame, start int64, fresh bool, err error
 		return f, start, false, nil
 	}
 	var got int
+	if fr.bufs != nil && f.Code == spec.MsgChannelData && int(length) >= freshMin && int(length) <= freshExact {
+		if p, perr := fr.r.Peek(5); perr == nil && spec.Opcode(p[0]) == spec.OpBytes &&
+			int64(binary.BigEndian.Uint32(p[1:5])) == int64(length)-6 {
+			var blob []byte
+			blob, got, err = fr.readBlob(int(length))
+			fr.off += int64(got)
+			if err != nil {
+				return frame.Frame{Code: f.Code, Channel: f.Channel}, start, false, &frame.Error{Offset: start, Header: fr.hdr,
+					HeaderLen: spec.HeaderSize, Err: frame.ErrShortPayload,
+					Detail: fmt.Sprintf("declared %d bytes, got %d", length, got)}
+			}
+			if blob[len(blob)-1] == byte(spec.OpStop) {
+				fr.blob = blob[:len(blob)-1]
+				return f, start, false, nil
+			}
+			// Not closed by STOP: rebuild the payload so that the
+			// decoder reports the error exactly as for any frame.
+			f.Payload = append(make([]byte, 0, length), byte(spec.OpBytes))
+			f.Payload = binary.BigEndian.AppendUint32(f.Payload, uint32(len(blob)-1))
+			f.Payload = append(f.Payload, blob...)
+			return f, start, true, nil
+		}
+	}
 	if int(length) < freshMin {
 		f.Payload, err = fr.r.Peek(int(length))
 		got = len(f.Payload)
@@ -108,6 +139,25 @@ func (fr *frameReader) next() (f frame.Frame, start int64, fresh bool, err error
 			Detail: fmt.Sprintf("declared %d bytes, got %d", length, got)}
 	}
 	return f, start, fresh, nil
+}
+
+// readBlob consumes a payload of n bytes that is one bytes value: it skips
+// the 5-byte prefix (opcode and length, already checked through Peek) and
+// reads the n-5 bytes that follow (the value and, if well formed, STOP)
+// into a buffer from fr.bufs. got counts the payload bytes consumed.
+func (fr *frameReader) readBlob(n int) (b []byte, got int, err error) {
+	_, _ = fr.r.Discard(5) // peeked: cannot fail
+	b = fr.bufs.get(n - 5)
+	k, _ := fr.r.Read(b[:min(fr.r.Buffered(), len(b))]) // buffered: no read call
+	if k < len(b) {
+		var m int
+		m, err = io.ReadFull(fr.direct, b[k:])
+		k += m
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+	}
+	return b, 5 + k, err
 }
 
 // readFresh reads exactly n bytes into a new buffer: first what the stream

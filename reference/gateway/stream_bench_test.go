@@ -40,6 +40,7 @@ func BenchmarkProcessStream(b *testing.B) {
 				if x, ok := v.(codec.Bytes); !ok || len(x) != size {
 					b.Fatalf("item %d: %s", i, codec.Repr(v))
 				}
+				g.Recycle(v)
 			}
 			if err := ch.WaitClose(ctx); err != nil {
 				b.Fatal(err)

@@ -1,0 +1,85 @@
+package gateway
+
+import (
+	"sync"
+
+	"github.com/execnet-conform/execnet-conform/reference/codec"
+)
+
+// Bulk receive buffers.
+//
+// A large bytes item arrives in a buffer of its own (see frameReader), and
+// by default that buffer is garbage once the program drops the value. At
+// hundreds of MiB/s that is the receiver's main cost: every item lands in
+// freshly mapped, zeroed memory, which the kernel must fault in page by
+// page while it copies from the pipe. Gateway.Recycle lets a program that
+// consumes each item and then forgets it hand the memory back, so the next
+// item of about the same size is read into pages that are already mapped.
+
+const (
+	// recycleMin is the smallest buffer kept: smaller items are read
+	// from the stream buffer and copied, never given a buffer of their own.
+	recycleMin = freshMin
+	// recycleMax is the largest buffer kept.
+	recycleMax = freshExact
+	// recycleBudget bounds the memory the free list holds.
+	recycleBudget = 32 << 20
+	// recycleSlots bounds the number of buffers it holds.
+	recycleSlots = 16
+)
+
+// bufFree is a small free list of receive buffers, shared by the receiver
+// goroutine (get) and the program (put, through Recycle).
+type bufFree struct {
+	mu    sync.Mutex
+	free  [][]byte
+	bytes int
+}
+
+// get returns a buffer of length n: a recycled one whose capacity is at
+// least n and at most twice n (so a small item does not pin a huge
+// buffer), or a new one.
+func (p *bufFree) get(n int) []byte {
+	p.mu.Lock()
+	for i, b := range p.free {
+		if c := cap(b); c >= n && c/2 <= n {
+			last := len(p.free) - 1
+			p.free[i] = p.free[last]
+			p.free[last] = nil
+			p.free = p.free[:last]
+			p.bytes -= c
+			p.mu.Unlock()
+			return b[:n]
+		}
+	}
+	p.mu.Unlock()
+	return make([]byte, n)
+}
+
+// put keeps b for a later get if it is of a useful size and the budget
+// allows; otherwise b is left to the garbage collector.
+func (p *bufFree) put(b []byte) {
+	c := cap(b)
+	if c < recycleMin || c > recycleMax+1 {
+		return
+	}
+	p.mu.Lock()
+	if len(p.free) < recycleSlots && p.bytes+c <= recycleBudget {
+		p.free = append(p.free, b[:0])
+		p.bytes += c
+	}
+	p.mu.Unlock()
+}
+
+// Recycle gives the memory of v, a bytes item received on one of g's
+// channels, back to g, which may read a later large item into it. It is
+// for bulk transfers in which each item is used and then dropped: after
+// Recycle, neither v nor any slice of it may be used again, because its
+// bytes will be overwritten. Values of other kinds, and items smaller than
+// 32 KiB, are ignored (they are not read into buffers of their own), so
+// calling Recycle on every item received is safe and cheap.
+func (g *Gateway) Recycle(v codec.Value) {
+	if b, ok := v.(codec.Bytes); ok && len(b) > 0 {
+		g.rbufs.put(b[:cap(b)])
+	}
+}

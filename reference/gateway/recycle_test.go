@@ -1,0 +1,174 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/execnet-conform/execnet-conform/reference/codec"
+	"github.com/execnet-conform/execnet-conform/reference/frame"
+	"github.com/execnet-conform/execnet-conform/spec"
+)
+
+// fixedConn serves a fixed byte stream, then EOF.
+type fixedConn struct {
+	*feedConn
+	r *bytes.Reader
+}
+
+func (c fixedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+func dataFrame(t *testing.T, id int32, payload []byte) []byte {
+	t.Helper()
+	return frame.Append(nil, frame.Frame{Code: spec.MsgChannelData, Channel: id, Payload: payload})
+}
+
+func bulkItem(size int, seed byte) codec.Bytes {
+	b := make([]byte, size)
+	for i := range b {
+		b[i] = seed + byte(i%251)
+	}
+	return b
+}
+
+// Large bytes items are read straight into buffers of their own; a
+// recycled buffer carries a later item of a similar size, and the items
+// arrive intact and in order.
+func TestRecycleReusesBulkBuffers(t *testing.T) {
+	var stream []byte
+	items := []codec.Bytes{bulkItem(64<<10, 1), bulkItem(64<<10, 2), bulkItem(60<<10, 3), bulkItem(1<<20, 4), bulkItem(100, 5)}
+	for _, it := range items {
+		p, err := codec.Dumps(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stream = append(stream, dataFrame(t, 1, p)...)
+	}
+	c := newFeedConn(stream)
+	g := New(c, Master)
+	defer func() { c.Close(); <-g.Done() }()
+	ch := g.NewChannel()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	c.grant <- 1 // the whole stream, once
+	var got []codec.Bytes
+	for range items {
+		v, err := ch.Receive(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, v.(codec.Bytes))
+	}
+	for i := range items {
+		if !bytes.Equal(got[i], items[i]) {
+			t.Fatalf("item %d: %d bytes, not the %d sent", i, len(got[i]), len(items[i]))
+		}
+	}
+
+	// Recycle the 64 KiB item; the next 60 KiB item read must use it.
+	first := &got[0][:1][0]
+	g.Recycle(got[0])
+	g.Recycle(codec.Str("ignored"))
+	g.Recycle(codec.Bytes(nil))
+	p, _ := codec.Dumps(items[2])
+	c2 := newFeedConn(dataFrame(t, 1, p))
+	fr := newFrameReader(c2, 0)
+	fr.bufs = &g.rbufs
+	c2.grant <- 1
+	if _, _, _, err := fr.next(); err != nil {
+		t.Fatal(err)
+	}
+	if fr.blob == nil {
+		t.Fatal("a 60 KiB bytes item was not read as a blob")
+	}
+	if &fr.blob[0] != first {
+		t.Error("the recycled buffer was not reused for an item of similar size")
+	}
+	if !bytes.Equal(fr.blob, items[2]) {
+		t.Error("the item read into a recycled buffer is corrupt")
+	}
+	// A buffer more than twice the item's size is not handed out.
+	g.Recycle(got[3]) // 1 MiB
+	if b := g.rbufs.get(40 << 10); cap(b) >= 1<<20 {
+		t.Error("a 1 MiB buffer was handed out for a 40 KiB item")
+	}
+}
+
+// A large payload that looks like one bytes value but does not end with
+// STOP, or ends early, fails exactly as the decoder and frame reader
+// report any bad frame.
+func TestBulkFrameErrors(t *testing.T) {
+	good, err := codec.Dumps(bulkItem(64<<10, 7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noStop := append([]byte(nil), good...)
+	noStop[len(noStop)-1] = byte(spec.OpNone)
+	run := func(stream []byte) error {
+		c := fixedConn{newFeedConn(nil), bytes.NewReader(stream)}
+		g := New(c, Master)
+		ch := g.NewChannel()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := ch.Receive(ctx)
+		c.Close()
+		<-g.Done()
+		return err
+	}
+	err = run(dataFrame(t, 1, noStop))
+	var pe *ProtocolError
+	if !errors.As(err, &pe) {
+		t.Fatalf("payload without STOP: %v, want a ProtocolError", err)
+	}
+	if pe.Offset != 0 || len(pe.Header) != spec.HeaderSize {
+		t.Errorf("payload without STOP: offset %d, header % x", pe.Offset, pe.Header)
+	}
+	short := dataFrame(t, 1, good)
+	err = run(short[:len(short)-1000])
+	var fe *frame.Error
+	if !errors.As(err, &fe) || !errors.Is(fe.Err, frame.ErrShortPayload) {
+		t.Fatalf("short payload: %v, want frame.ErrShortPayload", err)
+	}
+}
+
+// With Recycle, receiving a 1 MiB item allocates a small constant, not
+// the item's size.
+func TestRecycleBoundsBulkAllocation(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	p, err := codec.Dumps(bulkItem(1<<20, 9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newFeedConn(dataFrame(t, 1, p))
+	g := New(c, Master)
+	defer func() { c.Close(); <-g.Done() }()
+	ch := g.NewChannel()
+	ctx := context.Background()
+	recv := func() {
+		c.grant <- 1
+		v, err := ch.Receive(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.Recycle(v)
+	}
+	recv()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const n = 50
+	for i := 0; i < n; i++ {
+		recv()
+	}
+	runtime.ReadMemStats(&after)
+	per := (after.TotalAlloc - before.TotalAlloc) / n
+	t.Logf("%d bytes allocated per recycled 1 MiB item", per)
+	if per > 64<<10 {
+		t.Errorf("%d bytes allocated per recycled 1 MiB item, want well under its size", per)
+	}
+}
