@@ -11,11 +11,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/execnet-conform/execnet-conform/conformance/profile"
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/reference/gateway"
+	"github.com/execnet-conform/execnet-conform/reference/transport"
 )
 
 // Workload sizes one channel benchmark run.
@@ -344,6 +346,7 @@ func RawPipe(ctx context.Context, self []string, count, size int) (mibps, perSec
 	if err != nil {
 		return 0, 0, err
 	}
+	growPipes(out)
 	if err := cmd.Start(); err != nil {
 		return 0, 0, err
 	}
@@ -401,6 +404,7 @@ func RawPipeRoundTrips(ctx context.Context, self []string, count, size int) (flo
 	if err != nil {
 		return 0, err
 	}
+	growPipes(in, out)
 	if err := cmd.Start(); err != nil {
 		return 0, err
 	}
@@ -436,6 +440,17 @@ func PipeEcho(r io.Reader, w io.Writer, size int) error {
 		}
 		if _, err := w.Write(buf); err != nil {
 			return err
+		}
+	}
+}
+
+// growPipes gives the raw pipes the buffer size the popen transport asks
+// for its own (transport.PipeSize), so that the limit is measured on the
+// same kind of pipe the gateways use.
+func growPipes(ps ...any) {
+	for _, p := range ps {
+		if f, ok := p.(syscall.Conn); ok {
+			transport.GrowPipe(f, transport.PipeSize)
 		}
 	}
 }

@@ -106,6 +106,9 @@ func StartCommand(ctx context.Context, argv []string, line, label string, opts O
 		inW.Close()
 		return nil, fail(ErrBootstrapIO, err)
 	}
+	// Bulk items cross in fewer fills of a larger pipe (see GrowPipe).
+	GrowPipe(inW, PipeSize)
+	GrowPipe(outR, PipeSize)
 	tail := &tailWriter{max: stderrTailSize, next: opts.Stderr}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, tail
@@ -128,6 +131,10 @@ func StartCommand(ctx context.Context, argv []string, line, label string, opts O
 	}
 	return c, nil
 }
+
+// PipeSize is the buffer a popen master asks for its worker's stdin and
+// stdout pipes, and the Go worker for its own.
+const PipeSize = 1 << 20
 
 func ctxClass(err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {

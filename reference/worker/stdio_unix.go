@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+
+	"github.com/execnet-conform/execnet-conform/reference/transport"
 )
 
 // ProtocolStdio moves the protocol stream off the standard descriptors,
@@ -39,7 +41,13 @@ func ProtocolStdio() (in, out *os.File, err error) {
 			return nil, nil, fmt.Errorf("worker: pointing descriptor %d at %s: %w", fd, os.DevNull, err)
 		}
 	}
-	return os.NewFile(uintptr(inFD), "protocol-in"), os.NewFile(uintptr(outFD), "protocol-out"), nil
+	in, out = os.NewFile(uintptr(inFD), "protocol-in"), os.NewFile(uintptr(outFD), "protocol-out")
+	// A master that is not ours (Python execnet) leaves its pipes at the
+	// default size; a larger buffer lets bulk items cross in fewer fills.
+	// Not a pipe, or not allowed: nothing changes.
+	transport.GrowPipe(in, transport.PipeSize)
+	transport.GrowPipe(out, transport.PipeSize)
+	return in, out, nil
 }
 
 func dupCloexec(fd int) (int, error) {
