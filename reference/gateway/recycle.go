@@ -36,17 +36,17 @@ type bufFree struct {
 	bytes int
 }
 
-// get returns a buffer of length n: a recycled one whose capacity is at
-// least n and at most twice n (so a small item does not pin a huge
+// get returns a buffer of length n: the newest recycled one whose
+// capacity is at least n and at most twice n (so a small item does not pin a huge
 // buffer), or a new one.
 func (p *bufFree) get(n int) []byte {
 	p.mu.Lock()
-	for i, b := range p.free {
-		if c := cap(b); c >= n && c/2 <= n {
-			last := len(p.free) - 1
-			p.free[i] = p.free[last]
-			p.free[last] = nil
-			p.free = p.free[:last]
+	for i := len(p.free) - 1; i >= 0; i-- {
+		if c := cap(p.free[i]); c >= n && c/2 <= n {
+			b := p.free[i]
+			copy(p.free[i:], p.free[i+1:])
+			p.free[len(p.free)-1] = nil
+			p.free = p.free[:len(p.free)-1]
 			p.bytes -= c
 			p.mu.Unlock()
 			return b[:n]
@@ -56,17 +56,27 @@ func (p *bufFree) get(n int) []byte {
 	return make([]byte, n)
 }
 
-// put keeps b for a later get if it is of a useful size and the budget
-// allows; otherwise b is left to the garbage collector.
+// put keeps b for a later get if it is of a useful size, dropping the
+// oldest buffers kept when the list is over its slots or its budget (so
+// that when the item size changes, the new size soon owns the list).
 func (p *bufFree) put(b []byte) {
 	c := cap(b)
 	if c < recycleMin || c > recycleMax+1 {
 		return
 	}
 	p.mu.Lock()
-	if len(p.free) < recycleSlots && p.bytes+c <= recycleBudget {
-		p.free = append(p.free, b[:0])
-		p.bytes += c
+	p.free = append(p.free, b[:0])
+	p.bytes += c
+	drop := 0
+	for len(p.free)-drop > recycleSlots || p.bytes > recycleBudget {
+		p.bytes -= cap(p.free[drop])
+		p.free[drop] = nil
+		drop++
+	}
+	if drop > 0 {
+		n := copy(p.free, p.free[drop:])
+		clear(p.free[n:])
+		p.free = p.free[:n]
 	}
 	p.mu.Unlock()
 }

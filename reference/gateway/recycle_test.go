@@ -172,3 +172,33 @@ func TestRecycleBoundsBulkAllocation(t *testing.T) {
 		t.Errorf("%d bytes allocated per recycled 1 MiB item, want well under its size", per)
 	}
 }
+
+// When the item size changes, buffers of the new size displace the old
+// ones even once the free list is full of them.
+func TestRecycleAdaptsToNewSize(t *testing.T) {
+	var p bufFree
+	for i := 0; i < 2*recycleSlots; i++ {
+		p.put(make([]byte, 64<<10))
+	}
+	if len(p.free) != recycleSlots || p.bytes != recycleSlots*(64<<10) {
+		t.Fatalf("free list holds %d buffers, %d bytes; want %d of 64 KiB", len(p.free), p.bytes, recycleSlots)
+	}
+	big := make([]byte, 1<<20)
+	p.put(big)
+	if b := p.get(1 << 20); &b[0] != &big[0] {
+		t.Fatal("a 1 MiB buffer recycled into a full list of 64 KiB ones was not kept")
+	}
+	for i := 0; i < 40; i++ {
+		p.put(make([]byte, 1<<20))
+	}
+	if p.bytes > recycleBudget || len(p.free) > recycleSlots {
+		t.Fatalf("free list holds %d buffers, %d bytes; over its bounds", len(p.free), p.bytes)
+	}
+	sum := 0
+	for _, b := range p.free {
+		sum += cap(b)
+	}
+	if sum != p.bytes {
+		t.Fatalf("byte count %d, buffers hold %d", p.bytes, sum)
+	}
+}
