@@ -271,21 +271,24 @@ func Deviations() ([]Deviation, error) {
 	return out, nil
 }
 
+// The patterns compile on first use: the registry is read by tests and
+// the runner, and a worker process importing this package should not pay
+// for compiling them at start-up.
 var (
 	// anchorStart matches a paragraph or list item that starts with
 	// something shaped like an anchor; idRE then decides if it is valid.
-	anchorStart = regexp.MustCompile(`^(?:[-*+]\s+|\d+\.\s+)?\[([A-Za-z0-9][A-Za-z0-9_.-]*)\](?:\s+(.*))?$`)
-	idRE        = regexp.MustCompile(`^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+-[1-9][0-9]*$`)
-	listItem    = regexp.MustCompile(`^(?:[-*+]\s+|\d+\.\s+)`)
-	keywordRE   = regexp.MustCompile(`\b(MUST|SHALL|REQUIRED|SHOULD|RECOMMENDED|MAY|OPTIONAL)\b`)
-	codeSpan    = regexp.MustCompile("`[^`]*`")
-	devRow      = regexp.MustCompile(`^\|\s*(DEV-[^\s|]*)\s*\|`)
-	classRow    = regexp.MustCompile("^\\|\\s*`([A-Za-z0-9]+)`\\s*\\|")
-	negRow      = regexp.MustCompile(`^\|\s*(A-[^\s|]*)\s*\|`)
-	negIDRE     = regexp.MustCompile(`^A-[1-9][0-9]*$`)
-	repeatRE    = regexp.MustCompile(`<([0-9]+) x ([0-9a-fA-F]{2})>`)
-	devIDRE     = regexp.MustCompile(`^DEV-[1-9][0-9]*$`)
-	clauseRef   = regexp.MustCompile(`[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+-[1-9][0-9]*`)
+	anchorStart = lazyRegexp(`^(?:[-*+]\s+|\d+\.\s+)?\[([A-Za-z0-9][A-Za-z0-9_.-]*)\](?:\s+(.*))?$`)
+	idRE        = lazyRegexp(`^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+-[1-9][0-9]*$`)
+	listItem    = lazyRegexp(`^(?:[-*+]\s+|\d+\.\s+)`)
+	keywordRE   = lazyRegexp(`\b(MUST|SHALL|REQUIRED|SHOULD|RECOMMENDED|MAY|OPTIONAL)\b`)
+	codeSpan    = lazyRegexp("`[^`]*`")
+	devRow      = lazyRegexp(`^\|\s*(DEV-[^\s|]*)\s*\|`)
+	classRow    = lazyRegexp("^\\|\\s*`([A-Za-z0-9]+)`\\s*\\|")
+	negRow      = lazyRegexp(`^\|\s*(A-[^\s|]*)\s*\|`)
+	negIDRE     = lazyRegexp(`^A-[1-9][0-9]*$`)
+	repeatRE    = lazyRegexp(`<([0-9]+) x ([0-9a-fA-F]{2})>`)
+	devIDRE     = lazyRegexp(`^DEV-[1-9][0-9]*$`)
+	clauseRef   = lazyRegexp(`[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+-[1-9][0-9]*`)
 )
 
 // level returns the strongest BCP 14 level named in text outside code
@@ -293,7 +296,7 @@ var (
 func level(text string) string {
 	best := ""
 	rank := map[string]int{"MAY": 1, "SHOULD": 2, "MUST": 3}
-	for _, m := range keywordRE.FindAllString(codeSpan.ReplaceAllString(text, ""), -1) {
+	for _, m := range keywordRE().FindAllString(codeSpan().ReplaceAllString(text, ""), -1) {
 		var l string
 		switch m {
 		case "MUST", "SHALL", "REQUIRED":
@@ -356,13 +359,13 @@ func parse(md string) (*document, error) {
 		}
 		if strings.HasPrefix(trim, "|") {
 			cur = -1
-			if m := classRow.FindStringSubmatch(trim); m != nil && strings.HasPrefix(section, "6.2") {
+			if m := classRow().FindStringSubmatch(trim); m != nil && strings.HasPrefix(section, "6.2") {
 				cells := strings.Split(strings.Trim(trim, "|"), "|")
 				if len(cells) >= 3 {
-					d.classClauses[m[1]] = clauseRef.FindAllString(cells[2], -1)
+					d.classClauses[m[1]] = clauseRef().FindAllString(cells[2], -1)
 				}
 			}
-			if m := negRow.FindStringSubmatch(trim); inAppendixA && m != nil {
+			if m := negRow().FindStringSubmatch(trim); inAppendixA && m != nil {
 				ne, p := negativeRow(trim, m[1], lineNo)
 				problems = append(problems, p...)
 				if ne.ID != "" {
@@ -375,7 +378,7 @@ func parse(md string) (*document, error) {
 				}
 			}
 			if inAppendixB {
-				if m := devRow.FindStringSubmatch(trim); m != nil {
+				if m := devRow().FindStringSubmatch(trim); m != nil {
 					dv, p := deviationRow(trim, m[1], lineNo)
 					problems = append(problems, p...)
 					if dv.ID != "" {
@@ -390,9 +393,9 @@ func parse(md string) (*document, error) {
 			}
 			continue
 		}
-		if m := anchorStart.FindStringSubmatch(trim); m != nil {
+		if m := anchorStart().FindStringSubmatch(trim); m != nil {
 			id := m[1]
-			if !idRE.MatchString(id) {
+			if !idRE().MatchString(id) {
 				problems = append(problems, fmt.Sprintf("line %d: malformed clause id [%s]", lineNo, id))
 				cur = -1
 				continue
@@ -407,7 +410,7 @@ func parse(md string) (*document, error) {
 			cur = len(d.clauses) - 1
 			continue
 		}
-		if cur >= 0 && !listItem.MatchString(trim) {
+		if cur >= 0 && !listItem().MatchString(trim) {
 			d.clauses[cur].Text += " " + trim
 			continue
 		}
@@ -448,7 +451,7 @@ func parse(md string) (*document, error) {
 
 // deviationRow parses "| DEV-N | clauses | versions | behaviour | repro |".
 func deviationRow(row, id string, lineNo int) (Deviation, []string) {
-	if !devIDRE.MatchString(id) {
+	if !devIDRE().MatchString(id) {
 		return Deviation{}, []string{fmt.Sprintf("line %d: malformed deviation id %s", lineNo, id)}
 	}
 	cells := strings.Split(strings.Trim(row, "|"), "|")
@@ -457,7 +460,7 @@ func deviationRow(row, id string, lineNo int) (Deviation, []string) {
 	}
 	dv := Deviation{
 		ID:        id,
-		Clauses:   clauseRef.FindAllString(cells[1], -1),
+		Clauses:   clauseRef().FindAllString(cells[1], -1),
 		Versions:  strings.TrimSpace(cells[2]),
 		Behaviour: strings.TrimSpace(cells[3]),
 	}
@@ -472,7 +475,7 @@ func negativeRow(row, id string, lineNo int) (NegativeExample, []string) {
 	bad := func(format string, args ...any) (NegativeExample, []string) {
 		return NegativeExample{}, []string{fmt.Sprintf("line %d: negative example %s: ", lineNo, id) + fmt.Sprintf(format, args...)}
 	}
-	if !negIDRE.MatchString(id) {
+	if !negIDRE().MatchString(id) {
 		return bad("malformed id")
 	}
 	cells := strings.Split(strings.Trim(row, "|"), "|")
@@ -508,7 +511,7 @@ func negativeRow(row, id string, lineNo int) (NegativeExample, []string) {
 // bytes 0xHH.
 func parseHex(s string) ([]byte, error) {
 	var out []byte
-	for _, f := range strings.Fields(repeatRE.ReplaceAllString(s, " <$1:$2> ")) {
+	for _, f := range strings.Fields(repeatRE().ReplaceAllString(s, " <$1:$2> ")) {
 		if strings.HasPrefix(f, "<") {
 			var n int
 			var b byte
@@ -534,4 +537,10 @@ func clip(s string) string {
 		return s[:60] + "..."
 	}
 	return s
+}
+
+// lazyRegexp returns a function that compiles expr on its first call and
+// returns the same *regexp.Regexp every time.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }
