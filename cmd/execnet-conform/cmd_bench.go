@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 
@@ -28,6 +29,7 @@ func runBench(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	noCodec := fs.Bool("no-codec", false, "skip the serializer comparison")
 	cpython := fs.String("cpython", "/usr/bin/python3", "CPython interpreter with execnet (empty to skip)")
 	pypy := fs.String("pypy", "/usr/bin/pypy3", "PyPy interpreter with execnet (empty to skip)")
+	cpuprofile := fs.String("cpuprofile", "", "write the Go master's CPU profile (pprof) for the whole run to `FILE`")
 	pairs := fs.String("pairs", "", "comma-separated subset of pairs to run (go-go, go-cpython, go-pypy, cpython-cpython, cpython-go)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: execnet-conform bench [--quick] [--target XSPEC ...] [--format text|json] [--chart FILE.svg]")
@@ -89,6 +91,20 @@ func runBench(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	for i, t := range targets {
 		o.Pairs = append(o.Pairs, bench.Pair{Name: "go-target" + strconv.Itoa(i+1), Master: "go", Worker: t})
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "execnet-conform: cpuprofile: %v\n", err)
+			return exitUsage
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
 	}
 	prog := tty.NewProgress(stderr)
 	o.Progress = prog.Update
