@@ -29,6 +29,12 @@ type frameReader struct {
 
 	// bufs, when set, supplies the buffers of bulk items (see blob).
 	bufs *bufFree
+	// large is set after a payload of at least readBufSize bytes: the
+	// next header is then read straight from the connection if nothing
+	// is buffered (see next).
+	large bool
+	pfx   [5]byte // a large payload's first bytes
+
 	// blob is set by next, instead of the payload, for a CHANNEL_DATA
 	// frame of at least freshMin bytes that is one bytes value and
 	// nothing else: it holds the value's bytes, read straight from the
@@ -59,7 +65,17 @@ func (fr *frameReader) next() (f frame.Frame, start int64, fresh bool, err error
 		fr.discard = 0
 	}
 	start = fr.off
-	n, err := io.ReadFull(fr.r, fr.hdr[:])
+	// After a large payload the stream buffer is usually empty and the
+	// connection holds the next large item: reading its header through
+	// the stream buffer would pull a buffer's worth of the item's bytes
+	// along and copy them a second time, so read just the header.
+	var n int
+	if fr.large && fr.r.Buffered() == 0 {
+		n, err = io.ReadFull(fr.direct, fr.hdr[:])
+	} else {
+		n, err = io.ReadFull(fr.r, fr.hdr[:])
+	}
+	fr.large = false
 	fr.off += int64(n)
 	if err != nil {
 		if n == 0 && errors.Is(err, io.EOF) {
@@ -101,36 +117,47 @@ func (fr *frameReader) next() (f frame.Frame, start int64, fresh bool, err error
 		return f, start, false, nil
 	}
 	var got int
-	if fr.bufs != nil && f.Code == spec.MsgChannelData && int(length) >= freshMin && int(length) <= freshExact {
-		if p, perr := fr.r.Peek(5); perr == nil && spec.Opcode(p[0]) == spec.OpBytes &&
-			int64(binary.BigEndian.Uint32(p[1:5])) == int64(length)-6 {
-			var blob []byte
-			blob, got, err = fr.readBlob(int(length))
-			fr.off += int64(got)
-			if err != nil {
-				return frame.Frame{Code: f.Code, Channel: f.Channel}, start, false, &frame.Error{Offset: start, Header: fr.hdr,
-					HeaderLen: spec.HeaderSize, Err: frame.ErrShortPayload,
-					Detail: fmt.Sprintf("declared %d bytes, got %d", length, got)}
-			}
-			if blob[len(blob)-1] == byte(spec.OpStop) {
-				fr.blob = blob[:len(blob)-1]
-				return f, start, false, nil
-			}
-			// Not closed by STOP: rebuild the payload so that the
-			// decoder reports the error exactly as for any frame.
-			f.Payload = append(make([]byte, 0, length), byte(spec.OpBytes))
-			f.Payload = binary.BigEndian.AppendUint32(f.Payload, uint32(len(blob)-1))
-			f.Payload = append(f.Payload, blob...)
-			return f, start, true, nil
-		}
-	}
 	if int(length) < freshMin {
 		f.Payload, err = fr.r.Peek(int(length))
 		got = len(f.Payload)
 		fr.discard = got
 	} else {
-		f.Payload, got, err = fr.readFresh(int(length))
-		fresh = true
+		// The first bytes say whether the payload is one bytes value.
+		if int(length) >= readBufSize {
+			// A payload as large as the stream buffer: read around
+			// the buffer (see large).
+			fr.large = true
+			got, err = fr.readThrough(fr.pfx[:])
+		} else {
+			// Smaller ones come several per buffer fill.
+			var p []byte
+			p, err = fr.r.Peek(len(fr.pfx))
+			got = copy(fr.pfx[:], p)
+			_, _ = fr.r.Discard(got)
+		}
+		if err == nil && fr.bufs != nil && f.Code == spec.MsgChannelData && int(length) <= freshExact &&
+			spec.Opcode(fr.pfx[0]) == spec.OpBytes && int64(binary.BigEndian.Uint32(fr.pfx[1:5])) == int64(length)-6 {
+			// Read the value and STOP into a buffer of their own.
+			blob := fr.bufs.get(int(length) - 5)
+			var k int
+			k, err = fr.readThrough(blob)
+			got += k
+			if err == nil && blob[len(blob)-1] == byte(spec.OpStop) {
+				fr.off += int64(got)
+				fr.blob = blob[:len(blob)-1]
+				return f, start, false, nil
+			}
+			if err == nil {
+				// Not closed by STOP: hand the decoder the whole
+				// payload, so that it reports the error as for any
+				// frame.
+				f.Payload = append(append(make([]byte, 0, length), fr.pfx[:]...), blob...)
+				fresh = true
+			}
+		} else if err == nil {
+			f.Payload, got, err = fr.readFresh(int(length), fr.pfx[:])
+			fresh = true
+		}
 	}
 	fr.off += int64(got)
 	if err != nil {
@@ -141,33 +168,30 @@ func (fr *frameReader) next() (f frame.Frame, start int64, fresh bool, err error
 	return f, start, fresh, nil
 }
 
-// readBlob consumes a payload of n bytes that is one bytes value: it skips
-// the 5-byte prefix (opcode and length, already checked through Peek) and
-// reads the n-5 bytes that follow (the value and, if well formed, STOP)
-// into a buffer from fr.bufs. got counts the payload bytes consumed.
-func (fr *frameReader) readBlob(n int) (b []byte, got int, err error) {
-	_, _ = fr.r.Discard(5) // peeked: cannot fail
-	b = fr.bufs.get(n - 5)
+// readThrough fills b: first from the stream buffer, then straight from
+// the connection. It returns io.ErrUnexpectedEOF if the stream ends first.
+func (fr *frameReader) readThrough(b []byte) (int, error) {
 	k, _ := fr.r.Read(b[:min(fr.r.Buffered(), len(b))]) // buffered: no read call
-	if k < len(b) {
-		var m int
-		m, err = io.ReadFull(fr.direct, b[k:])
-		k += m
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
+	if k == len(b) {
+		return k, nil
 	}
-	return b, 5 + k, err
+	m, err := io.ReadFull(fr.direct, b[k:])
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return k + m, err
 }
 
-// readFresh reads exactly n bytes into a new buffer: first what the stream
-// buffer holds, then straight from the connection. Beyond freshExact the
-// buffer grows in steps as data arrives.
-func (fr *frameReader) readFresh(n int) ([]byte, int, error) {
+// readFresh reads a payload of exactly n bytes, whose first bytes (pre)
+// were read already, into a new buffer: the rest comes first from what the
+// stream buffer holds, then straight from the connection. Beyond
+// freshExact the buffer grows in steps as data arrives.
+func (fr *frameReader) readFresh(n int, pre []byte) ([]byte, int, error) {
 	b := make([]byte, min(n, freshExact))
-	got := 0
-	if k := min(fr.r.Buffered(), len(b)); k > 0 {
-		got, _ = fr.r.Read(b[:k]) // buffered: no read call, no error
+	got := copy(b, pre)
+	if k := min(fr.r.Buffered(), len(b)-got); k > 0 {
+		k, _ = fr.r.Read(b[got : got+k]) // buffered: no read call, no error
+		got += k
 	}
 	for {
 		k, err := io.ReadFull(fr.direct, b[got:])

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,7 +103,13 @@ func TestRecycleReusesBulkBuffers(t *testing.T) {
 // STOP, or ends early, fails exactly as the decoder and frame reader
 // report any bad frame.
 func TestBulkFrameErrors(t *testing.T) {
-	good, err := codec.Dumps(bulkItem(64<<10, 7))
+	for _, size := range []int{64 << 10, 1 << 20} {
+		testBulkFrameErrors(t, size)
+	}
+}
+
+func testBulkFrameErrors(t *testing.T, size int) {
+	good, err := codec.Dumps(bulkItem(size, 7))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,16 +129,16 @@ func TestBulkFrameErrors(t *testing.T) {
 	err = run(dataFrame(t, 1, noStop))
 	var pe *ProtocolError
 	if !errors.As(err, &pe) {
-		t.Fatalf("payload without STOP: %v, want a ProtocolError", err)
+		t.Fatalf("%d bytes, payload without STOP: %v, want a ProtocolError", size, err)
 	}
 	if pe.Offset != 0 || len(pe.Header) != spec.HeaderSize {
-		t.Errorf("payload without STOP: offset %d, header % x", pe.Offset, pe.Header)
+		t.Errorf("%d bytes, payload without STOP: offset %d, header % x", size, pe.Offset, pe.Header)
 	}
 	short := dataFrame(t, 1, good)
 	err = run(short[:len(short)-1000])
 	var fe *frame.Error
 	if !errors.As(err, &fe) || !errors.Is(fe.Err, frame.ErrShortPayload) {
-		t.Fatalf("short payload: %v, want frame.ErrShortPayload", err)
+		t.Fatalf("%d bytes, short payload: %v, want frame.ErrShortPayload", size, err)
 	}
 }
 
@@ -201,4 +208,54 @@ func TestRecycleAdaptsToNewSize(t *testing.T) {
 	if sum != p.bytes {
 		t.Fatalf("byte count %d, buffers hold %d", p.bytes, sum)
 	}
+}
+
+// Frames of every size class follow each other intact: large items read
+// around the stream buffer, a large payload that is not one bytes value,
+// and small frames right after large ones.
+func TestMixedFrameSizes(t *testing.T) {
+	big := bulkItem(1<<20, 11)
+	text := codec.Str(strings.Repeat("é", 150<<10)) // 300 KiB of UTF-8
+	list := codec.List{codec.Int(1), bulkItem(400<<10, 12)}
+	values := []codec.Value{big, codec.Int(7), big, text, codec.Bytes("x"), list, bulkItem(40<<10, 13), big, codec.None{}}
+	var stream []byte
+	for _, v := range values {
+		p, err := codec.Dumps(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stream = append(stream, dataFrame(t, 1, p)...)
+	}
+	for _, chunk := range []int{len(stream), 4096, 65536 + 3} {
+		c := fixedConn{newFeedConn(nil), bytes.NewReader(stream)}
+		var conn = &chunkConn{fixedConn: c, max: chunk}
+		g := New(conn, Master)
+		ch := g.NewChannel()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		for i, want := range values {
+			v, err := ch.Receive(ctx)
+			if err != nil {
+				t.Fatalf("reads of %d bytes, item %d: %v", chunk, i, err)
+			}
+			if !codec.Identical(v, want) {
+				t.Fatalf("reads of %d bytes, item %d: got %.60s", chunk, i, codec.Repr(v))
+			}
+		}
+		cancel()
+		c.Close()
+		<-g.Done()
+	}
+}
+
+// chunkConn returns at most max bytes per Read, as a pipe does.
+type chunkConn struct {
+	fixedConn
+	max int
+}
+
+func (c *chunkConn) Read(p []byte) (int, error) {
+	if len(p) > c.max {
+		p = p[:c.max]
+	}
+	return c.fixedConn.Read(p)
 }
