@@ -338,16 +338,22 @@ func sizeName(n int) string {
 // RawPipe measures the physical limit with the same process layout: a
 // child process (self, started with args) writes count items of size
 // bytes to a pipe, one write per item, and this process reads them. It
-// returns MiB/s and items/s.
-func RawPipe(ctx context.Context, self []string, count, size int) (mibps, perSec float64, err error) {
+// returns MiB/s and items/s. With poller false both processes use
+// blocking system calls; with poller true the pipe is non-blocking and
+// both wait in Go's network poller, as the gateways do.
+func RawPipe(ctx context.Context, self []string, count, size int, poller bool) (mibps, perSec float64, err error) {
 	args := append(append([]string(nil), self[1:]...), strconv.Itoa(count), strconv.Itoa(size))
 	cmd := exec.CommandContext(ctx, self[0], args...)
-	out, err := cmd.StdoutPipe()
+	out, cw, err := newPipe(poller)
 	if err != nil {
 		return 0, 0, err
 	}
+	defer out.Close()
 	growPipes(out)
-	if err := cmd.Start(); err != nil {
+	cmd.Stdout = cw
+	err = cmd.Start()
+	cw.Close()
+	if err != nil {
 		return 0, 0, err
 	}
 	// Read into one buffer directly: io.Copy to io.Discard would read in
@@ -393,19 +399,27 @@ func PipeSource(w io.Writer, count, size int) error {
 
 // RawPipeRoundTrips measures round trips of size-byte items through a
 // child process that echoes what it reads (PipeEcho), the limit for
-// request/response traffic.
-func RawPipeRoundTrips(ctx context.Context, self []string, count, size int) (float64, error) {
+// request/response traffic. poller is as for RawPipe.
+func RawPipeRoundTrips(ctx context.Context, self []string, count, size int, poller bool) (float64, error) {
 	cmd := exec.CommandContext(ctx, self[0], self[1:]...)
-	in, err := cmd.StdinPipe()
+	cr, in, err := newPipe(poller)
 	if err != nil {
 		return 0, err
 	}
-	out, err := cmd.StdoutPipe()
+	out, cw, err := newPipe(poller)
 	if err != nil {
+		cr.Close()
+		in.Close()
 		return 0, err
 	}
+	defer out.Close()
 	growPipes(in, out)
-	if err := cmd.Start(); err != nil {
+	cmd.Stdin, cmd.Stdout = cr, cw
+	err = cmd.Start()
+	cr.Close()
+	cw.Close()
+	if err != nil {
+		in.Close()
 		return 0, err
 	}
 	item := make([]byte, size)
@@ -453,4 +467,13 @@ func growPipes(ps ...any) {
 			transport.GrowPipe(f, transport.PipeSize)
 		}
 	}
+}
+
+// newPipe returns a non-blocking pipe (os.Pipe: Go's poller) or a
+// blocking one (rawPipe).
+func newPipe(poller bool) (r, w *os.File, err error) {
+	if poller {
+		return os.Pipe()
+	}
+	return rawPipe()
 }
