@@ -303,4 +303,5 @@ func ExampleGateway_Recycle() {
 		gw.Recycle(v) // v must not be used after this
 	}
 	fmt.Println(total>>20, "MiB")
+	// Output: 64 MiB
 }
