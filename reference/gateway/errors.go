@@ -192,3 +192,17 @@ func FormatExitStatus(st transport.ExitStatus) string {
 	}
 	return fmt.Sprintf("exited with status %d", st.Code)
 }
+
+// ExecutionsRunningError is part of the error Serve returns when a
+// worker's executions did not end within the grace period after the
+// connection ended and their context was cancelled (SPEC TERM-EOF-2):
+// Serve gave up waiting for them, and they may still be running in this
+// process.
+type ExecutionsRunningError struct {
+	Gateway string // the gateway id
+	Count   int    // executions still running
+}
+
+func (e *ExecutionsRunningError) Error() string {
+	return fmt.Sprintf("gateway %s: %d executions still running after the grace period", e.Gateway, e.Count)
+}

@@ -492,7 +492,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 		g.mu.Unlock()
 		err := fmt.Errorf("gateway %s: serve: %w", g.id, ctx.Err())
 		if left > 0 {
-			err = errors.Join(err, fmt.Errorf("gateway %s: %d executions still running after the grace period", g.id, left))
+			err = errors.Join(err, &ExecutionsRunningError{Gateway: g.id, Count: left})
 		}
 		return err
 	}
@@ -507,7 +507,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 		}
 	}
 	if left > 0 {
-		err = errors.Join(err, fmt.Errorf("gateway %s: %d executions still running after the grace period", g.id, left))
+		err = errors.Join(err, &ExecutionsRunningError{Gateway: g.id, Count: left})
 	}
 	return err
 }

@@ -917,8 +917,9 @@ func TestServeGivesUpOnStubbornExecution(t *testing.T) {
 	<-started
 	m.Exit(ctxT(t))
 	err := w.Serve(ctxT(t))
-	if err == nil || !strings.Contains(err.Error(), "1 executions still running") {
-		t.Errorf("Serve = %v, want it to report the running execution", err)
+	var running *ExecutionsRunningError
+	if !errors.As(err, &running) || running.Count != 1 || !strings.Contains(err.Error(), "1 executions still running") {
+		t.Errorf("Serve = %v, want an ExecutionsRunningError for the 1 running execution", err)
 	}
 	close(release)
 	w.execWG.Wait()
