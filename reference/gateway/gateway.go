@@ -65,6 +65,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"sync"
@@ -135,6 +136,7 @@ type config struct {
 	statusWait time.Duration
 	maxPayload int
 	topts      transport.Options
+	logger     *slog.Logger
 }
 
 func defaultConfig() config {
@@ -163,6 +165,12 @@ func WithExecGrace(d time.Duration) Option { return func(c *config) { c.execGrac
 // WithMaxPayload limits the payload size of incoming frames (default
 // frame.DefaultMaxPayload). A larger frame tears the connection down.
 func WithMaxPayload(n int) Option { return func(c *config) { c.maxPayload = n } }
+
+// WithLogger makes the gateway log what the protocol drops without
+// telling the application: a CHANNEL_CLOSE_ERROR for a channel it does not
+// hold, with the error text (SPEC MSG-CLOSEERR-4, Warn), and data for such
+// a channel (Debug). Without it nothing is logged.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // WithTransportOptions sets the options Open passes to transport.Open
 // (bootstrap style and timeout, worker stderr, extra openers).
@@ -531,6 +539,10 @@ func (g *Gateway) receiver() {
 			if ch := g.lookup(f.Channel); ch != nil {
 				ch.deliver(codec.Bytes(fr.blob))
 			} else {
+				if g.cfg.logger != nil {
+					g.cfg.logger.Debug("CHANNEL_DATA for a channel this gateway does not hold, dropped",
+						"gateway", g.id, "channel", f.Channel, "bytes", len(fr.blob)+6)
+				}
 				g.rbufs.put(fr.blob) // dropped, as any item for an unknown channel
 			}
 			fr.blob = nil
@@ -694,6 +706,10 @@ func (g *Gateway) dispatch(f frame.Frame, off int64, fresh bool) (stop bool, err
 	case spec.MsgChannelData:
 		ch := g.lookup(f.Channel)
 		if ch == nil {
+			if g.cfg.logger != nil {
+				g.cfg.logger.Debug("CHANNEL_DATA for a channel this gateway does not hold, dropped",
+					"gateway", g.id, "channel", f.Channel, "bytes", len(f.Payload))
+			}
 			return false, nil // unknown or closed channel: dropped, as execnet
 		}
 		ch.mu.Lock()
@@ -723,6 +739,9 @@ func (g *Gateway) dispatch(f frame.Frame, off int64, fresh bool) (stop bool, err
 		if ch := g.lookup(f.Channel); ch != nil {
 			g.forget(ch)
 			ch.remoteEnd(&RemoteError{Text: string(text)}, false)
+		} else if g.cfg.logger != nil {
+			g.cfg.logger.Warn("CHANNEL_CLOSE_ERROR for a channel this gateway does not hold",
+				"gateway", g.id, "channel", f.Channel, "text", string(text))
 		}
 		return false, nil
 	case spec.MsgChannelLastMessage:

@@ -5,6 +5,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"log/slog"
 
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/reference/gateway"
@@ -17,7 +18,15 @@ func (c *streamConn) Process() transport.Process { return nil }
 // runGateway serves the protocol in the worker role over conn until the
 // master ends it.
 func runGateway(ctx context.Context, conn transport.Conn, id string, opts Options) error {
-	g := gateway.New(conn, gateway.Worker, gateway.WithID(id), gateway.WithExecutor(NewExecutor(opts)))
+	gopts := []gateway.Option{gateway.WithID(id), gateway.WithExecutor(NewExecutor(opts))}
+	if opts.Stderr != nil {
+		// Warnings (a CHANNEL_CLOSE_ERROR for a channel we do not hold,
+		// SPEC MSG-CLOSEERR-4) go to standard error, which a popen
+		// master passes through.
+		gopts = append(gopts, gateway.WithLogger(slog.New(slog.NewTextHandler(opts.Stderr,
+			&slog.HandlerOptions{Level: slog.LevelWarn}))))
+	}
+	g := gateway.New(conn, gateway.Worker, gopts...)
 	return g.Serve(ctx)
 }
 

@@ -1,0 +1,67 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/execnet-conform/execnet-conform/reference/codec"
+	"github.com/execnet-conform/execnet-conform/reference/frame"
+	"github.com/execnet-conform/execnet-conform/spec"
+)
+
+// lockedBuffer is a bytes.Buffer safe for the receiver goroutine to write
+// while the test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// MSG-CLOSEERR-4: the error text of a CHANNEL_CLOSE_ERROR for a channel the
+// gateway does not hold is logged, and the connection goes on.
+func TestLoggerReportsDroppedFrames(t *testing.T) {
+	text, err := codec.Dumps(codec.Str("ValueError: boom on 9"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	item, err := codec.Dumps(codec.Int(42))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stream []byte
+	stream = frame.Append(stream, frame.Frame{Code: spec.MsgChannelCloseError, Channel: 9, Payload: text})
+	stream = frame.Append(stream, frame.Frame{Code: spec.MsgChannelData, Channel: 11, Payload: item})
+	stream = frame.Append(stream, frame.Frame{Code: spec.MsgChannelData, Channel: 1, Payload: item})
+	var logs lockedBuffer
+	c := fixedConn{newFeedConn(nil), bytes.NewReader(stream)}
+	g := New(c, Master, WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	defer func() { c.Close(); <-g.Done() }()
+	ch := g.NewChannel()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if v, err := ch.Receive(ctx); err != nil || !codec.Identical(v, codec.Int(42)) {
+		t.Fatalf("Receive = %v, %v; want 42 after the dropped frames", v, err)
+	}
+	out := logs.String()
+	for _, want := range []string{"level=WARN", "channel=9", `text="ValueError: boom on 9"`, "level=DEBUG", "channel=11"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+}
