@@ -20,19 +20,33 @@ import (
 // directly, so that Repr output round-trips bit for bit (Python's eval
 // computes these with arithmetic, which changes some zero signs: it reads
 // -2j as complex(-0.0, -2.0) and 1-0j as complex(1, 0.0));
-// unary minus and plus on numbers; '...' and "..." strings and b'...'
-// bytes with Python's escapes (no triple quotes, no r prefix); tuples,
-// lists, dicts, set literals, set(), frozenset(), frozenset(X) for a set,
-// list or tuple literal X; and <Channel id=N> as printed by Repr.
-// Nesting is limited to DefaultMaxDepth. Errors match ErrLiteralSyntax
-// and are *LiteralError with the byte offset.
+// unary minus and plus on numbers; str and bytes literals as Python
+// writes them: '...', "...", triple-quoted with three ' or three ", the
+// prefixes r, u, b, br and rb in either case and order, every escape
+// (\N{NAME} included; see UnknownCharNameError) and implicit concatenation
+// of adjacent literals ('a' "b" is 'ab'); tuples, lists, dicts, set
+// literals, set(), frozenset(), frozenset(X) for a set, list or tuple
+// literal X; and <Channel id=N> as printed by Repr. Whitespace, comments
+// and line breaks follow Python's rules (a line break outside brackets ends
+// the expression unless escaped with a backslash).
+//
+// f-strings and ... (Ellipsis) are rejected: the first is evaluated at run
+// time, the second is a value execnet cannot serialize (the error then also
+// matches ErrUnsupported). Nesting is limited to DefaultMaxDepth. Errors
+// match ErrLiteralSyntax and are *LiteralError with the byte offset.
 func ParseLiteral(s string) (Value, error) {
 	p := litParser{s: s}
-	p.skipSpace()
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return nil, p.errAt(i, nil, "a NUL byte cannot appear in Python source")
+	}
+	if err := p.skipLeading(); err != nil {
+		return nil, err
+	}
 	v, err := p.value(0)
 	if err != nil {
 		return nil, err
 	}
+	p.nest++ // trailing line breaks are fine
 	p.skipSpace()
 	if p.pos < len(p.s) {
 		return nil, p.errf("unexpected %s after the value", p.what())
@@ -45,8 +59,9 @@ func ParseLiteral(s string) (Value, error) {
 var pyNaN = math.Float64frombits(0x7ff8000000000000)
 
 type litParser struct {
-	s   string
-	pos int
+	s    string
+	pos  int
+	nest int // open brackets: line breaks inside them are whitespace
 }
 
 func (p *litParser) errf(format string, args ...any) error {
@@ -66,14 +81,64 @@ func (p *litParser) what() string {
 	return strconv.QuoteRune(r)
 }
 
+// skipSpace skips what separates two tokens: blanks, comments, a backslash
+// before a line break, and line breaks themselves inside brackets.
 func (p *litParser) skipSpace() {
 	for p.pos < len(p.s) {
 		switch p.s[p.pos] {
-		case ' ', '\t', '\n', '\r', '\f', '\v':
+		case ' ', '\t', '\f':
 			p.pos++
+		case '\n', '\r':
+			if p.nest == 0 {
+				return
+			}
+			p.pos++
+		case '#':
+			for p.pos < len(p.s) && p.s[p.pos] != '\n' && p.s[p.pos] != '\r' {
+				p.pos++
+			}
+		case '\\':
+			n := lineBreakLen(p.s[p.pos+1:])
+			if n == 0 {
+				return
+			}
+			p.pos += 1 + n
 		default:
 			return
 		}
+	}
+}
+
+// lineBreakLen returns the length of the line break ("\n", "\r\n" or "\r")
+// that s starts with, or 0.
+func lineBreakLen(s string) int {
+	switch {
+	case strings.HasPrefix(s, "\r\n"):
+		return 2
+	case s != "" && (s[0] == '\n' || s[0] == '\r'):
+		return 1
+	}
+	return 0
+}
+
+// skipLeading skips what may precede the expression: blanks (eval strips
+// them), then blank and comment lines; the expression's own line must not
+// be indented.
+func (p *litParser) skipLeading() error {
+	for p.pos < len(p.s) && (p.s[p.pos] == ' ' || p.s[p.pos] == '\t') {
+		p.pos++
+	}
+	for afterBreak := false; ; afterBreak = true {
+		lineStart := p.pos
+		p.skipSpace()
+		n := lineBreakLen(p.s[p.pos:])
+		if n == 0 {
+			if afterBreak && p.pos < len(p.s) && strings.ContainsAny(p.s[lineStart:p.pos], " \t") {
+				return p.errAt(lineStart, nil, "unexpected indent")
+			}
+			return nil
+		}
+		p.pos += n
 	}
 }
 
@@ -226,6 +291,10 @@ func (p *litParser) atom(depth int) (Value, error) {
 		return nil, p.errf("expected a value, found end of input")
 	}
 	c := p.s[p.pos]
+	if c == '(' || c == '[' || c == '{' {
+		p.nest++
+		defer func() { p.nest-- }()
+	}
 	switch {
 	case c == '(':
 		return p.tuple(depth)
@@ -238,14 +307,10 @@ func (p *litParser) atom(depth int) (Value, error) {
 		return List(elems), nil
 	case c == '{':
 		return p.braces(depth)
-	case c == '\'' || c == '"':
-		return p.str()
-	case c == 'b' || c == 'B':
-		if p.pos+1 < len(p.s) && (p.s[p.pos+1] == '\'' || p.s[p.pos+1] == '"') {
-			p.pos++
-			return p.bytesLit()
-		}
-		return p.name(depth)
+	case p.atString():
+		return p.stringLits()
+	case strings.HasPrefix(p.s[p.pos:], "..."):
+		return nil, p.errAt(p.pos, ErrUnsupported, "... (Ellipsis) is a Python literal, but execnet cannot serialize it")
 	case c == '.' || (c >= '0' && c <= '9'):
 		return p.number()
 	case c == '<':
@@ -411,10 +476,14 @@ func (p *litParser) name(depth int) (Value, error) {
 		return Complex(complex(0, math.Inf(1))), nil
 	case "nanj", "nanJ":
 		return Complex(complex(0, pyNaN)), nil
+	case "Ellipsis":
+		return nil, p.errAt(start, ErrUnsupported, "Ellipsis is a Python value, but execnet cannot serialize it")
 	case "set", "frozenset":
 		if err := p.expect('('); err != nil {
 			return nil, err
 		}
+		p.nest++
+		defer func() { p.nest-- }()
 		p.skipSpace()
 		var elems []Value
 		if p.peek() == ')' {
@@ -457,14 +526,19 @@ func (p *litParser) name(depth int) (Value, error) {
 		if err := p.expect('('); err != nil {
 			return nil, err
 		}
+		p.nest++
+		defer func() { p.nest-- }()
 		p.skipSpace()
 		argPos := p.pos
-		if c := p.peek(); c != '\'' && c != '"' {
+		if !p.atString() {
 			return nil, p.errf("float() needs a string literal such as 'inf'")
 		}
-		arg, err := p.str()
+		arg, err := p.stringLits()
 		if err != nil {
 			return nil, err
+		}
+		if _, ok := arg.(Str); !ok {
+			return nil, p.errAt(argPos, nil, "float() needs a str literal, not bytes")
 		}
 		text := strings.TrimSpace(string(arg.(Str)))
 		neg := strings.HasPrefix(text, "-")
@@ -672,56 +746,149 @@ func (p *litParser) intLit(start int, digits string, base int) (Value, error) {
 // maxLiteralDigits bounds integer literals (conversion cost is superlinear).
 const maxLiteralDigits = 100_000
 
-// str parses a '...' or "..." text literal.
-func (p *litParser) str() (Value, error) {
-	b, err := p.quoted(false)
+// atString reports whether a string literal, with or without a prefix,
+// starts at the current position: up to two letters and then a quote.
+func (p *litParser) atString() bool {
+	_, ok := p.stringPrefix()
+	return ok
+}
+
+// stringPrefix returns the letters before the quote of a string literal at
+// the current position (up to three, so that bad prefixes get a clear
+// error), and whether there is one.
+func (p *litParser) stringPrefix() (string, bool) {
+	i := p.pos
+	for i < len(p.s) && i-p.pos < 3 && (p.s[i]|0x20 >= 'a' && p.s[i]|0x20 <= 'z') {
+		i++
+	}
+	if i < len(p.s) && (p.s[i] == '\'' || p.s[i] == '"') {
+		return p.s[p.pos:i], true
+	}
+	return "", false
+}
+
+// stringLits parses one string literal and those adjacent to it, which
+// Python joins into one value; they must be all str or all bytes.
+func (p *litParser) stringLits() (Value, error) {
+	first := p.pos
+	out, isBytes, err := p.stringLit(nil)
 	if err != nil {
 		return nil, err
 	}
-	return Str(b), nil
-}
-
-func (p *litParser) bytesLit() (Value, error) {
-	b, err := p.quoted(true)
-	if err != nil {
-		return nil, err
+	for {
+		save := p.pos
+		p.skipSpace()
+		if !p.atString() {
+			p.pos = save
+			break
+		}
+		at := p.pos
+		var more bool
+		if out, more, err = p.stringLit(out); err != nil {
+			return nil, err
+		}
+		if more != isBytes {
+			return nil, p.errAt(at, nil, "cannot join bytes and str literals (the literal at offset %d is %s)", first, kindWord(isBytes))
+		}
 	}
-	return Bytes(b), nil
+	if isBytes {
+		return Bytes(out), nil
+	}
+	return Str(out), nil
 }
 
-// quoted parses a quoted literal starting at the quote and returns its
-// content as UTF-8 text (isBytes false) or raw bytes (isBytes true).
-func (p *litParser) quoted(isBytes bool) ([]byte, error) {
+func kindWord(isBytes bool) string {
+	if isBytes {
+		return "bytes"
+	}
+	return "str"
+}
+
+// stringLit parses one string literal with its prefix, appends its value
+// (UTF-8 text, or the bytes) to out and reports whether it was bytes.
+// As Python does, it first finds where the literal ends (a backslash
+// always protects the next character, even in a raw literal) and then
+// decodes the body.
+func (p *litParser) stringLit(out []byte) ([]byte, bool, error) {
 	start := p.pos
+	prefix, _ := p.stringPrefix()
+	raw, isBytes := false, false
+	switch strings.ToLower(prefix) {
+	case "", "u":
+	case "r":
+		raw = true
+	case "b":
+		isBytes = true
+	case "br", "rb":
+		raw, isBytes = true, true
+	case "f", "rf", "fr":
+		return nil, false, p.errAt(start, nil, "f-strings are not literals (Python evaluates them when it runs them); write a plain string")
+	default:
+		return nil, false, p.errAt(start, nil, "invalid string prefix %q", prefix)
+	}
+	p.pos += len(prefix)
 	q := p.s[p.pos]
-	p.pos++
-	var out []byte
+	closing := p.s[p.pos : p.pos+1]
+	if strings.HasPrefix(p.s[p.pos:], strings.Repeat(closing, 3)) {
+		closing = strings.Repeat(closing, 3)
+	}
+	p.pos += len(closing)
+	bodyStart := p.pos
 	for {
 		if p.pos >= len(p.s) {
-			return nil, p.errAt(start, nil, "unterminated string literal")
+			if len(closing) == 3 {
+				return nil, false, p.errAt(start, nil, "unterminated triple-quoted string literal")
+			}
+			return nil, false, p.errAt(start, nil, "unterminated string literal")
 		}
 		c := p.s[p.pos]
+		if c == '\\' {
+			p.pos += 1 + max(1, lineBreakLen(p.s[p.pos+1:]))
+			continue
+		}
+		if c == q && strings.HasPrefix(p.s[p.pos:], closing) {
+			break
+		}
+		if (c == '\n' || c == '\r') && len(closing) == 1 {
+			return nil, false, p.errAt(start, nil, "unterminated string literal (a line break needs a triple-quoted string or an escape)")
+		}
+		p.pos++
+	}
+	bodyEnd := p.pos
+	p.pos = bodyStart
+	if out == nil {
+		out = []byte{}
+	}
+	var err error
+	if out, err = p.decodeBody(out, bodyEnd, raw, isBytes); err != nil {
+		return nil, false, err
+	}
+	p.pos = bodyEnd + len(closing)
+	return out, isBytes, nil
+}
+
+// decodeBody decodes the body of a string literal from the current
+// position to end, appending to out. Line breaks in the body become "\n",
+// as Python reads "\r\n" and "\r" in source.
+func (p *litParser) decodeBody(out []byte, end int, raw, isBytes bool) ([]byte, error) {
+	for p.pos < end {
+		c := p.s[p.pos]
 		switch {
-		case c == q:
-			p.pos++
-			if out == nil {
-				out = []byte{}
-			}
-			return out, nil
-		case c == '\n':
-			return nil, p.errAt(start, nil, "newline in string literal")
-		case c == '\\':
+		case c == '\r' || c == '\n':
+			out = append(out, '\n')
+			p.pos += lineBreakLen(p.s[p.pos:end])
+		case c == '\\' && !raw:
 			var err error
-			if out, err = p.escape(out, isBytes); err != nil {
+			if out, err = p.escape(out, end, isBytes); err != nil {
 				return nil, err
 			}
 		case c >= utf8.RuneSelf:
-			r, n := utf8.DecodeRuneInString(p.s[p.pos:])
+			r, n := utf8.DecodeRuneInString(p.s[p.pos:end])
 			if r == utf8.RuneError && n == 1 {
 				return nil, p.errf("invalid UTF-8 in string literal")
 			}
 			if isBytes {
-				return nil, p.errf("bytes can only contain ASCII literal characters")
+				return nil, p.errf("bytes can only contain ASCII literal characters (use \\x escapes)")
 			}
 			out = append(out, p.s[p.pos:p.pos+n]...)
 			p.pos += n
@@ -730,19 +897,24 @@ func (p *litParser) quoted(isBytes bool) ([]byte, error) {
 			p.pos++
 		}
 	}
+	return out, nil
 }
 
-func (p *litParser) escape(out []byte, isBytes bool) ([]byte, error) {
+// escape decodes the backslash escape at the current position of a
+// literal body that ends at end.
+func (p *litParser) escape(out []byte, end int, isBytes bool) ([]byte, error) {
 	at := p.pos
 	p.pos++ // backslash
-	if p.pos >= len(p.s) {
+	if p.pos >= end {
 		return nil, p.errAt(at, nil, "unterminated escape")
+	}
+	if n := lineBreakLen(p.s[p.pos:end]); n > 0 {
+		p.pos += n // a backslash before a line break joins the lines
+		return out, nil
 	}
 	c := p.s[p.pos]
 	p.pos++
 	switch c {
-	case '\n':
-		return out, nil
 	case '\\', '\'', '"':
 		return append(out, c), nil
 	case 'a':
@@ -761,16 +933,16 @@ func (p *litParser) escape(out []byte, isBytes bool) ([]byte, error) {
 		return append(out, 11), nil
 	case '0', '1', '2', '3', '4', '5', '6', '7':
 		v := int(c - '0')
-		for i := 0; i < 2 && p.pos < len(p.s) && p.s[p.pos] >= '0' && p.s[p.pos] <= '7'; i++ {
+		for i := 0; i < 2 && p.pos < end && p.s[p.pos] >= '0' && p.s[p.pos] <= '7'; i++ {
 			v = v*8 + int(p.s[p.pos]-'0')
 			p.pos++
 		}
 		if isBytes {
-			return append(out, byte(v)), nil
+			return append(out, byte(v)), nil // Python keeps the low 8 bits of \400 and above
 		}
 		return utf8.AppendRune(out, rune(v)), nil
 	case 'x':
-		v, err := p.hexEscape(at, 2)
+		v, err := p.hexEscape(at, 2, end)
 		if err != nil {
 			return nil, err
 		}
@@ -780,13 +952,13 @@ func (p *litParser) escape(out []byte, isBytes bool) ([]byte, error) {
 		return utf8.AppendRune(out, rune(v)), nil
 	case 'u', 'U':
 		if isBytes {
-			return append(out, '\\', c), nil
+			break
 		}
 		n := 4
 		if c == 'U' {
 			n = 8
 		}
-		v, err := p.hexEscape(at, n)
+		v, err := p.hexEscape(at, n, end)
 		if err != nil {
 			return nil, err
 		}
@@ -798,15 +970,31 @@ func (p *litParser) escape(out []byte, isBytes bool) ([]byte, error) {
 		}
 		return utf8.AppendRune(out, rune(v)), nil
 	case 'N':
-		return nil, p.errAt(at, nil, "\\N{...} escapes are not supported")
+		if isBytes {
+			break
+		}
+		closeAt := -1
+		if p.pos < end && p.s[p.pos] == '{' {
+			closeAt = strings.IndexByte(p.s[p.pos:end], '}')
+		}
+		if closeAt < 2 {
+			return nil, p.errAt(at, nil, "malformed \\N character escape (want \\N{NAME})")
+		}
+		name := p.s[p.pos+1 : p.pos+closeAt]
+		r, ok := lookupCharName(name)
+		if !ok {
+			return nil, p.errAt(at, &UnknownCharNameError{Name: name}, "unknown Unicode character name %q in \\N{...}", name)
+		}
+		p.pos += closeAt + 1
+		return utf8.AppendRune(out, r), nil
 	}
-	// Python keeps unknown escapes as they are.
+	// Python keeps unknown escapes (and \N, \u, \U in bytes) as they are.
 	p.pos--
 	return append(out, '\\'), nil
 }
 
-func (p *litParser) hexEscape(at, n int) (uint32, error) {
-	if p.pos+n > len(p.s) {
+func (p *litParser) hexEscape(at, n, end int) (uint32, error) {
+	if p.pos+n > end {
 		return 0, p.errAt(at, nil, "truncated \\%c escape", p.s[at+1])
 	}
 	var v uint32
