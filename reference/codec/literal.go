@@ -46,10 +46,8 @@ func ParseLiteral(s string) (Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.nest++ // trailing line breaks are fine
-	p.skipSpace()
-	if p.pos < len(p.s) {
-		return nil, p.errf("unexpected %s after the value", p.what())
+	if err := p.skipTrailing(); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
@@ -62,6 +60,9 @@ type litParser struct {
 	s    string
 	pos  int
 	nest int // open brackets: line breaks inside them are whitespace
+	// contEnd is the offset just after the last backslash continuation
+	// that skipSpace passed.
+	contEnd int
 }
 
 func (p *litParser) errf(format string, args ...any) error {
@@ -103,6 +104,7 @@ func (p *litParser) skipSpace() {
 				return
 			}
 			p.pos += 1 + n
+			p.contEnd = p.pos
 		default:
 			return
 		}
@@ -119,6 +121,40 @@ func lineBreakLen(s string) int {
 		return 1
 	}
 	return 0
+}
+
+// skipTrailing accepts what may follow the expression: blanks, comments
+// and line breaks, as Python's tokenizer does: a line that is only blanks
+// at the very end is an unexpected indent, and a backslash continuation
+// may not end the input.
+func (p *litParser) skipTrailing() error {
+	for {
+		p.skipSpace() // at nest 0: stops at line breaks
+		if p.pos >= len(p.s) {
+			if p.contEnd == len(p.s) && p.pos > 0 {
+				return p.errAt(p.pos-1, nil, "unexpected end of input after a line continuation")
+			}
+			return nil
+		}
+		n := lineBreakLen(p.s[p.pos:])
+		if n == 0 {
+			if p.s[p.pos] == '\\' {
+				return p.errf("unexpected character after a line continuation backslash")
+			}
+			if p.pos > 0 && (p.s[p.pos-1] == '\n' || p.s[p.pos-1] == '\r') {
+				return p.errf("unexpected %s after the value (a line break outside brackets ends the expression)", p.what())
+			}
+			return p.errf("unexpected %s after the value", p.what())
+		}
+		p.pos += n
+		lineStart := p.pos
+		for p.pos < len(p.s) && (p.s[p.pos] == ' ' || p.s[p.pos] == '\t' || p.s[p.pos] == '\f') {
+			p.pos++
+		}
+		if p.pos > lineStart && (p.pos == len(p.s) || p.s[p.pos] != '#' && lineBreakLen(p.s[p.pos:]) == 0) {
+			return p.errAt(lineStart, nil, "unexpected indent")
+		}
+	}
 }
 
 // skipLeading skips what may precede the expression: blanks (eval strips
@@ -537,10 +573,13 @@ func (p *litParser) name(depth int) (Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := arg.(Str); !ok {
-			return nil, p.errAt(argPos, nil, "float() needs a str literal, not bytes")
+		var text string
+		switch x := arg.(type) {
+		case Str:
+			text = strings.TrimSpace(string(x))
+		case Bytes: // float(b'1.5') reads ASCII text too
+			text = strings.TrimSpace(string(x))
 		}
-		text := strings.TrimSpace(string(arg.(Str)))
 		neg := strings.HasPrefix(text, "-")
 		unsigned := strings.TrimLeft(text, "+-")
 		f, perr := strconv.ParseFloat(unsigned, 64)
