@@ -22,6 +22,14 @@ var literalSeeds = []string{
 	"<Channel id=1>", "[<Channel id=-3>]", "{(1, 2): [b'x', 1.5j], 'k': frozenset({None})}",
 	"((((((((((1,),),),),),),),),),)", "[" + "[" + "]" + "]", "{[]}", "{[]: 1}", "'unterminated",
 	"(1, 2", "1 2", "0x", "1__0", "b'\u00e9'", "'\\N{DASH}'", "'\\777'", "frozenset(1)",
+	// string forms: prefixes, raw, triple quotes, concatenation, \N{...},
+	// line breaks and comments, and the near misses around them
+	`r'a\b'`, `r'\''`, `r'a\'`, `Rb'\x00'`, `bR"x"`, `U'x'`, `ur'x'`, `f'x'`, `rf'{x}'`, `x'a'`,
+	"'''a\nb\"'c'''", `""""""`, `'''a''''`, "'''a\r\nb'''", "'a\rb'", `'a' "b" '''c''' r'\d'`,
+	`b'x' rb'\y'`, `'a' b'y'`, "('a'\n 'b')", "'a'\n'b'", "'a' \\\n 'b'", "[1, # c\n 2]  # end\n",
+	`'\N{LATIN SMALL LETTER A}\N{line feed}\N{ZWNBSP}'`, `'\N{HANGUL SYLLABLE GAG}\N{CJK UNIFIED IDEOGRAPH-4E00}'`,
+	`'\N{hangul syllable gag}'`, `'\N{}'`, `'\N{x'`, `b'\N{x}'`, `rb'\xe9'`, "b'''\u00e9'''",
+	"...", "[..., 1]", "Ellipsis", "float(b'1.5')", "\n  1", "1 \\\n", "1\n  # c", "'\x00'",
 }
 
 // literalVectorSeeds returns the "literal" text of every golden vector.

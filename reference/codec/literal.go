@@ -132,7 +132,7 @@ func (p *litParser) skipTrailing() error {
 		p.skipSpace() // at nest 0: stops at line breaks
 		if p.pos >= len(p.s) {
 			if p.contEnd == len(p.s) && p.pos > 0 {
-				return p.errAt(p.pos-1, nil, "unexpected end of input after a line continuation")
+				return p.errAt(strings.LastIndexByte(p.s, '\\'), nil, "unexpected end of input after a line continuation")
 			}
 			return nil
 		}
