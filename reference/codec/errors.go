@@ -118,7 +118,9 @@ func (e *EncodeError) Unwrap() error { return e.Err }
 
 // LiteralError reports a ParseLiteral failure. It always matches
 // ErrLiteralSyntax, and also Err when set (ErrUnhashable for a list used
-// as a set element, ErrLimit for nesting deeper than the depth limit).
+// as a set element, ErrLimit for nesting deeper than the depth limit,
+// ErrUnsupported for Ellipsis, *UnknownCharNameError for a \N{NAME}
+// escape with an unknown NAME).
 type LiteralError struct {
 	Pos    int // byte offset in the input
 	Err    error
