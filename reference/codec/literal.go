@@ -123,59 +123,101 @@ func lineBreakLen(s string) int {
 	return 0
 }
 
-// skipTrailing accepts what may follow the expression: blanks, comments
-// and line breaks, as Python's tokenizer does: a line that is only blanks
-// at the very end is an unexpected indent, and a backslash continuation
-// may not end the input.
+// skipTrailing accepts what may follow the expression on its line
+// (blanks, a comment, backslash continuations) and then only blank lines.
 func (p *litParser) skipTrailing() error {
-	for {
-		p.skipSpace() // at nest 0: stops at line breaks
-		if p.pos >= len(p.s) {
-			if p.contEnd == len(p.s) && p.pos > 0 {
-				return p.errAt(strings.LastIndexByte(p.s, '\\'), nil, "unexpected end of input after a line continuation")
-			}
-			return nil
+	p.skipSpace() // at nest 0: stops at a line break
+	if p.pos >= len(p.s) {
+		if p.contEnd == len(p.s) {
+			return p.errAt(strings.LastIndexByte(p.s, '\\'), nil, "unexpected end of input after a line continuation")
 		}
-		n := lineBreakLen(p.s[p.pos:])
-		if n == 0 {
-			if p.s[p.pos] == '\\' {
-				return p.errf("unexpected character after a line continuation backslash")
-			}
-			if p.pos > 0 && (p.s[p.pos-1] == '\n' || p.s[p.pos-1] == '\r') {
-				return p.errf("unexpected %s after the value (a line break outside brackets ends the expression)", p.what())
-			}
-			return p.errf("unexpected %s after the value", p.what())
+		return nil
+	}
+	n := lineBreakLen(p.s[p.pos:])
+	switch {
+	case n == 0 && p.s[p.pos] == '\\':
+		return p.errf("unexpected character after a line continuation backslash")
+	case n == 0:
+		return p.errf("unexpected %s after the value", p.what())
+	}
+	p.pos += n
+	for p.pos < len(p.s) {
+		blank, err := p.lineStart()
+		if err != nil {
+			return err
 		}
-		p.pos += n
-		lineStart := p.pos
-		for p.pos < len(p.s) && (p.s[p.pos] == ' ' || p.s[p.pos] == '\t' || p.s[p.pos] == '\f') {
-			p.pos++
-		}
-		if p.pos > lineStart && (p.pos == len(p.s) || p.s[p.pos] != '#' && lineBreakLen(p.s[p.pos:]) == 0) {
-			return p.errAt(lineStart, nil, "unexpected indent")
+		if !blank && p.pos < len(p.s) {
+			return p.errf("unexpected %s after the value (a line break outside brackets ends the expression)", p.what())
 		}
 	}
+	return nil
 }
 
-// skipLeading skips what may precede the expression: blanks (eval strips
-// them), then blank and comment lines; the expression's own line must not
-// be indented.
+// skipLeading skips what may precede the expression: the blanks that eval
+// strips from the start, then blank lines.
 func (p *litParser) skipLeading() error {
 	for p.pos < len(p.s) && (p.s[p.pos] == ' ' || p.s[p.pos] == '\t') {
 		p.pos++
 	}
-	for afterBreak := false; ; afterBreak = true {
-		lineStart := p.pos
-		p.skipSpace()
-		n := lineBreakLen(p.s[p.pos:])
-		if n == 0 {
-			if afterBreak && p.pos < len(p.s) && strings.ContainsAny(p.s[lineStart:p.pos], " \t") {
-				return p.errAt(lineStart, nil, "unexpected indent")
-			}
-			return nil
+	for {
+		blank, err := p.lineStart()
+		if err != nil || !blank {
+			return err
 		}
-		p.pos += n
 	}
+}
+
+// lineStart reads the start of a physical line outside brackets as
+// Python's tokenizer does. It measures the indentation (a tab advances to
+// the next multiple of 8, a form feed resets it to 0; when the line begins
+// with backslash continuations, the column of the first one counts, except
+// that CPython 3.11 takes column 0 there for "not set") and consumes the
+// line if it is blank (blanks, continuations, a comment). The expression
+// has no enclosing block, so any indentation of a line that is not blank
+// is an error, even at the end of the input.
+func (p *litParser) lineStart() (blank bool, err error) {
+	start := p.pos
+	col, contCol := 0, 0
+loop:
+	for p.pos < len(p.s) {
+		switch p.s[p.pos] {
+		case ' ':
+			col++
+		case '\t':
+			col = (col/8 + 1) * 8
+		case '\f':
+			col = 0
+		case '\\':
+			n := lineBreakLen(p.s[p.pos+1:])
+			if n == 0 {
+				return false, p.errf("unexpected character after a line continuation backslash")
+			}
+			if contCol == 0 {
+				contCol = col
+			}
+			if p.pos+1+n == len(p.s) {
+				return false, p.errf("unexpected end of input after a line continuation")
+			}
+			p.pos += n
+		default:
+			break loop
+		}
+		p.pos++
+	}
+	if p.pos < len(p.s) && (p.s[p.pos] == '#' || lineBreakLen(p.s[p.pos:]) > 0) {
+		for p.pos < len(p.s) && lineBreakLen(p.s[p.pos:]) == 0 {
+			p.pos++
+		}
+		p.pos += lineBreakLen(p.s[p.pos:])
+		return true, nil
+	}
+	if contCol == 0 {
+		contCol = col
+	}
+	if contCol != 0 {
+		return false, p.errAt(start, nil, "unexpected indent")
+	}
+	return false, nil
 }
 
 func (p *litParser) peek() byte {

@@ -238,3 +238,57 @@ func TestStringLiteralsMatchCPython(t *testing.T) {
 		}
 	}
 }
+
+// TestLiteralLayoutMatchesCPython inserts blanks, line breaks, comments
+// and backslash continuations at random places of the hand-written
+// literals of TestReprAndDumpsMatchCPython and of stringFormLiterals: in
+// brackets, between tokens, inside numbers and strings, at either end.
+// Python and ParseLiteral must agree on each result.
+func TestLiteralLayoutMatchesCPython(t *testing.T) {
+	rng := rand.New(rand.NewSource(11))
+	seps := []string{" ", "\t", "\f", "\n", "\r\n", "\r", "\\\n", " # c\n", "# c", "\n  ", "\n\n", "  \\\n  "}
+	bases := append(append([]string(nil), handLiterals...), stringFormLiterals...)
+	var lits []string
+	for len(lits) < 2000 {
+		s := bases[rng.Intn(len(bases))]
+		for k := 1 + rng.Intn(2); k > 0; k-- {
+			i := rng.Intn(len(s) + 1)
+			for i > 0 && i < len(s) && s[i]&0xc0 == 0x80 {
+				i-- // keep UTF-8 sequences whole
+			}
+			s = s[:i] + seps[rng.Intn(len(seps))] + s[i:]
+		}
+		lits = append(lits, s)
+	}
+	res := pyEval(t, lits)
+	accepted, bad := 0, 0
+	for i, lit := range lits {
+		pyRepr, pyHex := res[i][0], res[i][1]
+		v, err := codec.ParseLiteral(lit)
+		switch {
+		case pyRepr == "!ERR" && err == nil:
+			t.Errorf("python rejects %q (%s); ParseLiteral gives %s", lit, pyHex, codec.Repr(v))
+			bad++
+		case pyRepr == "!ERR":
+		case err != nil && strings.HasPrefix(pyHex, "!"):
+			// Python evaluates it to something execnet cannot dump (a
+			// comment can leave just the name float, for example).
+		case err != nil:
+			t.Errorf("ParseLiteral(%q): %v (python: %s)", lit, err, pyRepr)
+			bad++
+		default:
+			accepted++
+			if got := codec.Repr(v); got != pyRepr && !hasUnorderedSet(v) {
+				t.Errorf("literal %q: Repr %s, python repr %s", lit, got, pyRepr)
+				bad++
+			}
+		}
+		if bad > 20 {
+			t.Fatal("too many mismatches")
+		}
+	}
+	if accepted < len(lits)/4 || accepted > len(lits)*9/10 {
+		t.Errorf("%d of %d literals accepted: the generator is off balance", accepted, len(lits))
+	}
+	t.Logf("%d literals with layout compared with CPython, %d accepted by both", len(lits), accepted)
+}
