@@ -49,10 +49,11 @@ func TestLoggerReportsDroppedFrames(t *testing.T) {
 	stream = frame.Append(stream, frame.Frame{Code: spec.MsgChannelData, Channel: 11, Payload: item})
 	stream = frame.Append(stream, frame.Frame{Code: spec.MsgChannelData, Channel: 1, Payload: item})
 	var logs lockedBuffer
-	c := fixedConn{newFeedConn(nil), bytes.NewReader(stream)}
+	c := newFixedConn(stream)
 	g := New(c, Master, WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	defer func() { c.Close(); <-g.Done() }()
 	ch := g.NewChannel()
+	close(c.start)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if v, err := ch.Receive(ctx); err != nil || !codec.Identical(v, codec.Int(42)) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"runtime"
 	"strings"
 	"testing"
@@ -14,13 +15,28 @@ import (
 	"github.com/execnet-conform/execnet-conform/spec"
 )
 
-// fixedConn serves a fixed byte stream, then EOF.
+// fixedConn serves a fixed byte stream, then EOF. Its first Read waits
+// until start is closed, so that a test can open its channels before the
+// gateway's receiver sees frames for them (a frame for a channel not yet
+// open is dropped).
 type fixedConn struct {
 	*feedConn
-	r *bytes.Reader
+	r     *bytes.Reader
+	start chan struct{}
 }
 
-func (c fixedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+func newFixedConn(stream []byte) fixedConn {
+	return fixedConn{newFeedConn(nil), bytes.NewReader(stream), make(chan struct{})}
+}
+
+func (c fixedConn) Read(p []byte) (int, error) {
+	select {
+	case <-c.start:
+	case <-c.done:
+		return 0, io.EOF
+	}
+	return c.r.Read(p)
+}
 
 func dataFrame(t *testing.T, id int32, payload []byte) []byte {
 	t.Helper()
@@ -116,9 +132,10 @@ func testBulkFrameErrors(t *testing.T, size int) {
 	noStop := append([]byte(nil), good...)
 	noStop[len(noStop)-1] = byte(spec.OpNone)
 	run := func(stream []byte) error {
-		c := fixedConn{newFeedConn(nil), bytes.NewReader(stream)}
+		c := newFixedConn(stream)
 		g := New(c, Master)
 		ch := g.NewChannel()
+		close(c.start)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_, err := ch.Receive(ctx)
@@ -227,10 +244,11 @@ func TestMixedFrameSizes(t *testing.T) {
 		stream = append(stream, dataFrame(t, 1, p)...)
 	}
 	for _, chunk := range []int{len(stream), 4096, 65536 + 3} {
-		c := fixedConn{newFeedConn(nil), bytes.NewReader(stream)}
+		c := newFixedConn(stream)
 		var conn = &chunkConn{fixedConn: c, max: chunk}
 		g := New(conn, Master)
 		ch := g.NewChannel()
+		close(c.start)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		for i, want := range values {
 			v, err := ch.Receive(ctx)
