@@ -1,37 +1,17 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/execnet-conform/execnet-conform/internal/syncbuf"
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/reference/frame"
 	"github.com/execnet-conform/execnet-conform/spec"
 )
-
-// lockedBuffer is a bytes.Buffer safe for the receiver goroutine to write
-// while the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // MSG-CLOSEERR-4: the error text of a CHANNEL_CLOSE_ERROR for a channel the
 // gateway does not hold is logged, and the connection goes on.
@@ -48,7 +28,7 @@ func TestLoggerReportsDroppedFrames(t *testing.T) {
 	stream = frame.Append(stream, frame.Frame{Code: spec.MsgChannelCloseError, Channel: 9, Payload: text})
 	stream = frame.Append(stream, frame.Frame{Code: spec.MsgChannelData, Channel: 11, Payload: item})
 	stream = frame.Append(stream, frame.Frame{Code: spec.MsgChannelData, Channel: 1, Payload: item})
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	c := newFixedConn(stream)
 	g := New(c, Master, WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	defer func() { c.Close(); <-g.Done() }()

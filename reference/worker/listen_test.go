@@ -7,34 +7,16 @@ import (
 	"io"
 	"net"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/execnet-conform/execnet-conform/conformance/profile"
+	"github.com/execnet-conform/execnet-conform/internal/syncbuf"
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/reference/gateway"
 	"github.com/execnet-conform/execnet-conform/reference/transport"
 	"github.com/execnet-conform/execnet-conform/reference/worker"
 )
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // tcpConn is a master's transport.Conn over a TCP connection.
 type tcpConn struct{ *net.TCPConn }
@@ -83,7 +65,7 @@ func TestServeListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -156,7 +138,7 @@ func TestServeListener(t *testing.T) {
 }
 
 func TestListenDefaultsToLoopback(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- worker.Listen(ctx, ":0", worker.Options{Stderr: &logs}) }()
