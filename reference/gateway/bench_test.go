@@ -38,22 +38,29 @@ func BenchmarkRoundTrip(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			item := codec.Bytes(make([]byte, size))
-			b.SetBytes(int64(2 * size))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if err := ch.Send(ctx, item); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := ch.Receive(ctx); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StopTimer()
-			ch.Close()
+			benchRoundTrips(b, ch, size)
 		})
 	}
+}
+
+// benchRoundTrips sends b.N bytes items of size bytes on ch, each waiting
+// for the echo, then closes ch.
+func benchRoundTrips(b *testing.B, ch *Channel, size int) {
+	ctx := context.Background()
+	item := codec.Bytes(make([]byte, size))
+	b.SetBytes(int64(2 * size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := ch.Send(ctx, item); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ch.Receive(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	ch.Close()
 }
 
 // BenchmarkOneWay streams bytes items to a counting Go worker.

@@ -321,21 +321,11 @@ func BenchmarkPythonRoundTrip(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer g.Exit(ctx)
-			ch, _ := g.RemoteExecSource(ctx, "for item in channel:\n    channel.send(item)")
-			item := codec.Bytes(make([]byte, size))
-			b.SetBytes(int64(2 * size))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if err := ch.Send(ctx, item); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := ch.Receive(ctx); err != nil {
-					b.Fatal(err)
-				}
+			ch, err := g.RemoteExecSource(ctx, "for item in channel:\n    channel.send(item)")
+			if err != nil {
+				b.Fatal(err)
 			}
-			b.StopTimer()
-			ch.Close()
+			benchRoundTrips(b, ch, size)
 		})
 	}
 }
