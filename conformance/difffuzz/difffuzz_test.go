@@ -2,45 +2,25 @@ package difffuzz
 
 import (
 	"bytes"
-	"context"
 	"encoding/hex"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/execnet-conform/execnet-conform/conformance"
 	"github.com/execnet-conform/execnet-conform/internal/peers"
+	"github.com/execnet-conform/execnet-conform/internal/testworker"
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/reference/worker"
 	"github.com/execnet-conform/execnet-conform/spec"
 )
 
-// workerEnv makes the test binary act as the Go worker, so that tests can
-// start it through popen without building the command.
-const workerEnv = "EXECNET_CONFORM_DIFFFUZZ_WORKER"
-
-func TestMain(m *testing.M) {
-	if os.Getenv(workerEnv) == "1" {
-		if err := worker.Serve(context.Background(), os.Stdin, os.Stdout, worker.Options{Stderr: os.Stderr}); err != nil {
-			fmt.Fprintln(os.Stderr, "test worker:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	goleak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { testworker.Main(m) }
 
 func goWorker(t *testing.T) Options {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Options{Target: "popen//python=" + exe, Env: append(conformance.TargetEnv(os.Environ(), nil), workerEnv+"=1")}
+	return Options{Target: testworker.Target(t), Env: append(conformance.TargetEnv(os.Environ(), nil), testworker.Env+"=1")}
 }
 
 func TestGoWorkerAgrees(t *testing.T) {
