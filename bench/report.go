@@ -314,17 +314,16 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintln(tw)
 	}
-	fmt.Fprint(tw, "raw pipe, blocking\t")
-	for _, s := range sizes {
-		fmt.Fprintf(tw, "%.0f\t", r.Pipe.BulkMiBps[strconv.Itoa(s)])
-	}
-	fmt.Fprintln(tw)
-	if len(r.Pipe.Poller.BulkMiBps) > 0 {
-		fmt.Fprint(tw, "raw pipe, Go poller\t")
+	pipeRow := func(label string, mibps map[string]float64) {
+		fmt.Fprintf(tw, "%s\t", label)
 		for _, s := range sizes {
-			fmt.Fprintf(tw, "%.0f\t", r.Pipe.Poller.BulkMiBps[strconv.Itoa(s)])
+			fmt.Fprintf(tw, "%.0f\t", mibps[strconv.Itoa(s)])
 		}
 		fmt.Fprintln(tw)
+	}
+	pipeRow("raw pipe, blocking", r.Pipe.BulkMiBps)
+	if len(r.Pipe.Poller.BulkMiBps) > 0 {
+		pipeRow("raw pipe, Go poller", r.Pipe.Poller.BulkMiBps)
 	}
 	tw.Flush()
 
