@@ -64,56 +64,38 @@ func benchValues() []benchValue {
 	return out
 }
 
-func BenchmarkDumps(b *testing.B) {
+// benchEach runs op on every benchmark value, with SetBytes from the
+// value's encoding by encode.
+func benchEach(b *testing.B, encode func(benchValue) ([]byte, error), op func(bv benchValue, enc []byte) error) {
 	for _, bv := range benchValues() {
 		b.Run(bv.name, func(b *testing.B) {
-			enc, err := codec.Dumps(bv.v)
+			enc, err := encode(bv)
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(len(enc)))
-			measure(b, func() error { _, err := codec.Dumps(bv.v); return err })
+			measure(b, func() error { return op(bv, enc) })
 		})
 	}
+}
+
+func dumpsValue(bv benchValue) ([]byte, error)   { return codec.Dumps(bv.v) }
+func msgpackValue(bv benchValue) ([]byte, error) { return msgpack.Marshal(bv.native) }
+
+func BenchmarkDumps(b *testing.B) {
+	benchEach(b, dumpsValue, func(bv benchValue, _ []byte) error { _, err := codec.Dumps(bv.v); return err })
 }
 
 func BenchmarkLoads(b *testing.B) {
-	for _, bv := range benchValues() {
-		b.Run(bv.name, func(b *testing.B) {
-			enc, err := codec.Dumps(bv.v)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.SetBytes(int64(len(enc)))
-			measure(b, func() error { _, err := codec.Loads(enc); return err })
-		})
-	}
+	benchEach(b, dumpsValue, func(_ benchValue, enc []byte) error { _, err := codec.Loads(enc); return err })
 }
 
 func BenchmarkMsgpackMarshal(b *testing.B) {
-	for _, bv := range benchValues() {
-		b.Run(bv.name, func(b *testing.B) {
-			enc, err := msgpack.Marshal(bv.native)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.SetBytes(int64(len(enc)))
-			measure(b, func() error { _, err := msgpack.Marshal(bv.native); return err })
-		})
-	}
+	benchEach(b, msgpackValue, func(bv benchValue, _ []byte) error { _, err := msgpack.Marshal(bv.native); return err })
 }
 
 func BenchmarkMsgpackUnmarshal(b *testing.B) {
-	for _, bv := range benchValues() {
-		b.Run(bv.name, func(b *testing.B) {
-			enc, err := msgpack.Marshal(bv.native)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.SetBytes(int64(len(enc)))
-			measure(b, func() error { var out any; return msgpack.Unmarshal(enc, &out) })
-		})
-	}
+	benchEach(b, msgpackValue, func(_ benchValue, enc []byte) error { var out any; return msgpack.Unmarshal(enc, &out) })
 }
 
 // timeitScript times execnet's dumps_internal and loads_internal on each
