@@ -126,6 +126,7 @@ func (ch *Channel) Receive(ctx context.Context) (codec.Value, error) {
 				ch.head = 0
 			}
 			ch.mu.Unlock()
+			ch.gw.replied.Store(true)
 			return v, nil
 		}
 		if ch.ended {
@@ -141,11 +142,31 @@ func (ch *Channel) Receive(ctx context.Context) (codec.Value, error) {
 		}
 		w := ch.wait
 		ch.mu.Unlock()
-		ch.gw.flushSoon() // what we sent may be what the peer answers
+		g := ch.gw
+		g.flushSoon() // what we sent may be what the peer answers
+		var free <-chan struct{}
+		if g.leads() {
+			// Read the connection ourselves if nobody else does
+			// (lead.go); else wait for our item or for the token.
+			var led bool
+			if led, free = g.tryLead(); led {
+				if g.leadOnce(ctx) == errLeadStop {
+					return nil, ctxErr(ctx, fmt.Sprintf("receive on channel %d", ch.id))
+				}
+				continue
+			}
+		}
 		select {
 		case <-w:
+		case <-free:
 		case <-ctx.Done():
+			if free != nil {
+				g.unwait()
+			}
 			return nil, ctxErr(ctx, fmt.Sprintf("receive on channel %d", ch.id))
+		}
+		if free != nil {
+			g.unwait()
 		}
 	}
 }

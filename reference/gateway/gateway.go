@@ -69,6 +69,7 @@ import (
 	"math"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/execnet-conform/execnet-conform/reference/codec"
@@ -200,6 +201,15 @@ type Gateway struct {
 
 	rbufs bufFree // large receive buffers given back by Recycle
 
+	// Reading (lead.go): the frame reader, its source, and the token
+	// that says who reads.
+	fr   *frameReader
+	lsrc leadSource
+	rd   readState
+	// replied is set when Receive returns an item: the next Send is a
+	// reply and is written at once rather than queued (sendq.go).
+	replied atomic.Bool
+
 	mu        sync.Mutex
 	channels  map[int32]*Channel // open channels ("opened" or "sendonly")
 	nextID    int32
@@ -257,6 +267,14 @@ func New(conn transport.Conn, role Role, opts ...Option) *Gateway {
 	}
 	g.resolve = g.resolveChannel
 	g.execCtx, g.execCancel = context.WithCancel(context.Background())
+	g.rd.init()
+	g.lsrc.conn = conn
+	if wr, ok := conn.(transport.WaitReader); ok && wr.CanWait() {
+		g.lsrc.wr = wr
+	}
+	g.fr = newFrameReader(&g.lsrc, cfg.maxPayload)
+	g.fr.direct = conn
+	g.fr.bufs = &g.rbufs
 	go g.receiver()
 	return g
 }
@@ -524,13 +542,22 @@ func (g *Gateway) Serve(ctx context.Context) error {
 
 func (g *Gateway) receiver() {
 	defer close(g.done)
-	fr := newFrameReader(g.conn, g.cfg.maxPayload)
-	fr.bufs = &g.rbufs
+	fr := g.fr
+	t := time.NewTimer(time.Hour)
+	t.Stop()
 	var endErr error
 	for {
+		if !g.bgAcquire(t) {
+			// A reading Receive met the end of the stream.
+			g.rd.mu.Lock()
+			endErr = g.rd.endErr
+			g.rd.mu.Unlock()
+			break
+		}
 		f, off, fresh, err := fr.next()
 		if err != nil {
 			endErr = err
+			g.bgRelease(true)
 			break
 		}
 		if fr.blob != nil {
@@ -546,16 +573,16 @@ func (g *Gateway) receiver() {
 				g.rbufs.put(fr.blob) // dropped, as any item for an unknown channel
 			}
 			fr.blob = nil
+			g.bgRelease(false)
 			continue
 		}
 		stop, err := g.dispatch(f, off, fresh)
-		if err != nil {
+		if err != nil || stop {
 			endErr = err
+			g.bgRelease(true)
 			break
 		}
-		if stop {
-			break
-		}
+		g.bgRelease(false)
 	}
 	g.finish(endErr)
 	close(g.recvDone)

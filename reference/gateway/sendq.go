@@ -61,9 +61,11 @@ func (g *Gateway) enqueue(ctx context.Context, code spec.MsgCode, id int32, v co
 	g.qmu.Lock()
 	last := g.qlast
 	g.qlast = now
+	reply := g.replied.Swap(false)
 	if g.qerr != nil || g.qclosed || len(g.queue) >= queueMax ||
-		(len(g.queue) == 0 && !g.qflush && now-last > streamGap) {
-		// A frame after a pause goes out at once on the caller's
+		(len(g.queue) == 0 && !g.qflush && (now-last > streamGap || reply)) {
+		// A frame after a pause, or the first one after Receive
+		// returned an item (a reply), goes out at once on the caller's
 		// goroutine: a request or a reply costs no goroutine hand-off.
 		// Frames in quick succession are a stream, and are batched.
 		g.qmu.Unlock()

@@ -129,6 +129,12 @@ func StartCommand(ctx context.Context, argv []string, line, label string, opts O
 		c.fail(err, be)
 		return nil, be
 	}
+	// The handshake used the poller's read deadlines; from now on the
+	// stream is read with bounded waits outside the poller (WaitFile).
+	// Where that is not possible, r stays as it is.
+	if wf, err := NewWaitFile(c.r); err == nil {
+		c.wf = wf
+	}
 	return c, nil
 }
 
@@ -146,6 +152,7 @@ func ctxClass(err error) error {
 // popenConn is the Conn of a popen worker: its stdin and stdout pipes.
 type popenConn struct {
 	w, r *os.File
+	wf   *WaitFile // r, moved out of the poller after the handshake; or nil
 	proc *process
 	tail *tailWriter
 
@@ -275,7 +282,12 @@ func (c *popenConn) fail(err error, be *BootstrapError) {
 	be.Stderr = c.tail.String()
 }
 
-func (c *popenConn) Read(p []byte) (int, error)  { return c.r.Read(p) }
+func (c *popenConn) Read(p []byte) (int, error) {
+	if c.wf != nil {
+		return c.wf.Read(p)
+	}
+	return c.r.Read(p)
+}
 func (c *popenConn) Write(p []byte) (int, error) { return c.w.Write(p) }
 
 // CloseWrite closes the worker's stdin.
@@ -287,7 +299,13 @@ func (c *popenConn) CloseWrite() error {
 // Close closes both pipes.
 func (c *popenConn) Close() error {
 	err := c.CloseWrite()
-	c.closeRead.Do(func() { c.crErr = c.r.Close() })
+	c.closeRead.Do(func() {
+		if c.wf != nil {
+			c.crErr = c.wf.Close()
+		} else {
+			c.crErr = c.r.Close()
+		}
+	})
 	if c.crErr != nil {
 		return c.crErr
 	}

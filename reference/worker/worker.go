@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/execnet-conform/execnet-conform/reference/transport"
 	"github.com/execnet-conform/execnet-conform/spec"
 )
 
@@ -112,8 +113,17 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer, opts Options) error
 		return fmt.Errorf("worker: writing the ready byte: %w", err)
 	}
 	sc := &streamConn{r: br, w: out}
-	outC, outOK := out.(io.Closer)
 	inC, inOK := in.(io.Closer)
+	if f, ok := in.(*os.File); ok {
+		// Read the stream outside Go's network poller from now on, so
+		// that a Receive can read it itself (transport.WaitFile); what
+		// the bootstrap reader buffered comes first.
+		if wf, err := transport.NewWaitFile(f); err == nil {
+			sc.br, sc.wait = br, wf
+			inC, inOK = wf, true
+		}
+	}
+	outC, outOK := out.(io.Closer)
 	var closeOut func() error
 	if outOK {
 		closeOut = sync.OnceValue(outC.Close)
@@ -143,6 +153,8 @@ func ServeStdio(ctx context.Context, opts Options) error {
 type streamConn struct {
 	r          io.Reader
 	w          io.Writer
+	br         *bufio.Reader       // r, when r buffered a file now read through wait
+	wait       *transport.WaitFile // the file, or nil
 	closeWrite func() error
 	close      func() error
 
@@ -150,8 +162,31 @@ type streamConn struct {
 	closed bool
 }
 
-func (c *streamConn) Read(p []byte) (int, error)  { return c.r.Read(p) }
+func (c *streamConn) Read(p []byte) (int, error) {
+	if c.wait != nil {
+		if c.br.Buffered() > 0 {
+			return c.br.Read(p)
+		}
+		return c.wait.Read(p)
+	}
+	return c.r.Read(p)
+}
 func (c *streamConn) Write(p []byte) (int, error) { return c.w.Write(p) }
+
+// CanWait implements transport.WaitReader.
+func (c *streamConn) CanWait() bool { return c.wait != nil }
+
+// ReadWait implements transport.WaitReader: what the bootstrap reader
+// still buffers comes first, then the file itself.
+func (c *streamConn) ReadWait(p []byte, d time.Duration) (int, error) {
+	if c.wait == nil {
+		return 0, transport.ErrWaitTimeout
+	}
+	if c.br.Buffered() > 0 {
+		return c.br.Read(p)
+	}
+	return c.wait.ReadWait(p, d)
+}
 
 // CloseWrite closes the output half, if it can be closed.
 func (c *streamConn) CloseWrite() error {

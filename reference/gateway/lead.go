@@ -1,0 +1,303 @@
+package gateway
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/execnet-conform/execnet-conform/reference/frame"
+	"github.com/execnet-conform/execnet-conform/reference/transport"
+	"github.com/execnet-conform/execnet-conform/spec"
+)
+
+// Who reads the connection.
+//
+// One goroutine at a time reads frames and dispatches them, in order: it
+// holds the read token (readState.busy). Usually that is the gateway's
+// receiver goroutine. But handing each item from the receiver goroutine
+// to the goroutine blocked in Receive costs a wake-up of another thread
+// per item, which dominates a request/reply exchange. So, when the
+// connection supports bounded waits (transport.WaitReader: pipes and
+// served standard input on Unix), a Receive that finds its queue empty
+// and the token free takes the token and reads frames itself, until its
+// own item has come. Frames for other channels are dispatched exactly as
+// the receiver goroutine would dispatch them, callbacks included, so
+// order and semantics do not depend on who reads.
+//
+// A Receive reads only frames that fit the stream buffer whole (payloads
+// under freshMin), and takes a frame only once all of it is buffered: a
+// wait that ends because the Receive's context ended leaves the stream
+// untouched. Everything else, larger frames, malformed input, errors and
+// the end of the stream, is left to the receiver goroutine (handoff),
+// which then reads the next frame with the full frame reader and does
+// the end-of-connection work.
+//
+// The receiver goroutine gives way: it takes the token only when no
+// Receive has read for bgIdle, when a handoff asks for it, or right away
+// when the connection does not support bounded waits. While it holds the
+// token, a Receive waits for its item as before; once a Receive is
+// waiting the receiver goroutine gives the token back after the frame in
+// hand, so that the next Receive reads by itself.
+
+const (
+	// leadSlice bounds one wait of a reading Receive: a cancelled
+	// context, or a Close of the connection (which waits for the wait),
+	// is noticed within it.
+	leadSlice = 20 * time.Millisecond
+	// bgIdle: the receiver goroutine takes the connection back once no
+	// Receive has read it for this long. It bounds the extra latency of
+	// a frame that nobody receives (a callback's item, CHANNEL_EXEC)
+	// arriving right after a Receive stopped reading.
+	bgIdle = 2 * time.Millisecond
+)
+
+// yieldEvery: a Receive that keeps reading yields the processor this
+// often. A goroutine that runs for 10 ms without passing through the
+// scheduler (its waits are system calls, not parks) is preempted by the
+// runtime's monitor thread, which then keeps waking every 20 us: a wake-up
+// per round trip at full speed.
+const yieldEvery = int64(2 * time.Millisecond)
+
+// Internal outcomes of a reading Receive; never returned to callers.
+var (
+	errLeadStop = errors.New("gateway: the reading Receive's context ended")
+	errHandoff  = errors.New("gateway: frame left to the receiver goroutine")
+)
+
+// readState is the read token and what goes with it.
+type readState struct {
+	mu       sync.Mutex
+	busy     bool          // a goroutine reads the connection
+	waiters  int           // Receive calls waiting for the token
+	free     chan struct{} // closed when the token is released to waiters
+	lastLead int64         // nanotime when a Receive last held or wanted the token
+	handoff  bool          // the receiver goroutine reads the next frame
+	end      bool          // a Receive met the end of the stream
+	endErr   error         // why, nil for GATEWAY_TERMINATE
+	kick     chan struct{} // wakes the receiver goroutine; capacity 1
+}
+
+func (r *readState) init() {
+	r.kick = make(chan struct{}, 1)
+	r.lastLead = math.MinInt64 / 2
+}
+
+// leadSource is what the frame reader's stream buffer reads from: the
+// connection itself for the receiver goroutine, bounded waits for a
+// Receive (ctx set while it reads).
+type leadSource struct {
+	conn    io.Reader
+	wr      transport.WaitReader // nil: Receive never reads
+	ctx     context.Context
+	yielded int64 // nanotime of the last yield (see yieldEvery)
+}
+
+// Read implements io.Reader.
+func (s *leadSource) Read(p []byte) (int, error) {
+	if s.ctx == nil {
+		return s.conn.Read(p)
+	}
+	for {
+		if s.ctx.Err() != nil {
+			return 0, errLeadStop
+		}
+		d := leadSlice
+		if dl, ok := s.ctx.Deadline(); ok {
+			d = min(d, time.Until(dl))
+			if d <= 0 {
+				return 0, errLeadStop
+			}
+		}
+		n, err := s.wr.ReadWait(p, d)
+		if errors.Is(err, transport.ErrWaitTimeout) {
+			continue
+		}
+		return n, err
+	}
+}
+
+// nextLead reads one frame for a reading Receive: a complete, well-formed
+// frame with a payload under freshMin, left in the stream buffer until
+// the next call (as next does). errLeadStop: the context ended first,
+// nothing was consumed. errHandoff: the next frame is for the receiver
+// goroutine; nothing was consumed.
+func (fr *frameReader) nextLead() (f frame.Frame, start int64, err error) {
+	if fr.discard > 0 {
+		_, _ = fr.r.Discard(fr.discard) // buffered: cannot fail
+		fr.discard = 0
+	}
+	if fr.large {
+		return f, 0, errHandoff
+	}
+	h, err := fr.r.Peek(spec.HeaderSize)
+	if err != nil {
+		return f, 0, leadErr(err)
+	}
+	code := spec.MsgCode(int8(h[0]))
+	length := int32(binary.BigEndian.Uint32(h[5:9]))
+	limit := fr.max
+	if limit <= 0 {
+		limit = frame.DefaultMaxPayload
+	}
+	if !code.Known() || length < 0 || int(length) >= freshMin || int(length) > limit {
+		return f, 0, errHandoff
+	}
+	n := spec.HeaderSize + int(length)
+	p, err := fr.r.Peek(n)
+	if err != nil {
+		return f, 0, leadErr(err)
+	}
+	f = frame.Frame{Code: code, Channel: int32(binary.BigEndian.Uint32(p[1:5]))}
+	if length > 0 {
+		f.Payload = p[spec.HeaderSize:n:n]
+	}
+	start = fr.off
+	fr.discard = n
+	fr.off += int64(n)
+	return f, start, nil
+}
+
+func leadErr(err error) error {
+	if errors.Is(err, errLeadStop) {
+		return errLeadStop
+	}
+	return errHandoff // EOF, a closed connection, a read error: the receiver goroutine reports it
+}
+
+// leads reports whether Receive calls may read the connection.
+func (g *Gateway) leads() bool { return g.lsrc.wr != nil }
+
+// tryLead takes the read token for a Receive, or registers the caller as
+// waiting for it and returns the channel closed when it is released (nil
+// once the stream has ended: then only the receiver goroutine's end work
+// remains to wait for).
+func (g *Gateway) tryLead() (bool, <-chan struct{}) {
+	r := &g.rd
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.end {
+		return false, nil
+	}
+	r.lastLead = nanotime()
+	if !r.busy && !r.handoff {
+		r.busy = true
+		return true, nil
+	}
+	r.waiters++
+	if r.free == nil {
+		r.free = make(chan struct{})
+	}
+	return false, r.free
+}
+
+// unwait ends a wait registered by tryLead.
+func (g *Gateway) unwait() {
+	g.rd.mu.Lock()
+	g.rd.waiters--
+	g.rd.mu.Unlock()
+}
+
+// leadOnce reads and dispatches one frame as a Receive whose context is
+// ctx, holding the read token, and releases the token. It returns
+// errLeadStop when ctx ended before a frame came.
+func (g *Gateway) leadOnce(ctx context.Context) error {
+	if now := nanotime(); now-g.lsrc.yielded > yieldEvery {
+		// See yieldEvery.
+		g.lsrc.yielded = now
+		runtime.Gosched()
+	}
+	g.lsrc.ctx = ctx
+	f, off, err := g.fr.nextLead()
+	g.lsrc.ctx = nil
+	var end bool
+	var endErr error
+	switch err {
+	case nil:
+		stop, derr := g.dispatch(f, off, false)
+		end, endErr = stop || derr != nil, derr
+	case errLeadStop:
+	case errHandoff:
+	}
+	g.release(err == errHandoff, end, endErr)
+	if err == errLeadStop {
+		return err
+	}
+	return nil
+}
+
+// release gives the read token back. handoff makes the receiver goroutine
+// read the next frame; end records that the stream has ended.
+func (g *Gateway) release(handoff, end bool, endErr error) {
+	r := &g.rd
+	r.mu.Lock()
+	r.busy = false
+	r.handoff = r.handoff || handoff
+	if end {
+		r.end, r.endErr = true, endErr
+	}
+	if r.free != nil && (r.waiters > 0 || end) {
+		close(r.free)
+		r.free = nil
+	}
+	kick := handoff || end
+	r.mu.Unlock()
+	if kick {
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// bgAcquire takes the read token for the receiver goroutine, waiting
+// while Receive calls read (see bgIdle). It returns false once a Receive
+// met the end of the stream.
+func (g *Gateway) bgAcquire(t *time.Timer) bool {
+	r := &g.rd
+	for {
+		r.mu.Lock()
+		if r.end {
+			r.mu.Unlock()
+			return false
+		}
+		wait := bgIdle
+		if !r.busy {
+			idle := nanotime() - r.lastLead
+			if r.handoff || idle >= int64(bgIdle) {
+				r.busy, r.handoff = true, false
+				r.mu.Unlock()
+				return true
+			}
+			wait = time.Duration(int64(bgIdle) - idle)
+		}
+		r.mu.Unlock()
+		t.Reset(wait)
+		select {
+		case <-r.kick:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// bgRelease gives the token back after the receiver goroutine's frame;
+// with a Receive waiting, the receiver goroutine then gives way.
+func (g *Gateway) bgRelease(end bool) {
+	r := &g.rd
+	r.mu.Lock()
+	r.busy = false
+	if end {
+		r.end = true
+	}
+	if r.free != nil && (r.waiters > 0 || end) {
+		r.lastLead = nanotime()
+		close(r.free)
+		r.free = nil
+	}
+	r.mu.Unlock()
+}
