@@ -142,31 +142,8 @@ func (ch *Channel) Receive(ctx context.Context) (codec.Value, error) {
 		}
 		w := ch.wait
 		ch.mu.Unlock()
-		g := ch.gw
-		g.flushSoon() // what we sent may be what the peer answers
-		var free <-chan struct{}
-		if g.leads() {
-			// Read the connection ourselves if nobody else does
-			// (lead.go); else wait for our item or for the token.
-			var led bool
-			if led, free = g.tryLead(); led {
-				if g.leadOnce(ctx) == errLeadStop {
-					return nil, ctxErr(ctx, fmt.Sprintf("receive on channel %d", ch.id))
-				}
-				continue
-			}
-		}
-		select {
-		case <-w:
-		case <-free:
-		case <-ctx.Done():
-			if free != nil {
-				g.unwait()
-			}
+		if ch.gw.await(ctx, w) {
 			return nil, ctxErr(ctx, fmt.Sprintf("receive on channel %d", ch.id))
-		}
-		if free != nil {
-			g.unwait()
 		}
 	}
 }
@@ -218,10 +195,7 @@ func (ch *Channel) WaitClose(ctx context.Context) error {
 		}
 		w := ch.wait
 		ch.mu.Unlock()
-		ch.gw.flushSoon()
-		select {
-		case <-w:
-		case <-ctx.Done():
+		if ch.gw.await(ctx, w) {
 			return ctxErr(ctx, fmt.Sprintf("close of channel %d", ch.id))
 		}
 	}

@@ -5,22 +5,29 @@
 //
 // # Concurrency
 //
-// Each Gateway runs exactly one receiver goroutine, which reads frames in
-// order and dispatches them. Writes from any goroutine are serialised and
-// frames never interleave (see "Sending" below).
+// One goroutine at a time reads frames, in order, and dispatches them.
+// Each Gateway runs a receiver goroutine for that; but when the
+// connection supports bounded waits (popen pipes and a served worker's
+// stdin, on Unix: transport.WaitReader), a Receive or WaitClose that would
+// otherwise block reads and dispatches frames itself while nobody else
+// does, which saves a thread wake-up per item (see "Receiving" below and
+// lead.go). Writes from any goroutine are serialised and frames never
+// interleave (see "Sending" below).
 //
 // Items that arrive on a channel are queued until Receive takes them. As in
 // execnet the queues are unbounded: a peer that sends faster than the
 // program receives grows memory, bounded only by the frame size limit per
 // item. Programs that stream must keep receiving (or set a callback).
 //
-// Callbacks set with Channel.SetCallback run on the receiver goroutine, in
-// the order the items arrived, exactly as in execnet. A slow callback
-// therefore delays every other channel of the same gateway (their items
-// wait in the stream until the callback returns) but never reorders,
-// loses or mixes up their items. A callback must not block waiting for
-// other items of the same gateway (Receive on another channel, Status,
-// Exit): that would wait for the receiver goroutine it is running on. It
+// Callbacks set with Channel.SetCallback run on the goroutine that reads
+// the frame (the receiver goroutine, or a Receive or WaitClose of
+// another channel that is reading), in the order the items arrived, as
+// in execnet. A slow callback therefore delays every other channel of
+// the same gateway (their items wait in the stream until the callback
+// returns, and a Receive that is reading returns only after it) but
+// never reorders, loses or mixes up their items. A callback must not
+// block waiting for other items of the same gateway (Receive on another
+// channel, Status, Exit): that would wait for the reading it is part of. It
 // may Send. A callback that panics closes its channel with
 // CHANNEL_CLOSE_ERROR carrying the panic text, like a raising callback in
 // execnet.
@@ -44,7 +51,20 @@
 //
 // # Receiving
 //
-// The receiver reads through a 256 KiB buffer, so that many small frames
+// A Receive that finds its queue empty takes the read token when it is
+// free and reads the connection itself: it waits on its own thread (no
+// goroutine hand-off, no network poller; transport.WaitFile spins up to
+// 50 us before it sleeps, which keeps a request/reply exchange on the
+// CPU at the cost of that much CPU per wait while the pace is fast), takes
+// only complete frames under 32 KiB, and leaves larger frames, errors and
+// the end of the stream to the receiver goroutine. Its context bounds its
+// wait, and a frame is taken only whole, so a Receive that times out
+// leaves the stream as it was. The receiver goroutine takes the
+// connection back 2 ms after the last Receive read it: a frame that no
+// Receive waits for (a callback's item, CHANNEL_EXEC) can wait that long
+// right after a Receive stopped reading.
+//
+// The reader reads through a 256 KiB buffer, so that many small frames
 // come with one read. A payload under 32 KiB is decoded in place and the
 // decoder copies what it keeps; a larger one is read straight into a
 // buffer of its own, and when it holds a single bytes or str value that

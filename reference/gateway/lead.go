@@ -195,6 +195,39 @@ func (g *Gateway) tryLead() (bool, <-chan struct{}) {
 	return false, r.free
 }
 
+// await is one step of a wait for w (a channel's next state change) by
+// Receive or WaitClose: it flushes the send queue (what we sent may be
+// what the peer answers), then reads and dispatches one frame itself if
+// it may take the read token, else waits for w, for the token, or for
+// ctx. It reports whether ctx ended; the caller re-checks its condition
+// either way.
+func (g *Gateway) await(ctx context.Context, w <-chan struct{}) (ctxDone bool) {
+	g.flushSoon()
+	var free <-chan struct{}
+	if g.leads() {
+		var led bool
+		if led, free = g.tryLead(); led {
+			if g.leadOnce(ctx) != errLeadStop {
+				return false
+			}
+			// The deadline passed by the clock a moment before ctx's
+			// own timer fires; callers report ctx.Err().
+			<-ctx.Done()
+			return true
+		}
+	}
+	select {
+	case <-w:
+	case <-free:
+	case <-ctx.Done():
+		ctxDone = true
+	}
+	if free != nil {
+		g.unwait()
+	}
+	return ctxDone
+}
+
 // unwait ends a wait registered by tryLead.
 func (g *Gateway) unwait() {
 	g.rd.mu.Lock()

@@ -1,0 +1,118 @@
+//go:build unix
+
+package transport
+
+import (
+	"errors"
+	"io"
+	"os"
+	"testing"
+	"time"
+)
+
+func newTestWaitFile(t *testing.T) (*WaitFile, *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, err := NewWaitFile(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { wf.Close(); w.Close() })
+	return wf, w
+}
+
+// TestWaitFileTimeoutLeavesStream: a wait that ends without input reads
+// nothing, and the next read gets every byte written afterwards.
+func TestWaitFileTimeoutLeavesStream(t *testing.T) {
+	wf, w := newTestWaitFile(t)
+	buf := make([]byte, 16)
+	if n, err := wf.ReadWait(buf, 5*time.Millisecond); n != 0 || !errors.Is(err, ErrWaitTimeout) {
+		t.Fatalf("ReadWait on an empty pipe = %d, %v; want 0, ErrWaitTimeout", n, err)
+	}
+	if _, err := w.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	n, err := wf.ReadWait(buf, time.Second)
+	if err != nil || string(buf[:n]) != "hello" {
+		t.Fatalf("ReadWait = %q, %v; want \"hello\"", buf[:n], err)
+	}
+	w.Close()
+	if n, err := wf.Read(buf); n != 0 || err != io.EOF {
+		t.Fatalf("Read after the writer closed = %d, %v; want 0, EOF", n, err)
+	}
+}
+
+// TestWaitFileCloseEndsRead: Close from another goroutine ends a Read
+// that is waiting for input, with os.ErrClosed.
+func TestWaitFileCloseEndsRead(t *testing.T) {
+	wf, _ := newTestWaitFile(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := wf.Read(make([]byte, 8))
+		done <- err
+	}()
+	time.Sleep(30 * time.Millisecond) // let Read start waiting
+	if err := wf.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, os.ErrClosed) {
+			t.Fatalf("Read after Close = %v; want os.ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Read still waiting 5s after Close")
+	}
+}
+
+// TestWaitFileSpinAdapts: a wait much longer than the spin window turns
+// spinning off for the next wait; a quick one turns it back on.
+func TestWaitFileSpinAdapts(t *testing.T) {
+	wf, w := newTestWaitFile(t)
+	wf.SetSpin(100 * time.Microsecond)
+	if !wf.spinning {
+		t.Fatal("SetSpin(100us) left spinning off")
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		w.Write([]byte("x"))
+	}()
+	buf := make([]byte, 4)
+	if _, err := wf.ReadWait(buf, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if wf.spinning {
+		t.Fatal("spinning still on after a 20ms wait")
+	}
+	w.Write([]byte("y")) // already there: the next wait ends at once
+	if _, err := wf.ReadWait(buf, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !wf.spinning {
+		t.Fatal("spinning still off after a wait that ended at once")
+	}
+	wf.SetSpin(0)
+	if wf.spinning {
+		t.Fatal("SetSpin(0) left spinning on")
+	}
+}
+
+// TestWaitFileClosesOriginal: the file a WaitFile takes over is closed.
+func TestWaitFileClosesOriginal(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	wf, err := NewWaitFile(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wf.Close()
+	if _, err := r.Read(make([]byte, 1)); !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("reading the original file = %v; want os.ErrClosed", err)
+	}
+}
