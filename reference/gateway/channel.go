@@ -36,6 +36,7 @@ type Channel struct {
 	wait       chan struct{} // closed on the next state change; nil if nobody waits
 
 	hasCallback bool
+	cbCounted   bool // counted in gw.callbacks; guarded by gw.mu
 	callback    func(codec.Value)
 	endmarker   codec.Value // nil: no end marker wanted
 	draining    bool        // SetCallback is handing queued items to the callback
@@ -283,6 +284,9 @@ func (ch *Channel) SetCallback(cb func(codec.Value), endmarker codec.Value) erro
 	}
 	ch.hasCallback, ch.callback, ch.endmarker, ch.draining = true, cb, endmarker, true
 	ch.wakeLocked() // pending Receive calls now fail
+	ch.mu.Unlock()
+	ch.gw.noteCallback(ch)
+	ch.mu.Lock()
 	for {
 		if ch.head < len(ch.items) {
 			v := ch.items[ch.head]

@@ -112,6 +112,7 @@ func (g *Gateway) shutdown(ctx context.Context, grace time.Duration) (ExitStage,
 	g.mu.Lock()
 	g.exiting = true
 	g.mu.Unlock()
+	g.kickReader() // the receiver goroutine reads the end from now on
 	tctx, cancel := context.WithTimeout(ctx, grace)
 	defer cancel()
 	// The farewell runs on its own goroutine: a worker that does not read

@@ -229,6 +229,8 @@ type Gateway struct {
 	// replied is set when Receive returns an item: the next Send is a
 	// reply and is written at once rather than queued (sendq.go).
 	replied atomic.Bool
+	// callbacks counts the registered channels with a callback.
+	callbacks atomic.Int32
 
 	mu        sync.Mutex
 	channels  map[int32]*Channel // open channels ("opened" or "sendonly")
@@ -394,6 +396,22 @@ func (g *Gateway) forget(ch *Channel) {
 	g.mu.Lock()
 	if g.channels[ch.id] == ch {
 		delete(g.channels, ch.id)
+		if ch.cbCounted {
+			ch.cbCounted = false
+			g.callbacks.Add(-1)
+		}
+	}
+	g.mu.Unlock()
+}
+
+// noteCallback counts a registered channel that now has a callback: while
+// any has, the receiver goroutine reads whenever no Receive does (lead.go),
+// so that callback items are not held back.
+func (g *Gateway) noteCallback(ch *Channel) {
+	g.mu.Lock()
+	if g.channels[ch.id] == ch && !ch.cbCounted {
+		ch.cbCounted = true
+		g.callbacks.Add(1)
 	}
 	g.mu.Unlock()
 }

@@ -38,8 +38,9 @@ import (
 // the end-of-connection work.
 //
 // The receiver goroutine gives way: it takes the token only when no
-// Receive has read for bgIdle, when a handoff asks for it, or right away
-// when the connection does not support bounded waits. While it holds the
+// Receive has read for bgIdle, when a handoff asks for it, while any
+// channel has a callback (whose items no Receive waits for), or right
+// away when the connection does not support bounded waits. While it holds the
 // token, a Receive waits for its item as before; once a Receive is
 // waiting the receiver goroutine gives the token back after the frame in
 // hand, so that the next Receive reads by itself.
@@ -256,11 +257,25 @@ func (g *Gateway) leadOnce(ctx context.Context) error {
 	case errLeadStop:
 	case errHandoff:
 	}
-	g.release(err == errHandoff, end, endErr)
+	// With callbacks about, the receiver goroutine reads as soon as
+	// this Receive stops, so that their items are not held back.
+	g.release(err == errHandoff || g.callbacks.Load() > 0, end, endErr)
 	if err == errLeadStop {
 		return err
 	}
 	return nil
+}
+
+// kickReader makes the receiver goroutine read now (Exit: the end of the
+// stream is coming).
+func (g *Gateway) kickReader() {
+	g.rd.mu.Lock()
+	g.rd.handoff = true
+	g.rd.mu.Unlock()
+	select {
+	case g.rd.kick <- struct{}{}:
+	default:
+	}
 }
 
 // release gives the read token back. handoff makes the receiver goroutine
@@ -301,7 +316,7 @@ func (g *Gateway) bgAcquire(t *time.Timer) bool {
 		wait := bgIdle
 		if !r.busy {
 			idle := nanotime() - r.lastLead
-			if r.handoff || idle >= int64(bgIdle) {
+			if r.handoff || idle >= int64(bgIdle) || g.callbacks.Load() > 0 {
 				r.busy, r.handoff = true, false
 				r.mu.Unlock()
 				return true

@@ -25,10 +25,10 @@ import (
 // (DefaultSpin; SetSpin), reading without blocking: when the peer answers
 // within microseconds, as in a request/reply exchange, the reading thread
 // never sleeps, and neither system's scheduler has to wake an idle CPU.
-// Spinning adapts: after a wait that lasted more than twice the window
-// the next wait sleeps at once, and spinning resumes after a wait that
-// ended within the window. So a slow peer costs at most one spin window
-// of CPU per change of pace, never one per message.
+// Spinning adapts: after a wait that outlasted the window the next wait
+// sleeps at once, and spinning resumes after a wait that ended within
+// the window. So a peer slower than the window costs at most one spin
+// window of CPU per change of pace, not one per message.
 type WaitFile struct {
 	f  *os.File
 	rc syscall.RawConn
@@ -145,7 +145,7 @@ func (w *WaitFile) ReadWait(p []byte, d time.Duration) (int, error) {
 		if got || err != nil {
 			if w.spin > 0 {
 				took := time.Since(start)
-				w.spinning = took <= 2*w.spin
+				w.spinning = took <= w.spin
 			}
 			return n, err
 		}
