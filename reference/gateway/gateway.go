@@ -158,6 +158,7 @@ type config struct {
 	maxPayload int
 	topts      transport.Options
 	logger     *slog.Logger
+	spin       *time.Duration // nil: the connection's default
 }
 
 func defaultConfig() config {
@@ -192,6 +193,14 @@ func WithMaxPayload(n int) Option { return func(c *config) { c.maxPayload = n } 
 // hold, with the error text (SPEC MSG-CLOSEERR-4, Warn), and data for such
 // a channel (Debug). Without it nothing is logged.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithSpinWait sets how long a goroutine that reads the connection spins
+// (reads without blocking) before it sleeps, on connections that support
+// it (transport.WaitFile: popen pipes on Unix). Spinning keeps a fast
+// request/reply exchange on the CPU; it costs up to d of CPU per wait
+// while the peer answers within d, and nothing once it answers more
+// slowly. 0 turns spinning off. Default transport.DefaultSpin (50 us).
+func WithSpinWait(d time.Duration) Option { return func(c *config) { c.spin = &d } }
 
 // WithTransportOptions sets the options Open passes to transport.Open
 // (bootstrap style and timeout, worker stderr, extra openers).
@@ -293,6 +302,9 @@ func New(conn transport.Conn, role Role, opts ...Option) *Gateway {
 	g.lsrc.conn = conn
 	if wr, ok := conn.(transport.WaitReader); ok && wr.CanWait() {
 		g.lsrc.wr = wr
+	}
+	if sp, ok := conn.(interface{ SetSpin(time.Duration) }); ok && cfg.spin != nil {
+		sp.SetSpin(*cfg.spin) // before the receiver goroutine reads
 	}
 	g.fr = newFrameReader(&g.lsrc, cfg.maxPayload)
 	g.fr.direct = conn

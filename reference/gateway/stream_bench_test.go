@@ -1,8 +1,11 @@
+//go:build unix
+
 package gateway_test
 
 import (
 	"context"
 	"fmt"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,28 +53,49 @@ func BenchmarkProcessStream(b *testing.B) {
 }
 
 // BenchmarkProcessRoundTrip measures small round trips through
-// conform_echo in a Go worker process.
+// conform_echo in a Go worker process, with the master's default spin
+// and with spinning off (WithSpinWait(0); the worker keeps its default).
+// master-cpu-ns/op is this process's CPU time per round trip: what the
+// spin costs the master.
 func BenchmarkProcessRoundTrip(b *testing.B) {
-	ctx := testCtx(b, 5*time.Minute)
-	g, err := gateway.Open(ctx, goWorkerSpec())
-	if err != nil {
-		b.Fatal(err)
+	for _, tc := range []struct {
+		name string
+		opts []gateway.Option
+	}{{"spin=default", nil}, {"spin=0", []gateway.Option{gateway.WithSpinWait(0)}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			ctx := testCtx(b, 5*time.Minute)
+			g, err := gateway.Open(ctx, goWorkerSpec(), tc.opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer g.Exit(context.Background())
+			ch, err := g.RemoteExec(ctx, profileExec(b, profile.Echo))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := selfCPU()
+			for i := 0; i < b.N; i++ {
+				if err := ch.Send(ctx, codec.Int(i)); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := ch.Receive(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(selfCPU()-cpu0)/float64(b.N), "master-cpu-ns/op")
+			ch.Close()
+		})
 	}
-	defer g.Exit(context.Background())
-	ch, err := g.RemoteExec(ctx, profileExec(b, profile.Echo))
-	if err != nil {
-		b.Fatal(err)
+}
+
+// selfCPU is this process's user and system CPU time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := ch.Send(ctx, codec.Int(i)); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := ch.Receive(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	ch.Close()
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

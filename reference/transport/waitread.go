@@ -38,3 +38,11 @@ func (c *popenConn) ReadWait(p []byte, d time.Duration) (int, error) {
 
 // CanWait implements WaitReader.
 func (c *popenConn) CanWait() bool { return c.wf != nil }
+
+// SetSpin sets the spin window of the connection's WaitFile (see
+// WaitFile.SetSpin). Call it before reading.
+func (c *popenConn) SetSpin(d time.Duration) {
+	if c.wf != nil {
+		c.wf.SetSpin(d)
+	}
+}

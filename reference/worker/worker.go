@@ -173,6 +173,13 @@ func (c *streamConn) Read(p []byte) (int, error) {
 }
 func (c *streamConn) Write(p []byte) (int, error) { return c.w.Write(p) }
 
+// SetSpin sets the spin window of the served file (transport.WaitFile).
+func (c *streamConn) SetSpin(d time.Duration) {
+	if c.wait != nil {
+		c.wait.SetSpin(d)
+	}
+}
+
 // CanWait implements transport.WaitReader.
 func (c *streamConn) CanWait() bool { return c.wait != nil }
 
