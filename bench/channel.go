@@ -105,6 +105,15 @@ func procExec(name string, kw ...codec.Item) (gateway.Exec, error) {
 
 func kw(name string, v int) codec.Item { return codec.Item{Key: codec.Str(name), Value: codec.Int(v)} }
 
+// GroupSamples is how many times a group of n workers is opened for its
+// median: repeats for large groups, more for small ones (eight times
+// repeats for one worker), whose single start-ups are cheap and whose
+// medians of three varied by 10% from run to run. The Python master
+// (py/channel_bench.py) uses the same rule.
+func GroupSamples(repeats, n int) int {
+	return max(1, repeats) * max(1, 8/max(1, n))
+}
+
 // GoMaster measures a Go master against the worker that spec starts.
 func GoMaster(ctx context.Context, pair, spec string, w Workload, progress func(string), gopts ...gateway.Option) (*PairResult, error) {
 	res := &PairResult{Pair: pair, Master: "go", Worker: spec, GroupS: map[string]Stat{}, BulkMiBps: map[string]Stat{}}
@@ -141,7 +150,7 @@ func GoMaster(ctx context.Context, pair, spec string, w Workload, progress func(
 	for _, n := range w.Groups {
 		progress(fmt.Sprintf("%s: group of %d", pair, n))
 		var xs []float64
-		for r := 0; r < max(1, w.Repeats); r++ {
+		for r := 0; r < GroupSamples(w.Repeats, n); r++ {
 			specs := make([]string, n)
 			for i := range specs {
 				specs[i] = spec

@@ -71,7 +71,8 @@ def main():
     groups = {}
     for n in req.get("groups") or []:
         samples = []
-        for _ in range(reps):
+        # as GroupSamples in channel.go: more samples for small groups
+        for _ in range(reps * max(1, 8 // max(1, n))):
             t0 = time.perf_counter()
             g = execnet.Group()
             for _ in range(n):
