@@ -10,7 +10,10 @@
 //     source, see PyStringLiteral) and waits for the ready byte '1'. The
 //     source is either import style (the worker's own execnet serves) or
 //     exec style (the master sends execnet's gateway_base.py text); see
-//     Options.Style for the rule that picks one.
+//     Options.Style for the rule that picks one. After the handshake the
+//     worker's stdout is read outside Go's network poller (WaitFile), so
+//     that the gateway's Receive can wait on it on its own thread
+//     (WaitReader).
 //   - socket: connects to a socket server (execnet's socketserver.py or
 //     the Go worker's listen mode) and sends the socket bootstrap.
 //   - ssh and others: through Options.Openers.

@@ -89,7 +89,11 @@ func gatewayID(line []byte, opts Options) string {
 // byte, then serves the protocol until the master sends GATEWAY_TERMINATE
 // or closes in (both return nil), ctx ends (ctx.Err()), or the connection
 // fails (a non-nil error). Once serving has begun, Serve closes in and
-// out when they implement io.Closer: a worker's stream ends with it.
+// out when they implement io.Closer: a worker's stream ends with it. An
+// *os.File in is taken over right after the bootstrap: Serve reads a
+// duplicate of its descriptor outside Go's network poller
+// (transport.WaitFile, so that a Receive can read it itself) and closes
+// in at once.
 // While the bootstrap line is awaited, ctx is honoured only if in has
 // SetReadDeadline (as *os.File pipes and net.Conn do); otherwise the read
 // ends when in does.
