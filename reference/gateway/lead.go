@@ -46,9 +46,9 @@ import (
 // hand, so that the next Receive reads by itself.
 
 const (
-	// leadSlice bounds one wait of a reading Receive: a cancelled
-	// context, or a Close of the connection (which waits for the wait),
-	// is noticed within it.
+	// leadSlice bounds one wait of a reading Receive whose context can
+	// be cancelled: the cancellation is noticed within it. (A Close of
+	// the connection is noticed within the WaitFile's own slice.)
 	leadSlice = 20 * time.Millisecond
 	// bgIdle: the receiver goroutine takes the connection back once no
 	// Receive has read it for this long. It bounds the extra latency of
@@ -108,6 +108,9 @@ func (s *leadSource) Read(p []byte) (int, error) {
 			return 0, errLeadStop
 		}
 		d := leadSlice
+		if s.ctx.Done() == nil {
+			d = time.Hour // nothing to notice: the WaitFile's own slices apply
+		}
 		if dl, ok := s.ctx.Deadline(); ok {
 			d = min(d, time.Until(dl))
 			if d <= 0 {

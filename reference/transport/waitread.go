@@ -24,9 +24,11 @@ type WaitReader interface {
 // bound. Nothing was read.
 var ErrWaitTimeout = errors.New("transport: no input within the wait")
 
-// waitSlice bounds each wait inside WaitFile.Read, so that a Close from
-// another goroutine ends a pending Read within it.
-const waitSlice = 20 * time.Millisecond
+// waitSlice bounds each poll(2) of a WaitFile, so that a Close from
+// another goroutine ends a pending Read or ReadWait within it. It is the
+// cost of an idle connection too: one wake-up per slice while nothing
+// arrives (a gateway's receiver goroutine waits in Read).
+const waitSlice = 500 * time.Millisecond
 
 // ReadWait implements WaitReader for the worker's stdout pipe.
 func (c *popenConn) ReadWait(p []byte, d time.Duration) (int, error) {

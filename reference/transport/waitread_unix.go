@@ -18,8 +18,8 @@ import (
 // goroutine waits for that input, which costs a thread wake-up per
 // message when a goroutine reads the stream itself. A WaitFile's reads
 // wait with poll(2) on the reading goroutine's own thread instead, in
-// slices of at most waitSlice, so that Close ends a pending Read within
-// a slice. Only one goroutine may read at a time.
+// slices of at most waitSlice (500 ms), so that Close ends a pending
+// Read within a slice. Only one goroutine may read at a time.
 //
 // Before it sleeps in poll, a wait first spins for up to the spin window
 // (DefaultSpin; SetSpin), reading without blocking: when the peer answers
