@@ -317,6 +317,10 @@ func (s *decState) run() (Value, int, error) {
 			if err := s.setItem(off, op); err != nil {
 				return nil, 0, err
 			}
+			var err error
+			if pos, err = s.fastItems(pos); err != nil {
+				return nil, 0, err
+			}
 			continue
 		case spec.OpNewDict:
 			pos++
@@ -326,10 +330,17 @@ func (s *decState) run() (Value, int, error) {
 			}
 			s.dictOrd++
 			s.dicts.begin(d)
-			e = entry{v: d, depth: 1, state: entryOpen}
 			if s.lim.MaxDepth < 1 {
 				return nil, 0, s.fail(off, op, ErrLimit, "MaxDepth %d", s.lim.MaxDepth)
 			}
+			if err := s.push(entry{v: d, depth: 1, state: entryOpen}); err != nil {
+				return nil, 0, s.fail(off, op, err, "more than MaxElements %d values", s.lim.MaxElements)
+			}
+			var err error
+			if pos, err = s.fastDictItems(pos); err != nil {
+				return nil, 0, err
+			}
+			continue
 		case spec.OpNewList:
 			n, err := s.count(off, op)
 			if err != nil {
@@ -352,7 +363,13 @@ func (s *decState) run() (Value, int, error) {
 			for i := range l {
 				l[i] = None{}
 			}
-			e = entry{v: s.box.list(l, len(b)), depth: 1}
+			if err := s.push(entry{v: s.box.list(l, len(b)), depth: 1}); err != nil {
+				return nil, 0, s.fail(off, op, err, "more than MaxElements %d values", s.lim.MaxElements)
+			}
+			if pos, err = s.fastListItems(pos, l); err != nil {
+				return nil, 0, err
+			}
+			continue
 		case spec.OpBuildTuple, spec.OpSet, spec.OpFrozenSet:
 			n, err := s.count(off, op)
 			if err != nil {
@@ -392,6 +409,19 @@ func (s *decState) run() (Value, int, error) {
 			return nil, 0, s.fail(off, op, err, "more than MaxElements %d values", s.lim.MaxElements)
 		}
 	}
+}
+
+// fastItems continues with fastDictItems or fastListItems when the top
+// of the stack is a dict under construction or a list.
+func (s *decState) fastItems(pos int) (int, error) {
+	top := &s.stack[len(s.stack)-1]
+	if top.state == entryOpen {
+		return s.fastDictItems(pos)
+	}
+	if l, ok := top.v.(List); ok && top.state == entryPlain {
+		return s.fastListItems(pos, l)
+	}
+	return pos, nil
 }
 
 func (s *decState) truncated(off int, op byte, need int) error {

@@ -1,7 +1,10 @@
 package codec
 
 import (
+	"encoding/binary"
 	"hash/maphash"
+	"math/bits"
+	"unsafe"
 )
 
 // Building decoded dicts.
@@ -31,6 +34,36 @@ const dictTableMin = 8
 // keySeed seeds key hashes; it is set once at package initialisation and
 // only read afterwards.
 var keySeed = maphash.MakeSeed()
+
+// shortSeed seeds strHash's mix for keys of up to 16 bytes; drawn from
+// keySeed once at package initialisation and only read afterwards.
+var shortSeed = maphash.String(keySeed, "execnet-conform short keys") | 1
+
+// strHash hashes the text of a Str key. Keys of up to 16 bytes, nearly
+// all keys in practice, are read as two (possibly overlapping) words that
+// together cover every byte, so equal hashes still need a full compare but
+// distinct short keys differ in (a, b, len); the words are mixed with the
+// secret seed by one 128-bit multiply. Longer keys use maphash.
+func strHash(s string) uint64 {
+	n := len(s)
+	if n > 16 {
+		return maphash.String(keySeed, s)
+	}
+	p := unsafe.Slice(unsafe.StringData(s), n) // read only
+	var a, b uint64
+	switch {
+	case n >= 8:
+		a = binary.LittleEndian.Uint64(p)
+		b = binary.LittleEndian.Uint64(p[n-8:])
+	case n >= 4:
+		a = uint64(binary.LittleEndian.Uint32(p))
+		b = uint64(binary.LittleEndian.Uint32(p[n-4:]))
+	case n > 0:
+		a = uint64(p[0])<<16 | uint64(p[n>>1])<<8 | uint64(p[n-1])
+	}
+	hi, lo := bits.Mul64(a^shortSeed, b^uint64(n)^0x9e3779b97f4a7c15^shortSeed<<1)
+	return hi ^ lo
+}
 
 // openDict is the construction state of a dict still on the stack.
 type openDict struct {
@@ -70,7 +103,7 @@ func (ds *dictScratch) begin(d *Dict) {
 func (ds *dictScratch) keyHash(k Value) (h uint64, findable bool, err error) {
 	switch x := k.(type) {
 	case Str:
-		return maphash.String(keySeed, string(x)), true, nil
+		return strHash(string(x)), true, nil
 	case Float, Complex:
 		if isNaNValue(k) {
 			return 0, false, nil

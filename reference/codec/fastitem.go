@@ -1,0 +1,152 @@
+package codec
+
+import (
+	"encoding/binary"
+	"math"
+
+	"github.com/execnet-conform/execnet-conform/spec"
+)
+
+// Storing scalars without the stack.
+//
+// Most SETITEM opcodes follow a scalar key (or list index) and a scalar
+// value: key, value, SETITEM. Right after a dict or list is pushed, and
+// after each generic SETITEM into it, the decoder looks ahead for such
+// triples and stores them directly, without pushing the key and the value.
+// A triple is taken only when both operands are well-formed scalars lying
+// wholly inside the input and the third opcode is SETITEM; anything else
+// is left to the generic loop. The checks run in the generic loop's order
+// (key, element count, value, element count, store) with the same offsets,
+// so a bad input fails with the same error either way.
+
+// scalarEnd returns the offset just past the scalar opcode at off, or -1
+// if b[off] is not a scalar opcode, its operand does not fit in b, or its
+// length operand is negative or above maxLen.
+func scalarEnd(b []byte, off, maxLen int) int {
+	if off >= len(b) {
+		return -1
+	}
+	switch spec.Opcode(b[off]) {
+	case spec.OpNone, spec.OpTrue, spec.OpFalse:
+		return off + 1
+	case spec.OpInt, spec.OpLong:
+		if len(b)-off < 5 {
+			return -1
+		}
+		return off + 5
+	case spec.OpFloat:
+		if len(b)-off < 9 {
+			return -1
+		}
+		return off + 9
+	case spec.OpPy3String, spec.OpUnicode, spec.OpBytes, spec.OpPy2String, spec.OpLongInt, spec.OpLongLong:
+		if len(b)-off < 5 {
+			return -1
+		}
+		n := int(int32(binary.BigEndian.Uint32(b[off+1:])))
+		if n < 0 || n > maxLen || n > len(b)-off-5 {
+			return -1
+		}
+		return off + 5 + n
+	}
+	return -1
+}
+
+// scalarValue decodes the scalar opcode at off, which scalarEnd accepted,
+// boxing integers.
+func (s *decState) scalarValue(off int) (Value, error) {
+	b := s.b
+	op := b[off]
+	switch spec.Opcode(op) {
+	case spec.OpNone:
+		return None{}, nil
+	case spec.OpTrue:
+		return Bool(true), nil
+	case spec.OpFalse:
+		return Bool(false), nil
+	case spec.OpInt, spec.OpLong:
+		return s.box.int(int64(int32(binary.BigEndian.Uint32(b[off+1:]))), len(b)), nil
+	case spec.OpFloat:
+		return s.box.float(math.Float64frombits(binary.BigEndian.Uint64(b[off+1:])), len(b)), nil
+	}
+	n := int(binary.BigEndian.Uint32(b[off+1:]))
+	return s.blob(off, op, b[off+5:off+5+n])
+}
+
+// countElement counts one decoded value against MaxElements, failing as
+// push does for the opcode at off.
+func (s *decState) countElement(off int) error {
+	s.elements++
+	if s.elements > s.lim.MaxElements {
+		return s.fail(off, s.b[off], ErrLimit, "more than MaxElements %d values", s.lim.MaxElements)
+	}
+	return nil
+}
+
+// fastDictItems stores the scalar items that follow at pos into the open
+// dict on top of the stack and returns the position of the first opcode
+// it did not consume.
+func (s *decState) fastDictItems(pos int) (int, error) {
+	b := s.b
+	for {
+		kEnd := scalarEnd(b, pos, s.lim.MaxStringLen)
+		if kEnd < 0 {
+			return pos, nil
+		}
+		vEnd := scalarEnd(b, kEnd, s.lim.MaxStringLen)
+		if vEnd < 0 || vEnd >= len(b) || b[vEnd] != byte(spec.OpSetItem) {
+			return pos, nil
+		}
+		k, err := s.scalarValue(pos)
+		if err != nil {
+			return pos, err
+		}
+		if err := s.countElement(pos); err != nil {
+			return pos, err
+		}
+		v, err := s.scalarValue(kEnd)
+		if err != nil {
+			return pos, err
+		}
+		if err := s.countElement(kEnd); err != nil {
+			return pos, err
+		}
+		if err := s.dicts.set(k, v, &s.box, len(b)); err != nil {
+			return pos, s.fail(vEnd, byte(spec.OpSetItem), ErrUnhashable, "dict key: %v", err)
+		}
+		pos = vEnd + 1
+	}
+}
+
+// fastListItems stores the scalar values at INT indexes that follow at pos
+// into the list l on top of the stack and returns the position of the
+// first opcode it did not consume.
+func (s *decState) fastListItems(pos int, l List) (int, error) {
+	b := s.b
+	for {
+		if len(b)-pos < 5 || (b[pos] != byte(spec.OpInt) && b[pos] != byte(spec.OpLong)) {
+			return pos, nil
+		}
+		kEnd := pos + 5
+		vEnd := scalarEnd(b, kEnd, s.lim.MaxStringLen)
+		if vEnd < 0 || vEnd >= len(b) || b[vEnd] != byte(spec.OpSetItem) {
+			return pos, nil
+		}
+		idx := int64(int32(binary.BigEndian.Uint32(b[pos+1:])))
+		if err := s.countElement(pos); err != nil {
+			return pos, err
+		}
+		v, err := s.scalarValue(kEnd)
+		if err != nil {
+			return pos, err
+		}
+		if err := s.countElement(kEnd); err != nil {
+			return pos, err
+		}
+		if idx < 0 || idx >= int64(len(l)) {
+			return pos, s.fail(vEnd, byte(spec.OpSetItem), ErrIndexRange, "index %d, list has %d elements", idx, len(l))
+		}
+		l[idx] = v
+		pos = vEnd + 1
+	}
+}
