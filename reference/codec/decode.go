@@ -325,11 +325,13 @@ func (s *decState) run() (Value, int, error) {
 		case spec.OpNewDict:
 			pos++
 			d := s.box.dict(len(b))
+			expect := 0
 			if s.dictOrd < len(s.dictItems) {
-				d.items = s.box.itemWindow(int(s.dictItems[s.dictOrd]), len(b))
+				expect = int(s.dictItems[s.dictOrd])
+				d.items = s.box.itemWindow(expect, len(b))
 			}
 			s.dictOrd++
-			s.dicts.begin(d)
+			s.dicts.begin(d, expect)
 			if s.lim.MaxDepth < 1 {
 				return nil, 0, s.fail(off, op, ErrLimit, "MaxDepth %d", s.lim.MaxDepth)
 			}

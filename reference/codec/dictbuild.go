@@ -92,9 +92,28 @@ func (ds *dictScratch) reset() {
 	ds.keyBuf = ds.keyBuf[:0]
 }
 
-// begin opens the construction of d, which is now the topmost dict.
-func (ds *dictScratch) begin(d *Dict) {
+// begin opens the construction of d, which is now the topmost dict. A
+// dict expected to get dictTableMin items or more (a count from the
+// presize walk) gets its table now, large enough for them all, so that it
+// is not rebuilt as it fills.
+func (ds *dictScratch) begin(d *Dict, expect int) {
 	ds.open = append(ds.open, openDict{d: d, start: len(ds.hashes), tabStart: len(ds.tab)})
+	if expect >= dictTableMin {
+		od := &ds.open[len(ds.open)-1]
+		size := tableSize(expect)
+		ds.tab = append(ds.tab, make([]int32, size)...)
+		od.tabLen = size
+	}
+}
+
+// tableSize returns the table size for n items: a power of two, at least
+// 32 and at least twice n, so that a probe meets a free slot soon.
+func tableSize(n int) int {
+	size := 32
+	for size < 2*n {
+		size *= 2
+	}
+	return size
 }
 
 // keyHash returns the hash of a dict key and whether the key may equal
@@ -173,7 +192,7 @@ func (ds *dictScratch) set(k, v Value, bx *boxer, limit int) error {
 			ds.insert(od, n-1)
 		}
 	case n >= dictTableMin:
-		ds.rebuild(od, n)
+		ds.rebuild(od, 2*n) // room to double before the next rebuild
 	}
 	return nil
 }
@@ -189,14 +208,12 @@ func (ds *dictScratch) insert(od *openDict, p int) {
 	tab[j] = int32(p + 1)
 }
 
-// rebuild gives od, the topmost open dict, a table of at least four times
-// its n items (so that it next grows after doubling) and enters them all.
-// Its table is the last one in ds.tab, so it can be replaced in place.
-func (ds *dictScratch) rebuild(od *openDict, n int) {
-	size := 32
-	for size < 4*n {
-		size *= 2
-	}
+// rebuild gives od, the topmost open dict, a table for room items and
+// enters its items. Its table is the last one in ds.tab, so it can be
+// replaced in place.
+func (ds *dictScratch) rebuild(od *openDict, room int) {
+	n := len(od.d.items)
+	size := tableSize(room)
 	ds.tab = ds.tab[:od.tabStart]
 	ds.tab = append(ds.tab, make([]int32, size)...)
 	od.tabLen = size

@@ -161,18 +161,26 @@ func presize(b []byte, cfg StrConfig, alias bool, stack, dictItems []int32) (siz
 	return n, stack, dictItems
 }
 
-// orBytes returns the OR of the bytes of p, eight at a time: its high
-// bits (0x80 in any byte) are clear exactly when p is ASCII.
+// orBytes returns a value whose high bits (0x80 in any byte) are clear
+// exactly when p is ASCII: the OR of p's bytes, read a word at a time.
+// The last word of p, and the two halves of p from 4 to 7 bytes, are
+// read overlapping, which ORs some bytes twice and changes nothing.
 func orBytes(p []byte) uint64 {
-	var acc uint64
-	for len(p) >= 8 {
-		acc |= binary.LittleEndian.Uint64(p)
-		p = p[8:]
+	n := len(p)
+	switch {
+	case n >= 8:
+		acc := binary.LittleEndian.Uint64(p[n-8:])
+		for len(p) >= 8 {
+			acc |= binary.LittleEndian.Uint64(p)
+			p = p[8:]
+		}
+		return acc
+	case n >= 4:
+		return uint64(binary.LittleEndian.Uint32(p) | binary.LittleEndian.Uint32(p[n-4:]))
+	case n > 0:
+		return uint64(p[0] | p[n>>1] | p[n-1])
 	}
-	for _, c := range p {
-		acc |= uint64(c)
-	}
-	return acc
+	return 0
 }
 
 // reserve sizes the first chunk of s for n slots.

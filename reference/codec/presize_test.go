@@ -109,3 +109,24 @@ func TestPresizeASCIIText(t *testing.T) {
 		}
 	}
 }
+
+// TestOrBytesASCII checks orBytes at every length up to 40 with a byte
+// >= 0x80 at each position in turn, and with none.
+func TestOrBytesASCII(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		p := make([]byte, n)
+		for i := range p {
+			p[i] = byte('a' + i%26)
+		}
+		if got := orBytes(p); got&0x8080808080808080 != 0 {
+			t.Fatalf("len %d ASCII: orBytes = %#x, high bit set", n, got)
+		}
+		for i := range p {
+			q := append([]byte(nil), p...)
+			q[i] = 0x80 | byte(i)
+			if got := orBytes(q); got&0x8080808080808080 == 0 {
+				t.Fatalf("len %d, non-ASCII at %d: orBytes = %#x, high bits clear", n, i, got)
+			}
+		}
+	}
+}
