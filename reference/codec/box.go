@@ -1,6 +1,9 @@
 package codec
 
-import "unsafe"
+import (
+	"math"
+	"unsafe"
+)
 
 // Boxing a scalar into a Value normally costs one heap allocation per
 // value. The decoder instead places scalars in chunked slabs and builds
@@ -53,23 +56,20 @@ func (s *slab[T]) put(x T, bound int) *T {
 
 // The largest chunks the boxer allocates, in slots.
 const (
-	maxSlabChunk  = 4096
-	maxValsChunk  = 1024
-	maxItemsChunk = 1024
-	maxDataChunk  = 16 << 10
+	maxSlabChunk = 4096
+	maxValsChunk = 2048
+	maxDataChunk = 16 << 10
 )
 
 // boxer allocates decoded scalars in slabs.
 type boxer struct {
-	ints   slab[Int]
-	floats slab[Float]
+	words  slab[uint64] // Int and Float values: eight plain bytes each
 	strs   slab[Str]
 	bytes  slab[Bytes]
 	tuples slab[Tuple]
 	lists  slab[List]
 	dicts  slab[Dict]
-	vals   []Value // backing store for short tuples and lists
-	items  []Item  // backing store for the first items of dicts
+	vals   []Value // backing store for short tuples and lists and for dict items
 	data   []byte  // backing store for short strings and bytes
 	alias  bool    // share memory with the input instead of copying
 }
@@ -82,11 +82,11 @@ func (bx *boxer) int(x int64, remaining int) Value {
 	if uint64(x) < 256 {
 		return Int(x) // the runtime boxes these without allocating
 	}
-	return boxAt(itabInt, unsafe.Pointer(bx.ints.put(Int(x), remaining/5+1)))
+	return boxAt(itabInt, unsafe.Pointer(bx.words.put(uint64(x), remaining/5+1)))
 }
 
 func (bx *boxer) float(f float64, remaining int) Value {
-	return boxAt(itabFloat, unsafe.Pointer(bx.floats.put(Float(f), remaining/9+1)))
+	return boxAt(itabFloat, unsafe.Pointer(bx.words.put(math.Float64bits(f), remaining/5+1)))
 }
 
 // copyData returns a copy of b whose capacity equals its length, so that
@@ -183,12 +183,10 @@ func (bx *boxer) itemWindow(n, limit int) []Item {
 	if n > maxArenaItems {
 		return make([]Item, 0, n)
 	}
-	if cap(bx.items)-len(bx.items) < n {
-		bx.items = make([]Item, 0, chunkSize(cap(bx.items), n, 16, maxItemsChunk, limit/3+n))
-	}
-	start := len(bx.items)
-	bx.items = bx.items[:start+n]
-	return bx.items[start : start : start+n]
+	// An Item is two Values (four pointer words), so 2n slots of the value
+	// arena hold n items.
+	v := bx.values(2*n, limit)
+	return unsafe.Slice((*Item)(unsafe.Pointer(unsafe.SliceData(v))), n)[:0]
 }
 
 // growItems returns items with room for at least one more item, for dicts

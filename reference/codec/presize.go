@@ -2,6 +2,7 @@ package codec
 
 import (
 	"encoding/binary"
+	"unsafe"
 
 	"github.com/execnet-conform/execnet-conform/spec"
 )
@@ -197,20 +198,23 @@ func (bx *boxer) reserve(n sizes, dictItems []int32) {
 			n.items += int(c)
 		}
 	}
-	bx.ints.reserve(n.ints)
-	bx.floats.reserve(n.floats)
 	bx.strs.reserve(n.strs)
 	bx.bytes.reserve(n.bytesVals)
 	bx.tuples.reserve(n.tuples)
 	bx.lists.reserve(n.lists)
 	bx.dicts.reserve(n.dicts)
-	if n.vals > 0 && cap(bx.vals) == 0 {
-		bx.vals = make([]Value, 0, min(n.vals, maxValsChunk))
+	if vals := n.vals + 2*n.items; vals > 0 && cap(bx.vals) == 0 {
+		bx.vals = make([]Value, 0, min(vals, maxValsChunk))
 	}
-	if n.items > 0 && cap(bx.items) == 0 {
-		bx.items = make([]Item, 0, min(n.items, maxItemsChunk))
-	}
-	if n.data > 0 && cap(bx.data) == 0 {
-		bx.data = make([]byte, 0, min(n.data, maxDataChunk))
+	// Boxed numbers and copied bytes hold no pointers: they share one
+	// allocation, numbers first, then the bytes.
+	words := min(n.ints+n.floats, maxSlabChunk)
+	data := min(n.data, maxDataChunk)
+	if words+data > 0 && cap(bx.words.chunk) == 0 && cap(bx.data) == 0 {
+		raw := make([]uint64, words+(data+7)/8)
+		bx.words.chunk = raw[:0:words]
+		if data > 0 {
+			bx.data = unsafe.Slice((*byte)(unsafe.Pointer(&raw[words])), data)[:0]
+		}
 	}
 }

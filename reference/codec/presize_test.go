@@ -65,11 +65,11 @@ func TestPresizeCountsExactly(t *testing.T) {
 				t.Fatalf("decoded %s, want %s", Repr(got), Repr(v))
 			}
 			for name, c := range map[string][2]int{
-				"ints": {len(bx.ints.chunk), cap(bx.ints.chunk)}, "floats": {len(bx.floats.chunk), cap(bx.floats.chunk)},
-				"strs": {len(bx.strs.chunk), cap(bx.strs.chunk)}, "bytes": {len(bx.bytes.chunk), cap(bx.bytes.chunk)},
+				"words": {len(bx.words.chunk), cap(bx.words.chunk)},
+				"strs":  {len(bx.strs.chunk), cap(bx.strs.chunk)}, "bytes": {len(bx.bytes.chunk), cap(bx.bytes.chunk)},
 				"tuples": {len(bx.tuples.chunk), cap(bx.tuples.chunk)}, "lists": {len(bx.lists.chunk), cap(bx.lists.chunk)},
 				"dicts": {len(bx.dicts.chunk), cap(bx.dicts.chunk)}, "vals": {len(bx.vals), cap(bx.vals)},
-				"items": {len(bx.items), cap(bx.items)}, "data": {len(bx.data), cap(bx.data)},
+				"data": {len(bx.data), cap(bx.data)},
 			} {
 				if c[0] != c[1] {
 					t.Errorf("%s, %+v: %s chunk used %d of %d slots", Repr(v)[:20], cfg, name, c[0], c[1])
