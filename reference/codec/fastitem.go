@@ -78,9 +78,15 @@ func (s *decState) scalarValue(off int) (Value, error) {
 func (s *decState) countElement(off int) error {
 	s.elements++
 	if s.elements > s.lim.MaxElements {
-		return s.fail(off, s.b[off], ErrLimit, "more than MaxElements %d values", s.lim.MaxElements)
+		return s.tooManyElements(off)
 	}
 	return nil
+}
+
+// tooManyElements is countElement's error, apart so that countElement
+// is inlined.
+func (s *decState) tooManyElements(off int) error {
+	return s.fail(off, s.b[off], ErrLimit, "more than MaxElements %d values", s.lim.MaxElements)
 }
 
 // fastDictItems stores the scalar items that follow at pos into the open
