@@ -240,6 +240,9 @@ type Gateway struct {
 	replied atomic.Bool
 	// callbacks counts the registered channels with a callback.
 	callbacks atomic.Int32
+	// hookBeforeLead, set only by tests, runs in await before the read
+	// token is tried.
+	hookBeforeLead func()
 
 	mu        sync.Mutex
 	channels  map[int32]*Channel // open channels ("opened" or "sendonly")

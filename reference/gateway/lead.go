@@ -166,6 +166,35 @@ func (fr *frameReader) nextLead() (f frame.Frame, start int64, err error) {
 	return f, start, nil
 }
 
+// leadBatch bounds the frames a reading Receive dispatches after its
+// first one without reading (see leadOnce).
+const leadBatch = 64
+
+// bufferedFrame reports whether the stream buffer holds the whole next
+// frame and nextLead would take it (a known code, a payload under
+// freshMin), without reading.
+func (fr *frameReader) bufferedFrame() bool {
+	if fr.large {
+		return false
+	}
+	avail := fr.r.Buffered() - fr.discard
+	if avail < spec.HeaderSize {
+		return false
+	}
+	h, err := fr.r.Peek(fr.discard + spec.HeaderSize) // within what is buffered
+	if err != nil {
+		return false
+	}
+	h = h[fr.discard:]
+	length := int32(binary.BigEndian.Uint32(h[5:9]))
+	limit := fr.max
+	if limit <= 0 {
+		limit = frame.DefaultMaxPayload
+	}
+	return spec.MsgCode(int8(h[0])).Known() && length >= 0 && int(length) < freshMin &&
+		int(length) <= limit && avail >= spec.HeaderSize+int(length)
+}
+
 func leadErr(err error) error {
 	if errors.Is(err, errLeadStop) {
 		return errLeadStop
@@ -207,10 +236,22 @@ func (g *Gateway) tryLead() (bool, <-chan struct{}) {
 // either way.
 func (g *Gateway) await(ctx context.Context, w <-chan struct{}) (ctxDone bool) {
 	g.flushSoon()
+	if g.hookBeforeLead != nil {
+		g.hookBeforeLead()
+	}
 	var free <-chan struct{}
 	if g.leads() {
 		var led bool
 		if led, free = g.tryLead(); led {
+			// Whoever read before us may have delivered what we wait
+			// for after our caller looked: then reading now could wait
+			// for input that only comes once we answer.
+			select {
+			case <-w:
+				g.release(g.callbacks.Load() > 0, false, nil)
+				return false
+			default:
+			}
 			if g.leadOnce(ctx) != errLeadStop {
 				return false
 			}
@@ -253,12 +294,21 @@ func (g *Gateway) leadOnce(ctx context.Context) error {
 	g.lsrc.ctx = nil
 	var end bool
 	var endErr error
-	switch err {
-	case nil:
+	if err == nil {
 		stop, derr := g.dispatch(f, off, false)
 		end, endErr = stop || derr != nil, derr
-	case errLeadStop:
-	case errHandoff:
+		// Frames that are already buffered whole are dispatched under
+		// the same token: a stream of small items then costs one
+		// token round per buffer fill, not one per item.
+		for k := 0; k < leadBatch && !end && g.fr.bufferedFrame(); k++ {
+			f, off, err = g.fr.nextLead() // buffered: cannot wait or fail
+			if err != nil {
+				err = nil
+				break
+			}
+			stop, derr = g.dispatch(f, off, false)
+			end, endErr = stop || derr != nil, derr
+		}
 	}
 	// With callbacks about, the receiver goroutine reads as soon as
 	// this Receive stops, so that their items are not held back.

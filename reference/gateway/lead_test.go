@@ -134,3 +134,38 @@ func TestCallbackWhileReceiveReads(t *testing.T) {
 		}
 	}
 }
+
+// TestNewExecutionsWhileAnotherReads: a worker whose execution reads the
+// connection for its own channel starts new executions (each one round
+// trip, then closed); every new execution must get its first item. The
+// pattern of the difffuzz test, which once found a hang in it under load
+// (TestReceiveTakingTokenAfterDelivery reproduces that one exactly).
+func TestNewExecutionsWhileAnotherReads(t *testing.T) {
+	ctx := testCtx(t, 2*time.Minute)
+	g, err := gateway.Open(ctx, goWorkerSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Exit(context.Background())
+	idle, err := g.RemoteExec(ctx, profileExec(t, profile.Echo)) // its worker goroutine waits, and reads
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	for i := 0; i < 3000; i++ {
+		ch, err := g.RemoteExec(ctx, profileExec(t, profile.Echo))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ch.Send(ctx, codec.Int(i)); err != nil {
+			t.Fatal(err)
+		}
+		v, err := ch.ReceiveTimeout(5 * time.Second)
+		if err != nil || !codec.Identical(v, codec.Int(i)) {
+			t.Fatalf("execution %d: got %v, %v", i, v, err)
+		}
+		if err := ch.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
