@@ -59,7 +59,8 @@
 // only complete frames under 32 KiB, and leaves larger frames, errors and
 // the end of the stream to the receiver goroutine. Its context bounds its
 // wait, and a frame is taken only whole, so a Receive that times out
-// leaves the stream as it was. The receiver goroutine takes the
+// leaves the stream as it was. A reading Receive notices within 20 ms
+// that another goroutine closed its channel or set a callback on it. The receiver goroutine takes the
 // connection back 2 ms after the last Receive read it: a frame that no
 // Receive waits for (a callback's item, CHANNEL_EXEC) can wait that long
 // right after a Receive stopped reading.

@@ -46,9 +46,9 @@ import (
 // hand, so that the next Receive reads by itself.
 
 const (
-	// leadSlice bounds one wait of a reading Receive whose context can
-	// be cancelled: the cancellation is noticed within it. (A Close of
-	// the connection is noticed within the WaitFile's own slice.)
+	// leadSlice bounds one wait of a reading Receive: a cancelled
+	// context, or a change of its channel by another goroutine (Close,
+	// SetCallback), is noticed within it.
 	leadSlice = 20 * time.Millisecond
 	// bgIdle: the receiver goroutine takes the connection back once no
 	// Receive has read it for this long. It bounds the extra latency of
@@ -67,6 +67,7 @@ const yieldEvery = int64(2 * time.Millisecond)
 // Internal outcomes of a reading Receive; never returned to callers.
 var (
 	errLeadStop = errors.New("gateway: the reading Receive's context ended")
+	errLeadWake = errors.New("gateway: the reading Receive's channel changed state")
 	errHandoff  = errors.New("gateway: frame left to the receiver goroutine")
 )
 
@@ -95,7 +96,8 @@ type leadSource struct {
 	conn    io.Reader
 	wr      transport.WaitReader // nil: Receive never reads
 	ctx     context.Context
-	yielded int64 // nanotime of the last yield (see yieldEvery)
+	wake    <-chan struct{} // closed when the reading Receive's channel changed state
+	yielded int64           // nanotime of the last yield (see yieldEvery)
 }
 
 // Read implements io.Reader.
@@ -107,10 +109,12 @@ func (s *leadSource) Read(p []byte) (int, error) {
 		if s.ctx.Err() != nil {
 			return 0, errLeadStop
 		}
-		d := leadSlice
-		if s.ctx.Done() == nil {
-			d = time.Hour // nothing to notice: the WaitFile's own slices apply
+		select {
+		case <-s.wake:
+			return 0, errLeadWake
+		default:
 		}
+		d := leadSlice
 		if dl, ok := s.ctx.Deadline(); ok {
 			d = min(d, time.Until(dl))
 			if d <= 0 {
@@ -196,8 +200,11 @@ func (fr *frameReader) bufferedFrame() bool {
 }
 
 func leadErr(err error) error {
-	if errors.Is(err, errLeadStop) {
+	switch {
+	case errors.Is(err, errLeadStop):
 		return errLeadStop
+	case errors.Is(err, errLeadWake):
+		return errLeadWake
 	}
 	return errHandoff // EOF, a closed connection, a read error: the receiver goroutine reports it
 }
@@ -252,8 +259,8 @@ func (g *Gateway) await(ctx context.Context, w <-chan struct{}) (ctxDone bool) {
 				return false
 			default:
 			}
-			if g.leadOnce(ctx) != errLeadStop {
-				return false
+			if g.leadOnce(ctx, w) != errLeadStop {
+				return false // a frame, or w changed: the caller looks
 			}
 			// The deadline passed by the clock a moment before ctx's
 			// own timer fires; callers report ctx.Err().
@@ -282,16 +289,17 @@ func (g *Gateway) unwait() {
 
 // leadOnce reads and dispatches one frame as a Receive whose context is
 // ctx, holding the read token, and releases the token. It returns
-// errLeadStop when ctx ended before a frame came.
-func (g *Gateway) leadOnce(ctx context.Context) error {
+// errLeadStop when ctx ended before a frame came, errLeadWake when wake
+// was closed (another goroutine closed the channel, set a callback).
+func (g *Gateway) leadOnce(ctx context.Context, wake <-chan struct{}) error {
 	if now := nanotime(); now-g.lsrc.yielded > yieldEvery {
 		// See yieldEvery.
 		g.lsrc.yielded = now
 		runtime.Gosched()
 	}
-	g.lsrc.ctx = ctx
+	g.lsrc.ctx, g.lsrc.wake = ctx, wake
 	f, off, err := g.fr.nextLead()
-	g.lsrc.ctx = nil
+	g.lsrc.ctx, g.lsrc.wake = nil, nil
 	var end bool
 	var endErr error
 	if err == nil {

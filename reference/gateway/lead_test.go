@@ -169,3 +169,47 @@ func TestNewExecutionsWhileAnotherReads(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseWakesReadingReceive: a Receive that reads the connection
+// itself must notice that another goroutine closed its channel (or set a
+// callback on it), as a Receive waiting for the receiver goroutine does,
+// even when the peer stays silent.
+func TestCloseWakesReadingReceive(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	g, err := gateway.Open(ctx, goWorkerSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Exit(context.Background())
+	for _, how := range []string{"Close", "SetCallback"} {
+		ch, err := g.RemoteExec(ctx, profileExec(t, profile.Echo))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := ch.Receive(context.Background())
+			done <- err
+		}()
+		time.Sleep(50 * time.Millisecond) // the Receive is reading by now
+		start := time.Now()
+		if how == "Close" {
+			err = ch.Close()
+		} else {
+			err = ch.SetCallback(func(codec.Value) {}, nil)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("%s: Receive returned an item", how)
+			}
+			t.Logf("%s: Receive returned %v after %v", how, err, time.Since(start))
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: Receive still blocked 5s after the channel changed", how)
+		}
+		ch.Close()
+	}
+}
