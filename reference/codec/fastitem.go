@@ -73,6 +73,16 @@ func (s *decState) scalarValue(off int) (Value, error) {
 	return s.blob(off, op, b[off+5:off+5+n])
 }
 
+// countedScalar decodes the scalar opcode at off (see scalarValue) and
+// counts it against MaxElements, in the generic loop's order.
+func (s *decState) countedScalar(off int) (Value, error) {
+	v, err := s.scalarValue(off)
+	if err != nil {
+		return nil, err
+	}
+	return v, s.countElement(off)
+}
+
 // countElement counts one decoded value against MaxElements, failing as
 // push does for the opcode at off.
 func (s *decState) countElement(off int) error {
@@ -103,18 +113,12 @@ func (s *decState) fastDictItems(pos int) (int, error) {
 		if vEnd < 0 || vEnd >= len(b) || b[vEnd] != byte(spec.OpSetItem) {
 			return pos, nil
 		}
-		k, err := s.scalarValue(pos)
+		k, err := s.countedScalar(pos)
 		if err != nil {
 			return pos, err
 		}
-		if err := s.countElement(pos); err != nil {
-			return pos, err
-		}
-		v, err := s.scalarValue(kEnd)
+		v, err := s.countedScalar(kEnd)
 		if err != nil {
-			return pos, err
-		}
-		if err := s.countElement(kEnd); err != nil {
 			return pos, err
 		}
 		if err := s.dicts.set(k, v, &s.box, len(b)); err != nil {
@@ -142,11 +146,8 @@ func (s *decState) fastListItems(pos int, l List) (int, error) {
 		if err := s.countElement(pos); err != nil {
 			return pos, err
 		}
-		v, err := s.scalarValue(kEnd)
+		v, err := s.countedScalar(kEnd)
 		if err != nil {
-			return pos, err
-		}
-		if err := s.countElement(kEnd); err != nil {
 			return pos, err
 		}
 		if idx < 0 || idx >= int64(len(l)) {
