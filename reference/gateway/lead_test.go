@@ -14,25 +14,32 @@ import (
 	"github.com/execnet-conform/execnet-conform/reference/gateway"
 )
 
+// goWorkerEchoes opens a Go worker gateway (closed at the end of the
+// test) and starts n conform_echo executions on it.
+func goWorkerEchoes(t *testing.T, ctx context.Context, n int) (*gateway.Gateway, []*gateway.Channel) {
+	t.Helper()
+	g, err := gateway.Open(ctx, goWorkerSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Exit(context.Background()) })
+	chans := make([]*gateway.Channel, n)
+	for i := range chans {
+		if chans[i], err = g.RemoteExec(ctx, profileExec(t, profile.Echo)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return g, chans
+}
+
 // TestReadingReceiveTimeoutKeepsStream: over popen pipes a Receive reads
 // the connection itself (lead.go). One whose context ends while it waits
 // must leave the stream as it was: the next items arrive whole and in
 // order, on this channel and on another.
 func TestReadingReceiveTimeoutKeepsStream(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
-	g, err := gateway.Open(ctx, goWorkerSpec())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Exit(context.Background())
-	a, err := g.RemoteExec(ctx, profileExec(t, profile.Echo))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := g.RemoteExec(ctx, profileExec(t, profile.Echo))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, chans := goWorkerEchoes(t, ctx, 2)
+	a, b := chans[0], chans[1]
 	for round := 0; round < 20; round++ {
 		if _, err := a.ReceiveTimeout(time.Millisecond); !errors.As(err, new(*gateway.TimeoutError)) {
 			t.Fatalf("round %d: Receive with nothing sent = %v; want a *TimeoutError", round, err)
@@ -59,19 +66,8 @@ func TestReadingReceiveTimeoutKeepsStream(t *testing.T) {
 // goroutine) and small ones mix.
 func TestCallbackWhileReceiveReads(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
-	g, err := gateway.Open(ctx, goWorkerSpec())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Exit(context.Background())
-	a, err := g.RemoteExec(ctx, profileExec(t, profile.Echo))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cb, err := g.RemoteExec(ctx, profileExec(t, profile.Echo))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, chans := goWorkerEchoes(t, ctx, 2)
+	a, cb := chans[0], chans[1]
 	var mu sync.Mutex
 	var got []int
 	end := make(chan struct{})
@@ -142,16 +138,8 @@ func TestCallbackWhileReceiveReads(t *testing.T) {
 // (TestReceiveTakingTokenAfterDelivery reproduces that one exactly).
 func TestNewExecutionsWhileAnotherReads(t *testing.T) {
 	ctx := testCtx(t, 2*time.Minute)
-	g, err := gateway.Open(ctx, goWorkerSpec())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Exit(context.Background())
-	idle, err := g.RemoteExec(ctx, profileExec(t, profile.Echo)) // its worker goroutine waits, and reads
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idle.Close()
+	g, chans := goWorkerEchoes(t, ctx, 1) // its worker goroutine waits, and reads
+	defer chans[0].Close()
 	for i := 0; i < 3000; i++ {
 		ch, err := g.RemoteExec(ctx, profileExec(t, profile.Echo))
 		if err != nil {
@@ -176,11 +164,7 @@ func TestNewExecutionsWhileAnotherReads(t *testing.T) {
 // even when the peer stays silent.
 func TestCloseWakesReadingReceive(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
-	g, err := gateway.Open(ctx, goWorkerSpec())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Exit(context.Background())
+	g, _ := goWorkerEchoes(t, ctx, 0)
 	for _, how := range []string{"Close", "SetCallback"} {
 		ch, err := g.RemoteExec(ctx, profileExec(t, profile.Echo))
 		if err != nil {
