@@ -73,7 +73,9 @@ func openPopen(ctx context.Context, s *xspec.Spec, opts Options) (Conn, error) {
 		}
 		src = ExecSource(gb, id, s.ExecModel)
 	}
-	return StartCommand(ctx, argv, BootstrapLine(src), s.Raw, opts)
+	// The line (a 51 KB literal in the exec style) is built while the
+	// interpreter starts, not before.
+	return startCommand(ctx, argv, func() string { return BootstrapLine(src) }, s.Raw, opts)
 }
 
 // StartCommand starts argv in its own process group, writes line (which
@@ -83,6 +85,12 @@ func openPopen(ctx context.Context, s *xspec.Spec, opts Options) (Conn, error) {
 // used. On failure the process is killed and reaped and the error is a
 // *BootstrapError.
 func StartCommand(ctx context.Context, argv []string, line, label string, opts Options) (Conn, error) {
+	return startCommand(ctx, argv, func() string { return line }, label, opts)
+}
+
+// startCommand is StartCommand with the line built by makeLine once the
+// process has started.
+func startCommand(ctx context.Context, argv []string, makeLine func() string, label string, opts Options) (Conn, error) {
 	if len(argv) == 0 {
 		return nil, &BootstrapError{Spec: label, Class: ErrInterpreterNotFound, Err: errors.New("empty command")}
 	}
@@ -124,7 +132,7 @@ func StartCommand(ctx context.Context, argv []string, line, label string, opts O
 		return nil, fail(ErrInterpreterNotFound, err)
 	}
 	c := &popenConn{w: inW, r: outR, proc: newProcess(cmd), tail: tail}
-	if err := c.handshake(ctx, deadline, line); err != nil {
+	if err := c.handshake(ctx, deadline, makeLine()); err != nil {
 		be := &BootstrapError{Spec: label, Command: argv, Pid: c.proc.pid}
 		c.fail(err, be)
 		return nil, be
