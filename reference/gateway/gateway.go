@@ -611,7 +611,7 @@ func (g *Gateway) receiver() {
 		f, off, fresh, err := fr.next()
 		if err != nil {
 			endErr = err
-			g.bgRelease(true)
+			g.release(false, true, nil)
 			break
 		}
 		if fr.blob != nil {
@@ -627,16 +627,16 @@ func (g *Gateway) receiver() {
 				g.rbufs.put(fr.blob) // dropped, as any item for an unknown channel
 			}
 			fr.blob = nil
-			g.bgRelease(false)
+			g.release(false, false, nil)
 			continue
 		}
 		stop, err := g.dispatch(f, off, fresh)
 		if err != nil || stop {
 			endErr = err
-			g.bgRelease(true)
+			g.release(false, true, nil)
 			break
 		}
-		g.bgRelease(false)
+		g.release(false, false, nil)
 	}
 	g.finish(endErr)
 	close(g.recvDone)

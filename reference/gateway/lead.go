@@ -146,22 +146,16 @@ func (fr *frameReader) nextLead() (f frame.Frame, start int64, err error) {
 	if err != nil {
 		return f, 0, leadErr(err)
 	}
-	code := spec.MsgCode(int8(h[0]))
-	length := int32(binary.BigEndian.Uint32(h[5:9]))
-	limit := fr.max
-	if limit <= 0 {
-		limit = frame.DefaultMaxPayload
-	}
-	if !code.Known() || length < 0 || int(length) >= freshMin || int(length) > limit {
+	n, ok := fr.leadable(h)
+	if !ok {
 		return f, 0, errHandoff
 	}
-	n := spec.HeaderSize + int(length)
 	p, err := fr.r.Peek(n)
 	if err != nil {
 		return f, 0, leadErr(err)
 	}
-	f = frame.Frame{Code: code, Channel: int32(binary.BigEndian.Uint32(p[1:5]))}
-	if length > 0 {
+	f = frame.Frame{Code: spec.MsgCode(int8(p[0])), Channel: int32(binary.BigEndian.Uint32(p[1:5]))}
+	if n > spec.HeaderSize {
 		f.Payload = p[spec.HeaderSize:n:n]
 	}
 	start = fr.off
@@ -189,14 +183,19 @@ func (fr *frameReader) bufferedFrame() bool {
 	if err != nil {
 		return false
 	}
-	h = h[fr.discard:]
+	n, ok := fr.leadable(h[fr.discard:])
+	return ok && avail >= n
+}
+
+// leadable reports whether a reading Receive may take the frame whose
+// header is h (a known code, a payload under freshMin and within the
+// limit), and the frame's whole size.
+func (fr *frameReader) leadable(h []byte) (n int, ok bool) {
 	length := int32(binary.BigEndian.Uint32(h[5:9]))
-	limit := fr.max
-	if limit <= 0 {
-		limit = frame.DefaultMaxPayload
+	if !spec.MsgCode(int8(h[0])).Known() || length < 0 || int(length) >= freshMin || int(length) > fr.limit() {
+		return 0, false
 	}
-	return spec.MsgCode(int8(h[0])).Known() && length >= 0 && int(length) < freshMin &&
-		int(length) <= limit && avail >= spec.HeaderSize+int(length)
+	return spec.HeaderSize + int(length), true
 }
 
 func leadErr(err error) error {
@@ -333,14 +332,22 @@ func (g *Gateway) kickReader() {
 	g.rd.mu.Lock()
 	g.rd.handoff = true
 	g.rd.mu.Unlock()
+	g.rd.wakeReceiver()
+}
+
+// wakeReceiver wakes the receiver goroutine if it waits in bgAcquire.
+func (r *readState) wakeReceiver() {
 	select {
-	case g.rd.kick <- struct{}{}:
+	case r.kick <- struct{}{}:
 	default:
 	}
 }
 
-// release gives the read token back. handoff makes the receiver goroutine
-// read the next frame; end records that the stream has ended.
+// release gives the read token back, from a Receive or the receiver
+// goroutine. handoff makes the receiver goroutine read the next frame;
+// end records that the stream has ended (endErr: why, for a Receive that
+// met it). Receive calls waiting for the token are woken, and the
+// receiver goroutine then gives way to them (lastLead).
 func (g *Gateway) release(handoff, end bool, endErr error) {
 	r := &g.rd
 	r.mu.Lock()
@@ -350,16 +357,13 @@ func (g *Gateway) release(handoff, end bool, endErr error) {
 		r.end, r.endErr = true, endErr
 	}
 	if r.free != nil && (r.waiters > 0 || end) {
+		r.lastLead = nanotime()
 		close(r.free)
 		r.free = nil
 	}
-	kick := handoff || end
 	r.mu.Unlock()
-	if kick {
-		select {
-		case r.kick <- struct{}{}:
-		default:
-		}
+	if handoff || end {
+		r.wakeReceiver()
 	}
 }
 
@@ -392,21 +396,4 @@ func (g *Gateway) bgAcquire(t *time.Timer) bool {
 		case <-t.C:
 		}
 	}
-}
-
-// bgRelease gives the token back after the receiver goroutine's frame;
-// with a Receive waiting, the receiver goroutine then gives way.
-func (g *Gateway) bgRelease(end bool) {
-	r := &g.rd
-	r.mu.Lock()
-	r.busy = false
-	if end {
-		r.end = true
-	}
-	if r.free != nil && (r.waiters > 0 || end) {
-		r.lastLead = nanotime()
-		close(r.free)
-		r.free = nil
-	}
-	r.mu.Unlock()
 }

@@ -55,6 +55,14 @@ const freshMin = 32 << 10
 // that came.
 const freshExact = 16 << 20
 
+// limit is the largest payload accepted.
+func (fr *frameReader) limit() int {
+	if fr.max <= 0 {
+		return frame.DefaultMaxPayload
+	}
+	return fr.max
+}
+
 func newFrameReader(conn io.Reader, max int) *frameReader {
 	return &frameReader{r: bufio.NewReaderSize(conn, readBufSize), direct: conn, max: max}
 }
@@ -105,11 +113,7 @@ func (fr *frameReader) next() (f frame.Frame, start int64, fresh bool, err error
 		return f, start, false, &frame.Error{Offset: start, Header: fr.hdr, HeaderLen: spec.HeaderSize,
 			Err: frame.ErrNegativeLength, Detail: fmt.Sprintf("declared %d", length)}
 	}
-	limit := fr.max
-	if limit <= 0 {
-		limit = frame.DefaultMaxPayload
-	}
-	if int64(length) > int64(limit) {
+	if limit := fr.limit(); int64(length) > int64(limit) {
 		return f, start, false, &frame.Error{Offset: start, Header: fr.hdr, HeaderLen: spec.HeaderSize,
 			Err: frame.ErrTooLarge, Detail: fmt.Sprintf("declared %d, limit %d", length, limit)}
 	}
