@@ -336,7 +336,7 @@ func (s *decState) run() (Value, int, error) {
 				return nil, 0, s.fail(off, op, ErrLimit, "MaxDepth %d", s.lim.MaxDepth)
 			}
 			if err := s.push(entry{v: d, depth: 1, state: entryOpen}); err != nil {
-				return nil, 0, s.fail(off, op, err, "more than MaxElements %d values", s.lim.MaxElements)
+				return nil, 0, s.tooManyElements(off)
 			}
 			var err error
 			if pos, err = s.fastDictItems(pos); err != nil {
@@ -359,14 +359,14 @@ func (s *decState) run() (Value, int, error) {
 			}
 			s.elements += n
 			if s.elements > s.lim.MaxElements {
-				return nil, 0, s.fail(off, op, ErrLimit, "more than MaxElements %d values", s.lim.MaxElements)
+				return nil, 0, s.tooManyElements(off)
 			}
 			l := List(s.box.values(n, len(b)))
 			for i := range l {
 				l[i] = None{}
 			}
 			if err := s.push(entry{v: s.box.list(l, len(b)), depth: 1}); err != nil {
-				return nil, 0, s.fail(off, op, err, "more than MaxElements %d values", s.lim.MaxElements)
+				return nil, 0, s.tooManyElements(off)
 			}
 			if pos, err = s.fastListItems(pos, l); err != nil {
 				return nil, 0, err
@@ -408,7 +408,7 @@ func (s *decState) run() (Value, int, error) {
 			return nil, 0, s.fail(off, op, ErrUnknownOpcode, "byte 0x%02x is not an opcode (expected 0x40..0x54)", op)
 		}
 		if err := s.push(e); err != nil {
-			return nil, 0, s.fail(off, op, err, "more than MaxElements %d values", s.lim.MaxElements)
+			return nil, 0, s.tooManyElements(off)
 		}
 	}
 }

@@ -93,8 +93,9 @@ func (s *decState) countElement(off int) error {
 	return nil
 }
 
-// tooManyElements is countElement's error, apart so that countElement
-// is inlined.
+// tooManyElements is the error for a value beyond MaxElements at the
+// opcode at off, for countElement (apart so that countElement is
+// inlined) and for the decoder loop's pushes.
 func (s *decState) tooManyElements(off int) error {
 	return s.fail(off, s.b[off], ErrLimit, "more than MaxElements %d values", s.lim.MaxElements)
 }
