@@ -12,6 +12,8 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/execnet-conform/execnet-conform/reference/gateway"
+	"github.com/execnet-conform/execnet-conform/reference/transport"
 	"github.com/execnet-conform/execnet-conform/reference/worker"
 )
 
@@ -31,8 +33,9 @@ func runWorker(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.String("c", "", "accepted for Python compatibility (execnet's bootstrap command); ignored")
 	listen := fs.String("listen", "", "serve as a socket bootstrap server on HOST:PORT (no authentication; an empty HOST means 127.0.0.1)")
 	id := fs.String("id", "", "worker id (default: from the bootstrap line)")
+	spin := fs.Duration("spin", transport.DefaultSpin, "how long a read of the master's pipe spins before it sleeps; 0 turns spinning off (for machines with more busy processes than cores)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: execnet-conform worker [-u] [-B] [-c LINE] [--listen HOST:PORT] [--id ID]")
+		fmt.Fprintln(stderr, "usage: execnet-conform worker [-u] [-B] [-c LINE] [--listen HOST:PORT] [--id ID] [--spin DURATION]")
 		fmt.Fprintln(stderr, "\nServes the execnet protocol on stdin/stdout (or a socket) and runs the")
 		fmt.Fprintln(stderr, "conformance profile procedures natively; it cannot run Python source.")
 		fs.PrintDefaults()
@@ -43,7 +46,12 @@ func runWorker(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	opts := worker.Options{Stderr: stderr, ID: *id, Version: moduleVersion()}
+	if *spin < 0 {
+		fmt.Fprintf(stderr, "execnet-conform worker: --spin %v: must not be negative\n", *spin)
+		return exitUsage
+	}
+	opts := worker.Options{Stderr: stderr, ID: *id, Version: moduleVersion(),
+		GatewayOptions: []gateway.Option{gateway.WithSpinWait(*spin)}}
 
 	var err error
 	if *listen != "" {

@@ -1,6 +1,7 @@
 package worker
 
-// This file is the worker's only contact with the gateway package.
+// This file is where the worker builds its gateway (worker.go names only
+// the gateway.Option type, for Options.GatewayOptions).
 
 import (
 	"context"
@@ -26,6 +27,7 @@ func runGateway(ctx context.Context, conn transport.Conn, id string, opts Option
 		gopts = append(gopts, gateway.WithLogger(slog.New(slog.NewTextHandler(opts.Stderr,
 			&slog.HandlerOptions{Level: slog.LevelWarn}))))
 	}
+	gopts = append(gopts, opts.GatewayOptions...)
 	g := gateway.New(conn, gateway.Worker, gopts...)
 	return g.Serve(ctx)
 }

@@ -10,7 +10,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -304,4 +306,25 @@ func longInt(n int) []byte {
 	b := []byte{byte(spec.OpLongInt), byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
 	b = append(b, bytes.Repeat([]byte{'7'}, n)...)
 	return append(b, byte(spec.OpStop))
+}
+
+func TestServeAppliesGatewayOptions(t *testing.T) {
+	// Options.GatewayOptions reach the worker's gateway: a debug logger
+	// given there records the CHANNEL_DATA the worker drops (MSG-DATA-3),
+	// which the worker's own options (no Stderr) would not log at all.
+	var log bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	m := serveHostile(t, t.Context(), worker.Options{
+		GatewayOptions: []gateway.Option{gateway.WithLogger(logger), gateway.WithSpinWait(0)},
+	})
+	m.handshake()
+	out := m.drain()
+	m.send(rawFrame(spec.MsgChannelData, 99, []byte{0xff}), true)
+	if err := m.end(); err != nil {
+		t.Fatalf("Serve: %v, want nil at EOF", err)
+	}
+	<-out
+	if !strings.Contains(log.String(), "does not hold") || !strings.Contains(log.String(), "99") {
+		t.Fatalf("debug log %q: want the dropped CHANNEL_DATA for channel 99", log.String())
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/execnet-conform/execnet-conform/reference/gateway"
 	"github.com/execnet-conform/execnet-conform/reference/transport"
 	"github.com/execnet-conform/execnet-conform/spec"
 )
@@ -51,6 +52,11 @@ type Options struct {
 	ID string
 	// Version is the "version" conform_info reports; "" means "devel".
 	Version string
+	// GatewayOptions are applied to the worker's gateway after the
+	// worker's own options, so they can override them: for example
+	// gateway.WithSpinWait(0) on a machine with more busy processes than
+	// cores, or gateway.WithLogger for the debug log.
+	GatewayOptions []gateway.Option
 }
 
 func (o Options) stderr() io.Writer {
