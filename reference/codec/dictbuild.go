@@ -149,37 +149,85 @@ func keysEqual(a, b Value) bool {
 // already present keeps its position and takes the new value. A full item
 // slice grows through bx.
 func (ds *dictScratch) set(k, v Value, bx *boxer, limit int) error {
-	od := &ds.open[len(ds.open)-1]
 	h, findable, err := ds.keyHash(k)
 	if err != nil {
 		return err
 	}
+	od := &ds.open[len(ds.open)-1]
+	if findable {
+		if i := ds.find(od, h, k); i >= 0 {
+			od.d.items[i].Value = v
+			return nil
+		}
+	}
+	ds.add(od, k, v, h, findable, bx, limit)
+	return nil
+}
+
+// setStr is set for a Str key k whose strHash is h.
+func (ds *dictScratch) setStr(k Value, h uint64, v Value, bx *boxer, limit int) {
+	od := &ds.open[len(ds.open)-1]
 	items := od.d.items
 	hashes := ds.hashes[od.start:]
-	if findable {
-		if od.tabLen == 0 {
-			for i := range items {
-				if hashes[i] == h && keysEqual(items[i].Key, k) {
+	ks := k.(Str)
+	if od.tabLen == 0 {
+		for i := range items {
+			if hashes[i] == h {
+				if x, ok := items[i].Key.(Str); ok && x == ks {
 					items[i].Value = v
-					return nil
+					return
 				}
 			}
-		} else {
-			tab := ds.tab[od.tabStart : od.tabStart+od.tabLen]
-			mask := uint64(od.tabLen - 1)
-			for j := h & mask; ; j = (j + 1) & mask {
-				p := tab[j]
-				if p == 0 {
-					break
-				}
-				i := int(p) - 1
-				if hashes[i] == h && keysEqual(items[i].Key, k) {
+		}
+	} else {
+		tab := ds.tab[od.tabStart : od.tabStart+od.tabLen]
+		mask := uint64(od.tabLen - 1)
+		for j := h & mask; ; j = (j + 1) & mask {
+			p := tab[j]
+			if p == 0 {
+				break
+			}
+			i := int(p) - 1
+			if hashes[i] == h {
+				if x, ok := items[i].Key.(Str); ok && x == ks {
 					items[i].Value = v
-					return nil
+					return
 				}
 			}
 		}
 	}
+	ds.add(od, k, v, h, true, bx, limit)
+}
+
+// find returns the position of key k (hash h) in od, or -1.
+func (ds *dictScratch) find(od *openDict, h uint64, k Value) int {
+	items := od.d.items
+	hashes := ds.hashes[od.start:]
+	if od.tabLen == 0 {
+		for i := range items {
+			if hashes[i] == h && keysEqual(items[i].Key, k) {
+				return i
+			}
+		}
+		return -1
+	}
+	tab := ds.tab[od.tabStart : od.tabStart+od.tabLen]
+	mask := uint64(od.tabLen - 1)
+	for j := h & mask; ; j = (j + 1) & mask {
+		p := tab[j]
+		if p == 0 {
+			return -1
+		}
+		i := int(p) - 1
+		if hashes[i] == h && keysEqual(items[i].Key, k) {
+			return i
+		}
+	}
+}
+
+// add appends the new item k: v (hash h) to od.
+func (ds *dictScratch) add(od *openDict, k, v Value, h uint64, findable bool, bx *boxer, limit int) {
+	items := od.d.items
 	if len(items) == cap(items) {
 		items = bx.growItems(items, limit)
 	}
@@ -194,7 +242,6 @@ func (ds *dictScratch) set(k, v Value, bx *boxer, limit int) error {
 	case n >= dictTableMin:
 		ds.rebuild(od, 2*n) // room to double before the next rebuild
 	}
-	return nil
 }
 
 // insert enters the item at position p of od's segment into od's table.

@@ -3,6 +3,8 @@ package codec
 import (
 	"encoding/binary"
 	"math"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/execnet-conform/execnet-conform/spec"
 )
@@ -103,14 +105,41 @@ func (s *decState) tooManyElements(off int) error {
 // fastDictItems stores the scalar items that follow at pos into the open
 // dict on top of the stack and returns the position of the first opcode
 // it did not consume.
+//
+// Items with a text key (nearly all of them) take a fused path: the key's
+// and the value's shapes are checked first, reading each opcode once, and
+// only then is anything decoded; the key's hash, computed on its input
+// bytes, goes straight to the dict. Other keys go through scalarEnd and
+// countedScalar.
 func (s *decState) fastDictItems(pos int) (int, error) {
 	b := s.b
+	maxLen := s.lim.MaxStringLen
+	textKey := byte(spec.OpPy3String)
+	if s.cfg.Py3StrAsPy2Str {
+		textKey = byte(spec.OpUnicode) // PY3STRING keys decode as bytes
+	}
 	for {
-		kEnd := scalarEnd(b, pos, s.lim.MaxStringLen)
+		if len(b)-pos < 5 {
+			return pos, nil
+		}
+		if kop := b[pos]; kop == textKey || kop == byte(spec.OpUnicode) {
+			n := int(int32(binary.BigEndian.Uint32(b[pos+1:])))
+			if n < 0 || n > maxLen || n > len(b)-pos-5 {
+				return pos, nil
+			}
+			kEnd := pos + 5 + n
+			next, err := s.textKeyItem(pos, kEnd, b[pos+5:kEnd])
+			if next < 0 || err != nil {
+				return pos, err
+			}
+			pos = next
+			continue
+		}
+		kEnd := scalarEnd(b, pos, maxLen)
 		if kEnd < 0 {
 			return pos, nil
 		}
-		vEnd := scalarEnd(b, kEnd, s.lim.MaxStringLen)
+		vEnd := scalarEnd(b, kEnd, maxLen)
 		if vEnd < 0 || vEnd >= len(b) || b[vEnd] != byte(spec.OpSetItem) {
 			return pos, nil
 		}
@@ -127,6 +156,84 @@ func (s *decState) fastDictItems(pos int) (int, error) {
 		}
 		pos = vEnd + 1
 	}
+}
+
+// textKeyItem stores the item whose text key (operand key, already
+// checked to lie in the input) starts at off and whose value starts at
+// vOff, if the value is a scalar followed by SETITEM. It returns the
+// position after the SETITEM, or -1 (and no error) to leave the item to
+// the generic loop.
+func (s *decState) textKeyItem(off, vOff int, key []byte) (int, error) {
+	b := s.b
+	if vOff >= len(b) {
+		return -1, nil
+	}
+	var k, v Value
+	var h uint64
+	var err error
+	vEnd := -1
+	switch spec.Opcode(b[vOff]) {
+	case spec.OpNone, spec.OpTrue, spec.OpFalse:
+		vEnd = vOff + 1
+		if vEnd >= len(b) || b[vEnd] != byte(spec.OpSetItem) {
+			return -1, nil
+		}
+		if k, h, err = s.itemKey(off, key); err != nil {
+			return -1, err
+		}
+		switch spec.Opcode(b[vOff]) {
+		case spec.OpNone:
+			v = None{}
+		case spec.OpTrue:
+			v = Bool(true)
+		default:
+			v = Bool(false)
+		}
+	case spec.OpInt, spec.OpLong:
+		vEnd = vOff + 5
+		if vEnd >= len(b) || b[vEnd] != byte(spec.OpSetItem) {
+			return -1, nil
+		}
+		if k, h, err = s.itemKey(off, key); err != nil {
+			return -1, err
+		}
+		v = s.box.int(int64(int32(binary.BigEndian.Uint32(b[vOff+1:]))), len(b))
+	case spec.OpFloat:
+		vEnd = vOff + 9
+		if vEnd >= len(b) || b[vEnd] != byte(spec.OpSetItem) {
+			return -1, nil
+		}
+		if k, h, err = s.itemKey(off, key); err != nil {
+			return -1, err
+		}
+		v = s.box.float(math.Float64frombits(binary.BigEndian.Uint64(b[vOff+1:])), len(b))
+	default:
+		vEnd = scalarEnd(b, vOff, s.lim.MaxStringLen)
+		if vEnd < 0 || vEnd >= len(b) || b[vEnd] != byte(spec.OpSetItem) {
+			return -1, nil
+		}
+		if k, h, err = s.itemKey(off, key); err != nil {
+			return -1, err
+		}
+		if v, err = s.scalarValue(vOff); err != nil {
+			return -1, err
+		}
+	}
+	if err := s.countElement(vOff); err != nil {
+		return -1, err
+	}
+	s.dicts.setStr(k, h, v, &s.box, len(b))
+	return vEnd + 1, nil
+}
+
+// itemKey decodes and counts the text key at off (operand key) and
+// returns it with its strHash, failing as the generic loop does.
+func (s *decState) itemKey(off int, key []byte) (Value, uint64, error) {
+	if !s.asciiText && !utf8.Valid(key) {
+		return nil, 0, s.fail(off, s.b[off], ErrBadUTF8, "text operand is not valid UTF-8 %s", badUTF8At(string(key)))
+	}
+	h := strHash(unsafe.String(unsafe.SliceData(key), len(key)))
+	return s.box.str(key, len(s.b)), h, s.countElement(off)
 }
 
 // fastListItems stores the scalar values at INT indexes that follow at pos

@@ -33,6 +33,20 @@ func TestFastItemErrors(t *testing.T) {
 		{"MaxElements at the key", "4a" + "4e0000000161" + "4600000001" + "50" + "51", 1, ErrLimit, 1, spec.OpPy3String},
 		// NEWLIST 1, INT 0, INT 7, SETITEM, STOP with 3 elements allowed (list, its slot, index)
 		{"MaxElements at a list value", "4b00000001" + "4600000000" + "4600000007" + "50" + "51", 3, ErrLimit, 10, spec.OpInt},
+		// NEWDICT, UNICODE "\xff", FLOAT 0, SETITEM, STOP
+		{"bad utf-8 unicode key", "4a" + "5300000001ff" + "440000000000000000" + "50" + "51", 0, ErrBadUTF8, 1, spec.OpUnicode},
+		// NEWDICT, UNICODE "a", FLOAT 0, SETITEM, STOP with 2 elements allowed
+		{"MaxElements at a float value", "4a" + "5300000001" + "61" + "440000000000000000" + "50" + "51", 2, ErrLimit, 7, spec.OpFloat},
+		// NEWDICT, PY3STRING "a", TRUE, SETITEM, STOP with 2 elements allowed
+		{"MaxElements at a bool value", "4a" + "4e0000000161" + "52" + "50" + "51", 2, ErrLimit, 7, spec.OpTrue},
+		// NEWDICT, PY3STRING "a", PY3STRING "b", SETITEM, STOP with 2 elements allowed
+		{"MaxElements at a str value", "4a" + "4e0000000161" + "4e0000000162" + "50" + "51", 2, ErrLimit, 7, spec.OpPy3String},
+		// NEWDICT, PY3STRING "a", FLOAT cut short, then input ends
+		{"truncated float value", "4a" + "4e0000000161" + "44000000", 0, ErrTruncated, 7, spec.OpFloat},
+		// NEWDICT, PY3STRING "\xff", INT cut short: the key's error comes first
+		{"bad key before truncated value", "4a" + "4e00000001ff" + "460000", 0, ErrBadUTF8, 1, spec.OpPy3String},
+		// NEWDICT, PY3STRING "a", INT 1, NONE (not SETITEM), then STOP: the stack holds 4
+		{"no SETITEM after the value", "4a" + "4e0000000161" + "4600000001" + "4c" + "51", 0, ErrStopStack, 13, spec.OpStop},
 		// NEWDICT, PY3STRING "a", INT 1, SETITEM, PY3STRING "b", then input ends
 		{"truncated after a triple", "4a" + "4e0000000161" + "4600000001" + "50" + "4e0000000162", 0, ErrTruncated, 19, 0},
 	}
