@@ -48,118 +48,193 @@ const (
 // presize counts what decoding b will allocate, using stack as the walk's
 // stack, and appends the item count of each dict, in NEWDICT order, to
 // dictItems[:0]. It returns both slices for reuse.
+//
+// Like the decoder, the walk takes the key, value, SETITEM triples of
+// scalars that follow a new dict or list, or a SETITEM, in an inner loop
+// that does not push them: this counts exactly what pushing them would.
 func presize(b []byte, cfg StrConfig, alias bool, stack, dictItems []int32) (sizes, []int32, []int32) {
-	var n sizes
-	var text uint64 // OR of all text bytes
+	w := walker{b: b, cfg: cfg, alias: alias}
 	stack = stack[:0]
 	dictItems = dictItems[:0]
 	pos := 0
 	for pos < len(b) {
 		op := spec.Opcode(b[pos])
 		switch op {
-		case spec.OpNone, spec.OpTrue, spec.OpFalse:
-			pos++
-			stack = append(stack, walkOther)
-			continue
 		case spec.OpStop:
-			n.asciiText = text&0x8080808080808080 == 0
-			return n, stack, dictItems
+			w.n.asciiText = w.text&0x8080808080808080 == 0
+			return w.n, stack, dictItems
 		case spec.OpNewDict:
 			pos++
-			n.dicts++
+			w.n.dicts++
 			stack = append(stack, int32(len(dictItems)))
 			dictItems = append(dictItems, 0)
-			continue
 		case spec.OpSetItem:
 			pos++
 			if len(stack) < 3 {
-				return n, stack, dictItems
+				return w.n, stack, dictItems
 			}
 			key := stack[len(stack)-2]
 			stack = stack[:len(stack)-2]
-			switch t := stack[len(stack)-1]; {
-			case t >= 0:
-				dictItems[t]++
-			case t == walkList:
-				if key == walkBoxedInt {
-					n.ints-- // list indexes stay unboxed
+			w.stored(stack[len(stack)-1], key, dictItems)
+		case spec.OpNewList, spec.OpBuildTuple, spec.OpSet, spec.OpFrozenSet:
+			if len(b)-pos < 5 {
+				return w.n, stack, dictItems
+			}
+			arg := int32(binary.BigEndian.Uint32(b[pos+1:]))
+			pos += 5
+			if op == spec.OpNewList {
+				if arg < 0 {
+					return w.n, stack, dictItems
 				}
-			}
-			continue
-		case spec.OpFloat:
-			pos += 9
-			n.floats++
-			stack = append(stack, walkOther)
-			continue
-		case spec.OpComplex:
-			pos += 17
-			stack = append(stack, walkOther)
-			continue
-		}
-		if len(b)-pos < 5 {
-			return n, stack, dictItems
-		}
-		arg := int32(binary.BigEndian.Uint32(b[pos+1:]))
-		pos += 5
-		switch op {
-		case spec.OpInt, spec.OpLong:
-			if uint32(arg) < 256 {
-				stack = append(stack, walkOther)
-				continue
-			}
-			n.ints++
-			stack = append(stack, walkBoxedInt)
-		case spec.OpChannel:
-			stack = append(stack, walkOther)
-		case spec.OpPy3String, spec.OpUnicode, spec.OpPy2String, spec.OpBytes, spec.OpLongInt, spec.OpLongLong:
-			l := int(arg)
-			if l < 0 || l > len(b)-pos {
-				return n, stack, dictItems
-			}
-			pos += l
-			stack = append(stack, walkOther)
-			copied := !alias && l <= maxArenaValue
-			switch {
-			case op == spec.OpBytes || op == spec.OpPy3String && cfg.Py3StrAsPy2Str:
-				n.bytesVals++
-			case op == spec.OpPy3String || op == spec.OpUnicode:
-				if l == 0 {
-					continue
+				w.n.lists++
+				if arg <= maxArenaSeq {
+					w.n.vals += int(arg)
 				}
-				text |= orBytes(b[pos-l : pos])
-				n.strs++
-			case op == spec.OpPy2String && !cfg.Py2StrAsPy3Str:
-			default:
-				continue // LONGINT, latin-1 text: not from the arenas
+				stack = append(stack, walkList)
+				break
 			}
-			if copied {
-				n.data += l
-			}
-		case spec.OpNewList:
-			if arg < 0 {
-				return n, stack, dictItems
-			}
-			n.lists++
-			if arg <= maxArenaSeq {
-				n.vals += int(arg)
-			}
-			stack = append(stack, walkList)
-		case spec.OpBuildTuple, spec.OpSet, spec.OpFrozenSet:
 			if arg < 0 || int(arg) > len(stack) {
-				return n, stack, dictItems
+				return w.n, stack, dictItems
 			}
 			if op == spec.OpBuildTuple {
-				n.tuples++
+				w.n.tuples++
 			}
 			if arg <= maxArenaSeq {
-				n.vals += int(arg)
+				w.n.vals += int(arg)
 			}
 			stack = append(stack[:len(stack)-int(arg)], walkOther)
+			continue
 		default:
-			return n, stack, dictItems
+			end, kind := w.leaf(pos)
+			if end < 0 {
+				return w.n, stack, dictItems
+			}
+			pos = end
+			stack = append(stack, kind)
+			continue
+		}
+		// After NEWDICT, NEWLIST and SETITEM: scalar triples into the top.
+		top := stack[len(stack)-1]
+		for {
+			kEnd, key := w.leaf(pos)
+			if kEnd < 0 {
+				break
+			}
+			vEnd, val := w.leaf(kEnd)
+			if vEnd < 0 || vEnd >= len(b) || b[vEnd] != byte(spec.OpSetItem) {
+				// counted already: continue as if pushed
+				stack = append(stack, key)
+				pos = kEnd
+				if vEnd >= 0 {
+					stack = append(stack, val)
+					pos = vEnd
+				}
+				break
+			}
+			w.stored(top, key, dictItems)
+			pos = vEnd + 1
 		}
 	}
-	return n, stack, dictItems
+	return w.n, stack, dictItems
+}
+
+// walker holds the counts of one presize walk.
+type walker struct {
+	b     []byte
+	cfg   StrConfig
+	alias bool
+	n     sizes
+	text  uint64 // OR of all text bytes
+}
+
+// stored counts a SETITEM of a key of walk kind key into a target of
+// kind target.
+func (w *walker) stored(target, key int32, dictItems []int32) {
+	switch {
+	case target >= 0:
+		dictItems[target]++
+	case target == walkList && key == walkBoxedInt:
+		w.n.ints-- // list indexes stay unboxed
+	}
+}
+
+// leaf counts the scalar opcode at pos and returns the position after it
+// and the kind to push, or -1 if b[pos] is not a scalar opcode or its
+// operand does not fit in b.
+func (w *walker) leaf(pos int) (int, int32) {
+	b := w.b
+	if pos >= len(b) {
+		return -1, 0
+	}
+	op := spec.Opcode(b[pos])
+	if op == spec.OpPy3String && !w.cfg.Py3StrAsPy2Str && len(b)-pos >= 5 {
+		// text, the commonest scalar by far: apart, before the switch
+		l := int(int32(binary.BigEndian.Uint32(b[pos+1:])))
+		if l < 0 || l > len(b)-pos-5 {
+			return -1, 0
+		}
+		pos += 5 + l
+		if l > 0 {
+			w.text |= orBytes(b[pos-l : pos])
+			w.n.strs++
+			if !w.alias && l <= maxArenaValue {
+				w.n.data += l
+			}
+		}
+		return pos, walkOther
+	}
+	switch op {
+	case spec.OpNone, spec.OpTrue, spec.OpFalse:
+		return pos + 1, walkOther
+	case spec.OpFloat:
+		if len(b)-pos < 9 {
+			return -1, 0
+		}
+		w.n.floats++
+		return pos + 9, walkOther
+	case spec.OpComplex:
+		if len(b)-pos < 17 {
+			return -1, 0
+		}
+		return pos + 17, walkOther
+	case spec.OpInt, spec.OpLong, spec.OpChannel:
+		if len(b)-pos < 5 {
+			return -1, 0
+		}
+		if op == spec.OpChannel || binary.BigEndian.Uint32(b[pos+1:]) < 256 {
+			return pos + 5, walkOther
+		}
+		w.n.ints++
+		return pos + 5, walkBoxedInt
+	case spec.OpPy3String, spec.OpUnicode, spec.OpPy2String, spec.OpBytes, spec.OpLongInt, spec.OpLongLong:
+		if len(b)-pos < 5 {
+			return -1, 0
+		}
+		l := int(int32(binary.BigEndian.Uint32(b[pos+1:])))
+		if l < 0 || l > len(b)-pos-5 {
+			return -1, 0
+		}
+		pos += 5 + l
+		copied := !w.alias && l <= maxArenaValue
+		switch {
+		case op == spec.OpBytes || op == spec.OpPy3String && w.cfg.Py3StrAsPy2Str:
+			w.n.bytesVals++
+		case op == spec.OpPy3String || op == spec.OpUnicode:
+			if l == 0 {
+				return pos, walkOther
+			}
+			w.text |= orBytes(b[pos-l : pos])
+			w.n.strs++
+		case op == spec.OpPy2String && !w.cfg.Py2StrAsPy3Str:
+		default:
+			return pos, walkOther // LONGINT, latin-1 text: not from the arenas
+		}
+		if copied {
+			w.n.data += l
+		}
+		return pos, walkOther
+	}
+	return -1, 0
 }
 
 // orBytes returns a value whose high bits (0x80 in any byte) are clear
