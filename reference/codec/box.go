@@ -108,8 +108,15 @@ func (bx *boxer) copyData(b []byte, remaining int) []byte {
 }
 
 func (bx *boxer) str(b []byte, remaining int) Value {
-	if len(b) == 0 {
+	n := len(b)
+	if n == 0 {
 		return Str("")
+	}
+	if d, sc := len(bx.data), len(bx.strs.chunk); !bx.alias && n <= maxArenaValue && cap(bx.data)-d >= n && sc < cap(bx.strs.chunk) {
+		// room in both chunks: copy and box without the general paths
+		bx.data = append(bx.data, b...)
+		bx.strs.chunk = append(bx.strs.chunk, Str(unsafe.String(&bx.data[d], n)))
+		return boxAt(itabStr, unsafe.Pointer(&bx.strs.chunk[sc]))
 	}
 	c := bx.copyData(b, remaining)
 	s := Str(unsafe.String(unsafe.SliceData(c), len(c)))

@@ -185,7 +185,16 @@ func (ds *dictScratch) setStr(k Value, h uint64, v Value, bx *boxer, limit int) 
 		for j := h & mask; ; j = (j + 1) & mask {
 			p := tab[j]
 			if p == 0 {
-				break
+				// A new key: enter it in the free slot the probe ended
+				// at, unless the items or the table must grow first.
+				n := len(items)
+				if n == cap(items) || 2*(n+1) > od.tabLen {
+					break
+				}
+				od.d.items = append(items, Item{Key: k, Value: v})
+				ds.hashes = append(ds.hashes, h)
+				tab[j] = int32(n + 1)
+				return
 			}
 			i := int(p) - 1
 			if hashes[i] == h {
