@@ -109,9 +109,10 @@ type entry struct {
 
 // Entry states.
 const (
-	entryPlain uint8 = iota // v is the value
-	entryRaw                // the value is Int(i) and v is unset
-	entryOpen               // v is a *Dict under construction
+	entryPlain  uint8 = iota // v is the value
+	entryRaw                 // the value is Int(i) and v is unset
+	entryOpen                // v is a *Dict under construction
+	entryHashed              // v is a Str dict key and i its strHash
 )
 
 // value returns the entry's value, boxing a raw int and finishing an open
@@ -124,8 +125,11 @@ func (s *decState) value(e *entry) Value {
 }
 
 func (s *decState) slowValue(e *entry) Value {
-	if e.state == entryRaw {
+	switch e.state {
+	case entryRaw:
 		return s.box.int(e.i, len(s.b))
+	case entryHashed:
+		return e.v
 	}
 	s.dicts.finish(e.v.(*Dict))
 	e.state = entryPlain
@@ -608,6 +612,10 @@ func (s *decState) setItem(off int, op byte) error {
 			return s.fail(off, op, ErrUnhashable, "dict key: %v", &UnhashableError{Kind: KindDict})
 		}
 		v := s.value(val) // finishes an open dict value first
+		if key.state == entryHashed && target.state == entryOpen && s.dicts.isTop(t) {
+			s.dicts.setStr(key.v, uint64(key.i), v, &s.box, len(s.b))
+			break
+		}
 		k := s.value(key)
 		if target.state != entryOpen {
 			// a dict from the Channel resolver: not built by this decode

@@ -281,6 +281,11 @@ func (ds *dictScratch) rebuild(od *openDict, room int) {
 	}
 }
 
+// isTop reports whether d is the topmost open dict.
+func (ds *dictScratch) isTop(d *Dict) bool {
+	return len(ds.open) > 0 && ds.open[len(ds.open)-1].d == d
+}
+
 // finish ends the construction of d, which must be the topmost open
 // dict, and drops its hashes and table.
 func (ds *dictScratch) finish(d *Dict) bool {

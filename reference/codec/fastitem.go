@@ -129,8 +129,19 @@ func (s *decState) fastDictItems(pos int) (int, error) {
 			}
 			kEnd := pos + 5 + n
 			next, err := s.textKeyItem(pos, kEnd, b[pos+5:kEnd])
-			if next < 0 || err != nil {
+			if err != nil {
 				return pos, err
+			}
+			if next < 0 {
+				// The value is not a scalar: push the key with its hash
+				// for the generic SETITEM, as the generic loop would.
+				k, h, err := s.itemKey(pos, b[pos+5:kEnd])
+				if err != nil {
+					return pos, err
+				}
+				s.stack = append(s.stack, entry{v: k, i: int64(h), state: entryHashed})
+				s.high = max(s.high, len(s.stack))
+				return kEnd, nil
 			}
 			pos = next
 			continue
@@ -207,6 +218,30 @@ func (s *decState) textKeyItem(off, vOff int, key []byte) (int, error) {
 			return -1, err
 		}
 		v = s.box.float(math.Float64frombits(binary.BigEndian.Uint64(b[vOff+1:])), len(b))
+	case spec.OpPy3String, spec.OpUnicode, spec.OpBytes:
+		if len(b)-vOff < 5 {
+			return -1, nil
+		}
+		n := int(int32(binary.BigEndian.Uint32(b[vOff+1:])))
+		if n < 0 || n > s.lim.MaxStringLen || n >= len(b)-vOff-5 {
+			return -1, nil // the SETITEM needs a byte too
+		}
+		vEnd = vOff + 5 + n
+		if b[vEnd] != byte(spec.OpSetItem) {
+			return -1, nil
+		}
+		if k, h, err = s.itemKey(off, key); err != nil {
+			return -1, err
+		}
+		data := b[vOff+5 : vEnd]
+		if op := b[vOff]; op == byte(spec.OpBytes) || op == byte(spec.OpPy3String) && s.cfg.Py3StrAsPy2Str {
+			v = s.box.bytesValue(data, len(b))
+			break
+		}
+		if !s.asciiText && !utf8.Valid(data) {
+			return -1, s.fail(vOff, b[vOff], ErrBadUTF8, "text operand is not valid UTF-8 %s", badUTF8At(string(data)))
+		}
+		v = s.box.str(data, len(b))
 	default:
 		vEnd = scalarEnd(b, vOff, s.lim.MaxStringLen)
 		if vEnd < 0 || vEnd >= len(b) || b[vEnd] != byte(spec.OpSetItem) {

@@ -47,6 +47,14 @@ func TestFastItemErrors(t *testing.T) {
 		{"bad key before truncated value", "4a" + "4e00000001ff" + "460000", 0, ErrBadUTF8, 1, spec.OpPy3String},
 		// NEWDICT, PY3STRING "a", INT 1, NONE (not SETITEM), then STOP: the stack holds 4
 		{"no SETITEM after the value", "4a" + "4e0000000161" + "4600000001" + "4c" + "51", 0, ErrStopStack, 13, spec.OpStop},
+		// NEWDICT, PY3STRING "a", NEWLIST 0, SETITEM, STOP with 2 elements allowed: the key
+		// (pushed with its hash) is the second element, the list the third
+		{"MaxElements at a list value", "4a" + "4e0000000161" + "4b00000000" + "50" + "51", 2, ErrLimit, 7, spec.OpNewList},
+		{"MaxElements at the key of a list value", "4a" + "4e0000000161" + "4b00000000" + "50" + "51", 1, ErrLimit, 1, spec.OpPy3String},
+		// NEWDICT, PY3STRING "\xff", NEWLIST 0, SETITEM, STOP
+		{"bad utf-8 key of a list value", "4a" + "4e00000001ff" + "4b00000000" + "50" + "51", 0, ErrBadUTF8, 1, spec.OpPy3String},
+		// NEWDICT, PY3STRING "a", INT 1, INT 2, SETITEM: the target is the key, a str
+		{"store into a pushed key", "4a" + "4e0000000161" + "4600000001" + "4600000002" + "50" + "51", 0, ErrNotContainer, 17, spec.OpSetItem},
 		// NEWDICT, PY3STRING "a", INT 1, SETITEM, PY3STRING "b", then input ends
 		{"truncated after a triple", "4a" + "4e0000000161" + "4600000001" + "50" + "4e0000000162", 0, ErrTruncated, 19, 0},
 	}
