@@ -60,6 +60,31 @@ func presize(b []byte, cfg StrConfig, alias bool, stack, dictItems []int32) (siz
 	for pos < len(b) {
 		op := spec.Opcode(b[pos])
 		switch op {
+		case spec.OpNone, spec.OpTrue, spec.OpFalse:
+			// the commonest scalars outside items, without leaf's call
+			pos++
+			stack = append(stack, walkOther)
+			continue
+		case spec.OpFloat:
+			if len(b)-pos < 9 {
+				return w.n, stack, dictItems
+			}
+			pos += 9
+			w.n.floats++
+			stack = append(stack, walkOther)
+			continue
+		case spec.OpInt:
+			if len(b)-pos < 5 {
+				return w.n, stack, dictItems
+			}
+			kind := walkOther
+			if binary.BigEndian.Uint32(b[pos+1:]) >= 256 {
+				w.n.ints++
+				kind = walkBoxedInt
+			}
+			pos += 5
+			stack = append(stack, kind)
+			continue
 		case spec.OpStop:
 			w.n.asciiText = w.text&0x8080808080808080 == 0
 			return w.n, stack, dictItems
