@@ -471,7 +471,7 @@ func (s *decState) blob(off int, op byte, data []byte) (Value, error) {
 		fallthrough
 	case spec.OpUnicode:
 		if !s.asciiText && !utf8.Valid(data) {
-			return nil, s.fail(off, op, ErrBadUTF8, "text operand is not valid UTF-8 %s", badUTF8At(string(data)))
+			return nil, s.badText(off, data)
 		}
 		return s.box.str(data, len(s.b)), nil
 	case spec.OpPy2String:
@@ -484,6 +484,12 @@ func (s *decState) blob(off int, op byte, data []byte) (Value, error) {
 	}
 	// LONGINT, LONGLONG
 	return s.decimal(off, op, data)
+}
+
+// badText is the error for the text operand data, of the opcode at off,
+// that is not valid UTF-8.
+func (s *decState) badText(off int, data []byte) error {
+	return s.fail(off, s.b[off], ErrBadUTF8, "text operand is not valid UTF-8 %s", badUTF8At(string(data)))
 }
 
 func latin1(b []byte) string {

@@ -239,7 +239,7 @@ func (s *decState) textKeyItem(off, vOff int, key []byte) (int, error) {
 			break
 		}
 		if !s.asciiText && !utf8.Valid(data) {
-			return -1, s.fail(vOff, b[vOff], ErrBadUTF8, "text operand is not valid UTF-8 %s", badUTF8At(string(data)))
+			return -1, s.badText(vOff, data)
 		}
 		v = s.box.str(data, len(b))
 	default:
@@ -265,7 +265,7 @@ func (s *decState) textKeyItem(off, vOff int, key []byte) (int, error) {
 // returns it with its strHash, failing as the generic loop does.
 func (s *decState) itemKey(off int, key []byte) (Value, uint64, error) {
 	if !s.asciiText && !utf8.Valid(key) {
-		return nil, 0, s.fail(off, s.b[off], ErrBadUTF8, "text operand is not valid UTF-8 %s", badUTF8At(string(key)))
+		return nil, 0, s.badText(off, key)
 	}
 	h := strHash(unsafe.String(unsafe.SliceData(key), len(key)))
 	return s.box.str(key, len(s.b)), h, s.countElement(off)
