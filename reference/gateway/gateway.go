@@ -942,9 +942,13 @@ func (g *Gateway) runExec(ch *Channel, e Exec) {
 	g.mu.Unlock()
 	if err != nil && !errors.Is(err, io.EOF) {
 		_ = ch.CloseWithError(err.Error())
-		return
+	} else {
+		_ = ch.Close()
 	}
-	_ = ch.Close()
+	// This execution's Receive calls read the connection no more, and
+	// what comes next (a new CHANNEL_EXEC, a STATUS) is a frame no Receive
+	// waits for: the receiver goroutine reads it now, not bgIdle later.
+	g.kickReader()
 }
 
 func safeExec(ctx context.Context, ex Executor, ch *Channel, e Exec) (err error) {

@@ -82,11 +82,13 @@ type readState struct {
 	end      bool          // a Receive met the end of the stream
 	endErr   error         // why, nil for GATEWAY_TERMINATE
 	kick     chan struct{} // wakes the receiver goroutine; capacity 1
+	idle     time.Duration // bgIdle; tests set it longer
 }
 
 func (r *readState) init() {
 	r.kick = make(chan struct{}, 1)
 	r.lastLead = math.MinInt64 / 2
+	r.idle = bgIdle
 }
 
 // leadSource is what the frame reader's stream buffer reads from: the
@@ -326,8 +328,8 @@ func (g *Gateway) leadOnce(ctx context.Context, wake <-chan struct{}) error {
 	return nil
 }
 
-// kickReader makes the receiver goroutine read now (Exit: the end of the
-// stream is coming).
+// kickReader makes the receiver goroutine read now: at Exit (the end of
+// the stream is coming) and when an execution ends (runExec).
 func (g *Gateway) kickReader() {
 	g.rd.mu.Lock()
 	g.rd.handoff = true
@@ -378,15 +380,15 @@ func (g *Gateway) bgAcquire(t *time.Timer) bool {
 			r.mu.Unlock()
 			return false
 		}
-		wait := bgIdle
+		wait := r.idle
 		if !r.busy {
 			idle := nanotime() - r.lastLead
-			if r.handoff || idle >= int64(bgIdle) || g.callbacks.Load() > 0 {
+			if r.handoff || idle >= int64(r.idle) || g.callbacks.Load() > 0 {
 				r.busy, r.handoff = true, false
 				r.mu.Unlock()
 				return true
 			}
-			wait = time.Duration(int64(bgIdle) - idle)
+			wait = time.Duration(int64(r.idle) - idle)
 		}
 		r.mu.Unlock()
 		t.Reset(wait)

@@ -99,3 +99,37 @@ func selfCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkProcessSequentialExec measures one short remote execution
+// after another on one Go worker process, as a master that calls
+// remote_exec per task does: CHANNEL_EXEC, one round trip, then the
+// channel's close. Each new execution arrives while no Receive reads the
+// worker's pipe.
+func BenchmarkProcessSequentialExec(b *testing.B) {
+	ctx := testCtx(b, 5*time.Minute)
+	g, err := gateway.Open(ctx, goWorkerSpec())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.Exit(context.Background())
+	exec := profileExec(b, profile.Echo)
+	b.ReportAllocs()
+	for b.Loop() {
+		ch, err := g.RemoteExec(ctx, exec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := ch.Send(ctx, codec.Int(1)); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ch.Receive(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if err := ch.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if err := ch.WaitClose(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
