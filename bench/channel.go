@@ -25,6 +25,7 @@ type Workload struct {
 	Startups   int       `json:"startups"`   // gateways opened for the start-up latency
 	Groups     []int     `json:"groups"`     // group sizes for group start-up
 	RoundTrips int       `json:"roundtrips"` // small-item round trips per sample
+	Execs      int       `json:"execs"`      // remote executions per sample (remote_exec, a round trip, close)
 	OneWay     OneWay    `json:"oneway"`
 	Bulk       []BulkRun `json:"bulk"`
 	Repeats    int       `json:"repeats"` // samples per figure (after one warm-up)
@@ -45,7 +46,7 @@ type BulkRun struct {
 
 // DefaultWorkload is the full run; QuickWorkload a short one for CI.
 func DefaultWorkload() Workload {
-	return Workload{Startups: 15, Groups: []int{1, 8, 32}, RoundTrips: 5000,
+	return Workload{Startups: 15, Groups: []int{1, 8, 32}, RoundTrips: 5000, Execs: 300,
 		OneWay:  OneWay{Count: 100000, Size: 16},
 		Bulk:    []BulkRun{{1 << 10, 32 << 20}, {64 << 10, 256 << 20}, {1 << 20, 256 << 20}},
 		Repeats: 3}
@@ -53,7 +54,7 @@ func DefaultWorkload() Workload {
 
 // QuickWorkload is small enough for a test run.
 func QuickWorkload() Workload {
-	return Workload{Startups: 3, Groups: []int{1, 4}, RoundTrips: 300,
+	return Workload{Startups: 3, Groups: []int{1, 4}, RoundTrips: 300, Execs: 30,
 		OneWay:  OneWay{Count: 3000, Size: 16},
 		Bulk:    []BulkRun{{1 << 10, 1 << 20}, {64 << 10, 8 << 20}, {1 << 20, 16 << 20}},
 		Repeats: 1}
@@ -86,6 +87,7 @@ type PairResult struct {
 	StartupS   Stat            `json:"startup_s"`
 	GroupS     map[string]Stat `json:"group_s"`
 	RoundTrips Stat            `json:"roundtrips_per_s"`
+	ExecsPerS  Stat            `json:"execs_per_s"` // sequential remote executions (Workload.Execs)
 	OneWay     Stat            `json:"oneway_per_s"`
 	BulkMiBps  map[string]Stat `json:"bulk_mib_per_s"`
 	Error      string          `json:"error,omitempty"`
@@ -216,6 +218,34 @@ func GoMaster(ctx context.Context, pair, spec string, w Workload, progress func(
 	}
 	res.RoundTrips = stat(rts)
 
+	progress(pair + ": executions")
+	var exs []float64
+	for r := 0; w.Execs > 0 && r < max(1, w.Repeats)+1; r++ {
+		t0 := time.Now()
+		for i := 0; i < w.Execs; i++ {
+			ch, err := g.RemoteExec(ctx, echo)
+			if err != nil {
+				return nil, err
+			}
+			if err := ch.Send(ctx, codec.Int(i)); err != nil {
+				return nil, err
+			}
+			if _, err := ch.Receive(ctx); err != nil {
+				return nil, err
+			}
+			if err := ch.Close(); err != nil {
+				return nil, err
+			}
+			if err := ch.WaitClose(ctx); err != nil {
+				return nil, err
+			}
+		}
+		if r > 0 {
+			exs = append(exs, float64(w.Execs)/time.Since(t0).Seconds())
+		}
+	}
+	res.ExecsPerS = stat(exs)
+
 	stream := func(count, size int) (float64, error) {
 		e, err := procExec(profile.Stream, kw("count", count), kw("size", size))
 		if err != nil {
@@ -292,7 +322,7 @@ func PythonMaster(ctx context.Context, pair, python, spec string, w Workload, pr
 		return nil, err
 	}
 	req := map[string]any{"spec": spec, "profile_path": profPath, "startups": w.Startups,
-		"groups": w.Groups, "roundtrips": w.RoundTrips, "oneway": w.OneWay, "bulk": w.Bulk, "repeats": w.Repeats}
+		"groups": w.Groups, "roundtrips": w.RoundTrips, "execs": w.Execs, "oneway": w.OneWay, "bulk": w.Bulk, "repeats": w.Repeats}
 	in, _ := json.Marshal(req)
 	cmd := exec.CommandContext(ctx, python, "-c", string(script))
 	cmd.Stdin = bytes.NewReader(in)
@@ -307,6 +337,7 @@ func PythonMaster(ctx context.Context, pair, python, spec string, w Workload, pr
 		StartupS   Stat            `json:"startup_s"`
 		GroupS     map[string]Stat `json:"group_s"`
 		RoundTrips Stat            `json:"roundtrips_per_s"`
+		ExecsPerS  Stat            `json:"execs_per_s"`
 		OneWay     Stat            `json:"oneway_per_s"`
 		Bulk       map[string]Stat `json:"bulk_mib_per_s"`
 	}
@@ -314,7 +345,7 @@ func PythonMaster(ctx context.Context, pair, python, spec string, w Workload, pr
 		return nil, fmt.Errorf("%s master output: %w", python, err)
 	}
 	return &PairResult{Pair: pair, Master: python, Worker: spec, StartupS: fill(raw.StartupS), GroupS: fillMap(raw.GroupS),
-		RoundTrips: fill(raw.RoundTrips), OneWay: fill(raw.OneWay), BulkMiBps: fillMap(raw.Bulk)}, nil
+		RoundTrips: fill(raw.RoundTrips), ExecsPerS: fill(raw.ExecsPerS), OneWay: fill(raw.OneWay), BulkMiBps: fillMap(raw.Bulk)}, nil
 }
 
 func fill(s Stat) Stat { return stat(s.Samples) }

@@ -290,6 +290,20 @@ func (r *Report) WriteText(w io.Writer) error {
 	tw.Flush()
 	fmt.Fprintln(w, "(vs pipe: ratio to the faster of the two raw pipes)")
 
+	fmt.Fprintln(w, "\nsequential remote executions per second (remote_exec, one round trip, close; ratio to py-py)")
+	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for _, p := range r.Pairs {
+		if p.Error != "" {
+			continue
+		}
+		var b float64
+		if base != nil {
+			b = base.ExecsPerS.Median
+		}
+		fmt.Fprintf(tw, "%s\t%.0f (%s)\t\n", p.Pair, p.ExecsPerS.Median, ratio(p.ExecsPerS.Median, b))
+	}
+	tw.Flush()
+
 	sizes := r.bulkSizes()
 	fmt.Fprintln(w, "\nbulk throughput, MiB/s (ratio to raw pipe; to py-py)")
 	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)

@@ -105,6 +105,22 @@ def main():
             ch.waitclose(30)
         out["roundtrips_per_s"] = {"median": median(samples), "samples": samples}
 
+        # sequential remote executions, as GoMaster: the first pass warms up
+        ne = req.get("execs", 0)
+        samples = []
+        for r in range(reps + 1 if ne else 0):
+            def run():
+                for i in range(ne):
+                    ch = gw.remote_exec(echo)
+                    ch.send(i)
+                    ch.receive()
+                    ch.close()
+                    ch.waitclose(30)
+            t = timed(run)
+            if r:
+                samples.append(ne / t)
+        out["execs_per_s"] = {"median": median(samples), "samples": samples}
+
         ow = req.get("oneway", {"count": 20000, "size": 16})
         samples = []
         for _ in range(reps):
