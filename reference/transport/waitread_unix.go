@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -134,6 +135,11 @@ func (w *WaitFile) ReadWait(p []byte, d time.Duration) (int, error) {
 			if !time.Now().Before(spinEnd) {
 				break
 			}
+			// Let other goroutines run between attempts: with one P (the
+			// Go worker runs with GOMAXPROCS=1), a spinning reader would
+			// otherwise hold back for the whole window the goroutine it
+			// just started or woke, such as a new execution.
+			runtime.Gosched()
 		}
 	}
 	for {
