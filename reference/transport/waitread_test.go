@@ -3,9 +3,12 @@
 package transport
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
+	"os/exec"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -114,5 +117,38 @@ func TestWaitFileClosesOriginal(t *testing.T) {
 	defer wf.Close()
 	if _, err := r.Read(make([]byte, 1)); !errors.Is(err, os.ErrClosed) {
 		t.Fatalf("reading the original file = %v; want os.ErrClosed", err)
+	}
+}
+
+// spinChildEnv marks the child process of TestWaitFileSpinYields.
+const spinChildEnv = "EXECNET_CONFORM_SPIN_YIELD_CHILD"
+
+// TestWaitFileSpinYields: a spinning read lets a runnable goroutine run.
+// The child process has one P, as the Go worker does. A goroutine that
+// will write a byte is runnable when the read starts spinning: with the
+// spin loop's yield it runs at the first one, and the read gets the byte
+// within a few attempts; without it, it runs only when the runtime
+// preempts the spinning reader, thousands of attempts later.
+func TestWaitFileSpinYields(t *testing.T) {
+	if os.Getenv(spinChildEnv) == "1" {
+		runtime.GOMAXPROCS(1)
+		wf, w := newTestWaitFile(t)
+		wf.SetSpin(time.Hour)
+		go func() { _, _ = w.Write([]byte{'y'}) }()
+		buf := make([]byte, 1)
+		if n, err := wf.ReadWait(buf, time.Hour); n != 1 || err != nil || buf[0] != 'y' {
+			t.Fatalf("ReadWait = %d, %v (%q); want the writer's byte", n, err, buf[:n])
+		}
+		if wf.spun > 10 {
+			t.Fatalf("the read spun %d times before the runnable writer ran, want a few: the spin does not yield", wf.spun)
+		}
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestWaitFileSpinYields$", "-test.count=1")
+	cmd.Env = append(os.Environ(), spinChildEnv+"=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
 	}
 }

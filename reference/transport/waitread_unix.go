@@ -37,6 +37,7 @@ type WaitFile struct {
 	// Used by the one reader at a time.
 	spin     time.Duration
 	spinning bool
+	spun     int // non-blocking attempts in the last wait's spin (for tests)
 	a        attemptArgs
 	fn       func(fd uintptr) // w.attemptFD
 }
@@ -125,9 +126,11 @@ func (w *WaitFile) ReadWait(p []byte, d time.Duration) (int, error) {
 	}
 	start := time.Now()
 	deadline := start.Add(d)
+	w.spun = 0
 	if w.spinning {
 		spinEnd := start.Add(min(w.spin, d))
 		for {
+			w.spun++
 			n, err, got := w.attempt(p, 0)
 			if got || err != nil {
 				return n, err
