@@ -53,7 +53,11 @@ const (
 // scalars that follow a new dict or list, or a SETITEM, in an inner loop
 // that does not push them: this counts exactly what pushing them would.
 func presize(b []byte, cfg StrConfig, alias bool, stack, dictItems []int32) (sizes, []int32, []int32) {
-	w := walker{b: b, cfg: cfg, alias: alias}
+	// Field by field: a composite literal is built in a temporary and
+	// copied, and the copy reads back the bytes just written, which
+	// costs more than the whole walk of a short input.
+	var w walker
+	w.b, w.cfg, w.alias = b, cfg, alias
 	stack = stack[:0]
 	dictItems = dictItems[:0]
 	pos := 0
