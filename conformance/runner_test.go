@@ -210,6 +210,8 @@ k/xpass     DEV-2  passes really
 k/other     DEV-3  /expected 1/  fails differently
 k/anyfail   DEV-4  any plain failure
 k/crash     DEV-5  crash is not a plain failure
+k/maypass   DEV-7  may-pass  /expected 1/  shows only sometimes, passed here
+k/mayfail   DEV-7  may-pass  /expected 1/  shows only sometimes, failed here
 gone/case   DEV-6  names no case
 `
 	kf, err := ParseKnownFailing(strings.NewReader(list), "list.txt", nil)
@@ -224,8 +226,11 @@ gone/case   DEV-6  names no case
 		rawCase("k/anyfail", func(t *T) { t.Errorf("whatever") }),
 		rawCase("k/crash", func(t *T) { t.Send(frame.Frame{Code: 100}); t.Expect(spec.MsgChannelData, 1) }),
 		echoCase("k/unlisted"),
+		echoCase("k/maypass"),
+		rawCase("k/mayfail", func(t *T) { t.Errorf("expected 1, got 2") }),
 	)
-	want := map[string]Outcome{"k/xfail": XFail, "k/xpass": XPass, "k/other": Fail, "k/anyfail": XFail, "k/crash": Crash, "k/unlisted": Pass}
+	want := map[string]Outcome{"k/xfail": XFail, "k/xpass": XPass, "k/other": Fail, "k/anyfail": XFail, "k/crash": Crash, "k/unlisted": Pass,
+		"k/maypass": Pass, "k/mayfail": XFail}
 	got := outcomes(res)
 	for id, o := range want {
 		if got[id] != o {
@@ -235,11 +240,17 @@ gone/case   DEV-6  names no case
 	if len(res.Stale) != 1 || res.Stale[0].CaseID != "gone/case" {
 		t.Errorf("stale = %v", res.Stale)
 	}
+	if k := kf[5]; !k.MayPass || k.Match == nil || k.Reason != "shows only sometimes, passed here" || !strings.Contains(k.String(), "DEV-7  may-pass  /expected 1/") {
+		t.Errorf("may-pass entry parsed as %+v (%s)", k, k)
+	}
+	if m := findCase(res, "k/maypass").Message; !strings.Contains(m, "may pass") {
+		t.Errorf("k/maypass message %q: want it to say the listed case may pass", m)
+	}
 	if !strings.Contains(findCase(res, "k/other").Message, "failed differently") {
 		t.Errorf("k/other message %q", findCase(res, "k/other").Message)
 	}
 	// Only stale entries: the run fails.
-	res = runFake(t, newFakeTarget(t), Options{KnownFailing: kf[5:]}, echoCase("k/unlisted"))
+	res = runFake(t, newFakeTarget(t), Options{KnownFailing: kf[7:]}, echoCase("k/unlisted"))
 	if res.OK() {
 		t.Errorf("a stale entry must fail the run")
 	}
