@@ -27,9 +27,9 @@ import (
 // that passes is an unexpected pass (xpass), and an entry naming a case
 // that does not exist (or a glob matching none) is stale: both fail the
 // run. The word may-pass after the deviation id marks a deviation that
-// shows only sometimes (PyPy's recursion limit depends on how much of the
-// code its JIT has compiled, hence on the cases run before): such a case
-// may fail as listed (xfail) or pass (pass, not xpass).
+// shows in some runs only (on PyPy, execnet's recursive encoder fails on
+// 1001 nested lists in some runs and not in others): such a case may fail
+// as listed (xfail) or pass (pass, not xpass).
 type KnownFailure struct {
 	CaseID    string         // a case id, or a pattern with path.Match globs per segment
 	Deviation string         // DEV-N, an id of SPEC.md Appendix B
