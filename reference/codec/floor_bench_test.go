@@ -38,3 +38,24 @@ func BenchmarkLoadsFloor(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPresize times the presize walk alone on the benchmark values
+// that Loads walks (those up to codec.PresizeMax bytes).
+func BenchmarkPresize(b *testing.B) {
+	for _, bv := range bench.Values() {
+		enc, err := codec.Dumps(bv.Codec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(enc) > codec.PresizeMax {
+			continue
+		}
+		b.Run(bv.Name, func(b *testing.B) {
+			b.SetBytes(int64(len(enc)))
+			var stack, items []int32
+			for b.Loop() {
+				stack, items = codec.PresizeWalk(enc, stack, items)
+			}
+		})
+	}
+}

@@ -131,52 +131,13 @@ func TestOrBytesASCII(t *testing.T) {
 	}
 }
 
-// BenchmarkPresize times the presize walk alone on the benchmark values
-// that Loads walks (those up to presizeMax bytes).
-func BenchmarkPresize(b *testing.B) {
-	for _, v := range []struct {
-		name string
-		v    Value
-	}{{"mixed-dict-1k", walkMixedDict(b)}} {
-		enc, err := Dumps(v.v)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Run(v.name, func(b *testing.B) {
-			var stack, items []int32
-			for b.Loop() {
-				_, stack, items = presize(enc, ChannelStrConfig, false, stack, items)
-			}
-		})
-	}
-}
+// PresizeMax and PresizeWalk expose the presize walk to this package's
+// external benchmarks (BenchmarkPresize in floor_bench_test.go), which can
+// use the bench package's values.
+const PresizeMax = presizeMax
 
-// walkMixedDict builds a dict like bench's mixed-dict-1k (which this
-// package's own tests cannot import): 24 items of ints, floats, text,
-// bools, short lists and bytes under five-letter keys.
-func walkMixedDict(tb testing.TB) *Dict {
-	var items []Item
-	for i := 0; i < 24; i++ {
-		var v Value
-		switch i % 6 {
-		case 0:
-			v = Int(i * 1000003)
-		case 1:
-			v = Float(float64(i) * 1.25)
-		case 2:
-			v = Str(fmt.Sprintf("value number %d with some text", i))
-		case 3:
-			v = Bool(i%4 == 3)
-		case 4:
-			v = List{Int(1), Int(2), Str("three")}
-		case 5:
-			v = Bytes(fmt.Sprintf("bytes-%d-xxxxxxxx", i))
-		}
-		items = append(items, Item{Key: Str(fmt.Sprintf("key%02d", i)), Value: v})
-	}
-	d, err := NewDict(items...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return d
+// PresizeWalk walks enc as Loads does, reusing the walk's two slices.
+func PresizeWalk(enc []byte, stack, items []int32) ([]int32, []int32) {
+	_, stack, items = presize(enc, ChannelStrConfig, false, stack, items)
+	return stack, items
 }
