@@ -55,19 +55,28 @@ func TestExecnetReleases(t *testing.T) {
 			}
 		}
 	}
-	var mu sync.Mutex
-	results := map[string]*conformance.Result{}
-	t.Run("run", func(t *testing.T) {
-		for _, rr := range runs {
-			t.Run(strings.ReplaceAll(rr.label, " ", "-"), func(t *testing.T) {
-				t.Parallel()
-				res := runRelease(t, rr)
-				mu.Lock()
-				results[rr.label] = res
-				mu.Unlock()
-			})
-		}
-	})
+	// The runs go at once, not as parallel subtests (which -parallel caps
+	// at GOMAXPROCS): a run spends most of its time waiting for execnet's
+	// grace periods, not on the CPU, so five at once take about as long as
+	// the slowest one.
+	results := make([]*conformance.Result, len(runs))
+	errs := make([]error, len(runs))
+	var wg sync.WaitGroup
+	for i, rr := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = runRelease(rr)
+		}()
+	}
+	wg.Wait()
+	byLabel := map[string]*conformance.Result{}
+	for i, rr := range runs {
+		t.Run(strings.ReplaceAll(rr.label, " ", "-"), func(t *testing.T) {
+			checkRelease(t, rr, results[i], errs[i])
+		})
+		byLabel[rr.label] = results[i]
+	}
 	if t.Failed() {
 		return
 	}
@@ -75,7 +84,7 @@ func TestExecnetReleases(t *testing.T) {
 	for _, rr := range runs {
 		labels = append(labels, rr.label)
 	}
-	table := compatTable(labels, results)
+	table := compatTable(labels, byLabel)
 	const readme = "../../README.md"
 	b, err := os.ReadFile(readme)
 	if err != nil {
@@ -103,13 +112,11 @@ func TestExecnetReleases(t *testing.T) {
 	}
 }
 
-// runRelease runs the suite against one release with its list and fails
-// t on any unexpected outcome.
-func runRelease(t *testing.T, rr releaseRun) *conformance.Result {
-	t.Helper()
+// runRelease runs the suite against one release with its list.
+func runRelease(rr releaseRun) (*conformance.Result, error) {
 	known, err := conformance.LoadKnownFailing("../../testdata/known-failures/" + rr.list)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	opts := conformance.Options{
 		Target:       "popen//python=" + rr.python,
@@ -125,7 +132,18 @@ func runRelease(t *testing.T, rr releaseRun) *conformance.Result {
 	defer cancel()
 	res, err := conformance.Run(ctx, opts, All(), nil)
 	if err != nil {
-		t.Fatalf("run against execnet %s: %v", rr.label, err)
+		return nil, fmt.Errorf("run against execnet %s: %w", rr.label, err)
+	}
+	return res, nil
+}
+
+// checkRelease fails t on a run error, any unexpected outcome or stale
+// entry, or a worker that reports another execnet version than the
+// release under test.
+func checkRelease(t *testing.T, rr releaseRun, res *conformance.Result, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 	if u := unexpected(res); len(u) > 0 || len(res.Stale) > 0 {
 		t.Fatalf("execnet %s with %s: %d unexpected outcomes, %d stale entries:\n%s",
@@ -134,8 +152,7 @@ func runRelease(t *testing.T, rr releaseRun) *conformance.Result {
 	if v := res.Implementation["version"]; v != rr.version {
 		t.Errorf("the worker reports execnet %q, want %q: the target did not import the release under test", v, rr.version)
 	}
-	t.Logf("execnet %s: %s", rr.label, conformance.Summary(res))
-	return res
+	t.Logf("execnet %s: %s (%s)", rr.label, conformance.Summary(res), res.Duration.Round(time.Second))
 }
 
 const (
