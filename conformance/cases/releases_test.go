@@ -48,7 +48,7 @@ func TestExecnetReleases(t *testing.T) {
 	}
 	var runs []releaseRun
 	for _, r := range peers.Releases(t) {
-		runs = append(runs, releaseRun{label: r.Name, list: "execnet-" + r.Name + "-cpython.txt", python: peers.CPythonPath, env: r.Env(), version: r.Version})
+		runs = append(runs, releaseRun{label: r.Name, list: "execnet-" + r.Name + ".txt", python: peers.CPythonPath, env: r.Env(), version: r.Version})
 		if r.Dir == "" {
 			if _, ok := peers.Interpreters(t)["pypy"]; ok {
 				runs = append(runs, releaseRun{label: r.Name + " PyPy", list: "execnet-" + r.Name + "-pypy.txt", python: peers.PyPyPath, version: r.Version})
