@@ -379,7 +379,7 @@ func TestHostileWorkerMemoryBounded(t *testing.T) {
 
 // fakeWorker writes an executable shell script that plays a worker: it
 // reads the bootstrap line, then runs body.
-func fakeWorker(t *testing.T, body string) string {
+func fakeWorker(t testing.TB, body string) string {
 	t.Helper()
 	if runtime.GOOS == "windows" {
 		t.Skip("fake workers are shell scripts")

@@ -55,6 +55,14 @@ const (
 	// a frame that nobody receives (a callback's item, CHANNEL_EXEC)
 	// arriving right after a Receive stopped reading.
 	bgIdle = 2 * time.Millisecond
+	// leadHold bounds how long a Receive reads the connection waiting
+	// for a frame. After it the Receive leaves the reading to the
+	// receiver goroutine (a handoff) and waits for its item on its
+	// channel: the receiver goroutine waits in slices of 500 ms, where a
+	// reading Receive wakes every leadSlice to look at its context, so a
+	// master that waits long for a slow worker costs next to no CPU. A
+	// request/reply exchange at full pace never reaches it.
+	leadHold = 20 * time.Millisecond
 )
 
 // yieldEvery: a Receive that keeps reading yields the processor this
@@ -69,6 +77,7 @@ var (
 	errLeadStop = errors.New("gateway: the reading Receive's context ended")
 	errLeadWake = errors.New("gateway: the reading Receive's channel changed state")
 	errHandoff  = errors.New("gateway: frame left to the receiver goroutine")
+	errLeadHold = errors.New("gateway: the reading Receive waited leadHold")
 )
 
 // readState is the read token and what goes with it.
@@ -99,6 +108,7 @@ type leadSource struct {
 	wr      transport.WaitReader // nil: Receive never reads
 	ctx     context.Context
 	wake    <-chan struct{} // closed when the reading Receive's channel changed state
+	until   int64           // nanotime at which the reading Receive stops waiting (leadHold)
 	yielded int64           // nanotime of the last yield (see yieldEvery)
 }
 
@@ -116,7 +126,11 @@ func (s *leadSource) Read(p []byte) (int, error) {
 			return 0, errLeadWake
 		default:
 		}
-		d := leadSlice
+		left := time.Duration(s.until - nanotime())
+		if left <= 0 {
+			return 0, errLeadHold
+		}
+		d := min(leadSlice, left)
 		if dl, ok := s.ctx.Deadline(); ok {
 			d = min(d, time.Until(dl))
 			if d <= 0 {
@@ -298,7 +312,7 @@ func (g *Gateway) leadOnce(ctx context.Context, wake <-chan struct{}) error {
 		g.lsrc.yielded = now
 		runtime.Gosched()
 	}
-	g.lsrc.ctx, g.lsrc.wake = ctx, wake
+	g.lsrc.ctx, g.lsrc.wake, g.lsrc.until = ctx, wake, nanotime()+int64(leadHold)
 	f, off, err := g.fr.nextLead()
 	g.lsrc.ctx, g.lsrc.wake = nil, nil
 	var end bool
