@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/execnet-conform/execnet-conform/reference/frame"
@@ -104,16 +105,22 @@ func (r *readState) init() {
 // connection itself for the receiver goroutine, bounded waits for a
 // Receive (ctx set while it reads).
 type leadSource struct {
-	conn    io.Reader
-	wr      transport.WaitReader // nil: Receive never reads
-	ctx     context.Context
-	wake    <-chan struct{} // closed when the reading Receive's channel changed state
-	until   int64           // nanotime at which the reading Receive stops waiting (leadHold)
-	yielded int64           // nanotime of the last yield (see yieldEvery)
+	conn  io.Reader
+	wr    transport.WaitReader // nil: Receive never reads
+	ctx   context.Context
+	wake  <-chan struct{} // closed when the reading Receive's channel changed state
+	until int64           // nanotime at which the reading Receive stops waiting (leadHold)
+	// reads counts entries into and returns from reads of the
+	// connection, here and through the frame reader's direct path: odd
+	// while one is in progress (see watchProcess).
+	reads   atomic.Int64
+	yielded int64 // nanotime of the last yield (see yieldEvery)
 }
 
 // Read implements io.Reader.
 func (s *leadSource) Read(p []byte) (int, error) {
+	s.reads.Add(1)
+	defer s.reads.Add(1)
 	if s.ctx == nil {
 		return s.conn.Read(p)
 	}
