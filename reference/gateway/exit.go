@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/execnet-conform/execnet-conform/reference/frame"
+	"github.com/execnet-conform/execnet-conform/reference/transport"
 	"github.com/execnet-conform/execnet-conform/spec"
 )
 
@@ -110,7 +111,9 @@ func (e *ForcedExitError) Unwrap() error {
 // again, then SIGKILL and waits for the reap (at most 5s). A worker
 // process that exits while its connection stays open (a process it left
 // behind holds the stream) ends in StageStreamHeld: Exit closes the
-// connection and kills the worker's process group. It returns nil
+// connection and kills the worker's process group. Once the worker is
+// reaped, Exit also kills what is left of its process group (processes
+// it started and left behind, transport.GroupKiller). It returns nil
 // when the worker ended by itself, else a *ForcedExitError naming the
 // stage. The process is always reaped. Exit may be called more than once;
 // later calls return the first result.
@@ -182,6 +185,12 @@ func (g *Gateway) shutdown(ctx context.Context, grace time.Duration) (ExitStage,
 		}
 	}
 	_ = g.conn.Close() // unblocks the receiver if a grandchild holds the pipe
+	if gk, ok := g.proc.(transport.GroupKiller); ok && stage != StageUnreaped {
+		// The worker is reaped: what is left of its process group are
+		// processes it started and left behind, detached from the
+		// stream or not.
+		_ = gk.KillGroup()
+	}
 	waitBounded(g.done, closeWait)
 	if stage == StageTerminate && g.heldOpen.Load() {
 		stage = StageStreamHeld

@@ -549,3 +549,29 @@ func TestHostileWorkerExitedReceiveNotices(t *testing.T) {
 	}
 	wantGroupGone(t, pid)
 }
+
+// TestHostileWorkerDetachedChildExit: the worker starts a child that
+// holds none of its pipes and ends normally at GATEWAY_TERMINATE. Exit
+// reports a clean end, and the child, left in the worker's process
+// group, must not survive it. Before the fix it did.
+func TestHostileWorkerDetachedChildExit(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	script := fakeWorker(t, `printf '1'; sleep 300 </dev/null >/dev/null 2>&1 & cat >/dev/null; exit 0`)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*hostileBound)
+	defer cancel()
+	g, err := gateway.Open(ctx, "popen//python=/bin/sh "+script+"//style=import")
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	pid := g.Pid()
+	for len(groupSurvivors(t, pid)) < 2 { // the worker and its child
+		if ctx.Err() != nil {
+			t.Fatal("the worker's child never started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if stage, err := g.Shutdown(ctx, 2*time.Second); stage != gateway.StageTerminate || err != nil {
+		t.Fatalf("Shutdown = %v, %v; want a clean end (the child holds no pipe)", stage, err)
+	}
+	wantGroupGone(t, pid)
+}
