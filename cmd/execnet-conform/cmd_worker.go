@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/execnet-conform/execnet-conform/reference/frame"
 	"github.com/execnet-conform/execnet-conform/reference/gateway"
 	"github.com/execnet-conform/execnet-conform/reference/transport"
 	"github.com/execnet-conform/execnet-conform/reference/worker"
@@ -34,8 +35,10 @@ func runWorker(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	listen := fs.String("listen", "", "serve as a socket bootstrap server on HOST:PORT (no authentication; an empty HOST means 127.0.0.1)")
 	id := fs.String("id", "", "worker id (default: from the bootstrap line)")
 	spin := fs.Duration("spin", transport.DefaultSpin, "how long a read of the master's pipe spins before it sleeps; 0 turns spinning off (for machines with more busy processes than cores)")
+	maxPayload := fs.Int("max-payload", frame.DefaultMaxPayload, "largest frame payload accepted from the master, in bytes; a larger frame ends the connection")
+	idleTimeout := fs.Duration("idle-timeout", worker.DefaultIdleTimeout, "with --listen: close a connection on which nothing happens (no byte from the client, no execution running) for this long; 0 turns it off")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: execnet-conform worker [-u] [-B] [-c LINE] [--listen HOST:PORT] [--id ID] [--spin DURATION]")
+		fmt.Fprintln(stderr, "usage: execnet-conform worker [-u] [-B] [-c LINE] [--listen HOST:PORT] [--id ID] [--spin DURATION] [--max-payload BYTES] [--idle-timeout DURATION]")
 		fmt.Fprintln(stderr, "\nServes the execnet protocol on stdin/stdout (or a socket) and runs the")
 		fmt.Fprintln(stderr, "conformance profile procedures natively; it cannot run Python source.")
 		fs.PrintDefaults()
@@ -50,8 +53,16 @@ func runWorker(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "execnet-conform worker: --spin %v: must not be negative\n", *spin)
 		return exitUsage
 	}
-	opts := worker.Options{Stderr: stderr, ID: *id, Version: moduleVersion(),
-		GatewayOptions: []gateway.Option{gateway.WithSpinWait(*spin)}}
+	if *maxPayload < 1 || *idleTimeout < 0 {
+		fmt.Fprintf(stderr, "execnet-conform worker: --max-payload must be at least 1 and --idle-timeout not negative\n")
+		return exitUsage
+	}
+	idle := *idleTimeout
+	if idle == 0 {
+		idle = -1 // Options: negative turns the timeout off
+	}
+	opts := worker.Options{Stderr: stderr, ID: *id, Version: moduleVersion(), IdleTimeout: idle,
+		GatewayOptions: []gateway.Option{gateway.WithSpinWait(*spin), gateway.WithMaxPayload(*maxPayload)}}
 
 	var err error
 	if *listen != "" {

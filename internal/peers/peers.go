@@ -101,3 +101,13 @@ func SSHD(t testing.TB) string {
 	Missing(t, "OpenSSH sshd (/usr/sbin/sshd)")
 	return ""
 }
+
+// SSH returns the path of OpenSSH's ssh client, or skips/fails t.
+func SSH(t testing.TB) string {
+	t.Helper()
+	if p, err := exec.LookPath("ssh"); err == nil {
+		return p
+	}
+	Missing(t, "OpenSSH ssh client")
+	return ""
+}

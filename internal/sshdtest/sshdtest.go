@@ -6,8 +6,12 @@ package sshdtest
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/pem"
 	"fmt"
 	"net"
@@ -36,6 +40,13 @@ type Options struct {
 	NetNS string
 	// Dir holds the files; default t.TempDir().
 	Dir string
+	// HostKeyTypes lists the host keys to give the server: "ed25519",
+	// "ecdsa" (P-256), "rsa" (3072 bits). Default: ed25519 only.
+	HostKeyTypes []string
+	// HostCertificate makes a certificate authority (Server.HostCA) and
+	// gives the server a host certificate it signed for its ed25519 key
+	// (HostKeyTypes must include ed25519), valid for Addr.
+	HostCertificate bool
 }
 
 // Server is a running sshd.
@@ -43,10 +54,12 @@ type Server struct {
 	Addr           string // host:port
 	Host           string
 	Port           int
-	User           string // the local user name the key logs in as
-	UserKeyPath    string // private key (OpenSSH PEM) authorised on the server
-	KnownHostsPath string // known_hosts file holding the server's host key
-	HostKey        ssh.PublicKey
+	User           string                   // the local user name the key logs in as
+	UserKeyPath    string                   // private key (OpenSSH PEM) authorised on the server
+	KnownHostsPath string                   // known_hosts file holding the server's host key
+	HostKey        ssh.PublicKey            // the first of HostKeys
+	HostKeys       map[string]ssh.PublicKey // by Options.HostKeyTypes name
+	HostCA         ssh.PublicKey            // with Options.HostCertificate
 	Dir            string
 	cmd            *exec.Cmd
 	done           chan struct{}
@@ -74,22 +87,39 @@ func Start(t testing.TB, o Options) *Server {
 	s := &Server{Host: o.Addr, Port: o.Port, Addr: net.JoinHostPort(o.Addr, strconv.Itoa(o.Port)),
 		User: u.Username, Dir: o.Dir, done: make(chan struct{}), logPath: filepath.Join(o.Dir, "sshd.log")}
 
-	hostKeyPath := filepath.Join(o.Dir, "ssh_host_ed25519_key")
-	hostPub := writeKey(t, hostKeyPath)
-	s.HostKey = hostPub
+	if len(o.HostKeyTypes) == 0 {
+		o.HostKeyTypes = []string{"ed25519"}
+	}
+	s.HostKeys = map[string]ssh.PublicKey{}
+	var hostKeyLines, knownLines strings.Builder
+	for _, kt := range o.HostKeyTypes {
+		path := filepath.Join(o.Dir, "ssh_host_"+kt+"_key")
+		pub, _ := writeTypedKey(t, path, kt)
+		s.HostKeys[kt] = pub
+		if s.HostKey == nil {
+			s.HostKey = pub
+		}
+		fmt.Fprintf(&hostKeyLines, "HostKey %s\n", path)
+		knownLines.WriteString(knownhosts.Line([]string{knownhosts.Normalize(s.Addr)}, pub) + "\n")
+		if o.HostCertificate && kt == "ed25519" {
+			s.HostCA = writeHostCert(t, path+"-cert.pub", pub, o.Addr)
+			fmt.Fprintf(&hostKeyLines, "HostCertificate %s-cert.pub\n", path)
+		}
+	}
+	if o.HostCertificate && s.HostCA == nil {
+		t.Fatal("sshdtest: HostCertificate needs an ed25519 host key")
+	}
 	s.UserKeyPath = filepath.Join(o.Dir, "id_ed25519")
 	userPub := writeKey(t, s.UserKeyPath)
 	authKeys := filepath.Join(o.Dir, "authorized_keys")
 	mustWrite(t, authKeys, ssh.MarshalAuthorizedKey(userPub), 0o600)
 	s.KnownHostsPath = filepath.Join(o.Dir, "known_hosts")
-	line := knownhosts.Line([]string{knownhosts.Normalize(s.Addr)}, hostPub)
-	mustWrite(t, s.KnownHostsPath, []byte(line+"\n"), 0o600)
+	mustWrite(t, s.KnownHostsPath, []byte(knownLines.String()), 0o600)
 
 	cfg := filepath.Join(o.Dir, "sshd_config")
 	conf := fmt.Sprintf(`Port %d
 ListenAddress %s
-HostKey %s
-AuthorizedKeysFile %s
+%sAuthorizedKeysFile %s
 PidFile %s
 StrictModes no
 UsePAM no
@@ -100,7 +130,7 @@ AllowTcpForwarding no
 X11Forwarding no
 PrintMotd no
 LogLevel VERBOSE
-`, o.Port, o.Addr, hostKeyPath, authKeys, filepath.Join(o.Dir, "sshd.pid"))
+`, o.Port, o.Addr, hostKeyLines.String(), authKeys, filepath.Join(o.Dir, "sshd.pid"))
 	mustWrite(t, cfg, []byte(conf), 0o600)
 	// sshd needs its privilege separation directory.
 	_ = os.MkdirAll("/run/sshd", 0o755)
@@ -197,21 +227,77 @@ func freePort(t testing.TB, host string) int {
 // format to path and returns the public half.
 func writeKey(t testing.TB, path string) ssh.PublicKey {
 	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	pub, _ := writeTypedKey(t, path, "ed25519")
+	return pub
+}
+
+// NewKey creates a key pair of the given type ("ed25519", "ecdsa" for
+// P-256, "rsa" for 3072 bits), for tests that need a key no server holds.
+func NewKey(t testing.TB, keyType string) (ssh.PublicKey, ssh.Signer) {
+	t.Helper()
+	_, signer := newKey(t, keyType)
+	return signer.PublicKey(), signer
+}
+
+func newKey(t testing.TB, keyType string) (crypto.Signer, ssh.Signer) {
+	t.Helper()
+	var priv crypto.Signer
+	var err error
+	switch keyType {
+	case "ed25519":
+		_, priv, err = ed25519.GenerateKey(rand.Reader)
+	case "ecdsa":
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "rsa":
+		priv, err = rsa.GenerateKey(rand.Reader, 3072)
+	default:
+		t.Fatalf("sshdtest: unknown key type %q", keyType)
+	}
 	if err != nil {
 		t.Fatalf("sshdtest: keygen: %v", err)
 	}
+	signer, err := ssh.NewSignerFromSigner(priv)
+	if err != nil {
+		t.Fatalf("sshdtest: signer: %v", err)
+	}
+	return priv, signer
+}
+
+// writeTypedKey creates a key pair of the given type, writes the private
+// half in OpenSSH format to path (and the public half to path.pub) and
+// returns the public half and a signer.
+func writeTypedKey(t testing.TB, path, keyType string) (ssh.PublicKey, ssh.Signer) {
+	t.Helper()
+	priv, signer := newKey(t, keyType)
 	block, err := ssh.MarshalPrivateKey(priv, "")
 	if err != nil {
 		t.Fatalf("sshdtest: marshal key: %v", err)
 	}
 	mustWrite(t, path, pem.EncodeToMemory(block), 0o600)
-	sp, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatalf("sshdtest: public key: %v", err)
+	mustWrite(t, path+".pub", ssh.MarshalAuthorizedKey(signer.PublicKey()), 0o644)
+	return signer.PublicKey(), signer
+}
+
+// writeHostCert makes a certificate authority, signs a host certificate
+// for key valid for host, writes it to path and returns the authority's
+// public key.
+func writeHostCert(t testing.TB, path string, key ssh.PublicKey, host string) ssh.PublicKey {
+	t.Helper()
+	caPub, ca := NewKey(t, "ed25519")
+	cert := &ssh.Certificate{
+		Key:             key,
+		Serial:          1,
+		CertType:        ssh.HostCert,
+		KeyId:           "sshdtest host",
+		ValidPrincipals: []string{host},
+		ValidAfter:      0,
+		ValidBefore:     ssh.CertTimeInfinity,
 	}
-	mustWrite(t, path+".pub", ssh.MarshalAuthorizedKey(sp), 0o644)
-	return sp
+	if err := cert.SignCert(rand.Reader, ca); err != nil {
+		t.Fatalf("sshdtest: sign host certificate: %v", err)
+	}
+	mustWrite(t, path, ssh.MarshalAuthorizedKey(cert), 0o644)
+	return caPub
 }
 
 func mustWrite(t testing.TB, path string, b []byte, mode os.FileMode) {

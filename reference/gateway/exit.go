@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/execnet-conform/execnet-conform/reference/frame"
+	"github.com/execnet-conform/execnet-conform/reference/transport"
 	"github.com/execnet-conform/execnet-conform/spec"
 )
 
@@ -26,6 +27,10 @@ const (
 	// StageUnreaped: even SIGKILL did not let us reap the process within
 	// the bound (should not happen on a sane system).
 	StageUnreaped
+	// StageStreamHeld: the worker process exited, but its connection
+	// stayed open (a process it left behind holds it, ErrStreamHeldOpen):
+	// we closed it and killed the worker's process group.
+	StageStreamHeld
 )
 
 // String describes ExitStage for logs and messages.
@@ -41,6 +46,8 @@ func (s ExitStage) String() string {
 		return "connection closed"
 	case StageUnreaped:
 		return "unreaped"
+	case StageStreamHeld:
+		return "connection held open"
 	}
 	return fmt.Sprintf("ExitStage(%d)", int(s))
 }
@@ -80,17 +87,33 @@ func (e *ForcedExitError) Error() string {
 	if e.Stage == StageUnreaped {
 		return fmt.Sprintf("worker %s (pid %d) could not be reaped even after SIGKILL", e.Gateway, e.Pid)
 	}
+	if e.Stage == StageStreamHeld {
+		return fmt.Sprintf("worker %s (pid %d) exited, but its connection stayed open %s after GATEWAY_TERMINATE (a process it left behind holds it); closed it and killed its process group", e.Gateway, e.Pid, e.Grace)
+	}
 	if e.Stage == StageClosed {
 		return fmt.Sprintf("worker %s did not close the connection within %s of GATEWAY_TERMINATE; closed it", e.Gateway, e.Grace)
 	}
 	return fmt.Sprintf("worker %s (pid %d) did not exit within %s of GATEWAY_TERMINATE; ended by %s", e.Gateway, e.Pid, e.Grace, e.Stage)
 }
 
+// Unwrap returns ErrStreamHeldOpen for StageStreamHeld, else nil.
+func (e *ForcedExitError) Unwrap() error {
+	if e.Stage == StageStreamHeld {
+		return ErrStreamHeldOpen
+	}
+	return nil
+}
+
 // Exit ends the gateway and its worker: it sends GATEWAY_TERMINATE, closes
 // its sending half, and waits (bounded by ctx and the exit grace, default
 // 2s) for the receiver to end and the process to exit. If the worker is
 // still alive it sends SIGTERM to its process group and waits the grace
-// again, then SIGKILL and waits for the reap (at most 5s). It returns nil
+// again, then SIGKILL and waits for the reap (at most 5s). A worker
+// process that exits while its connection stays open (a process it left
+// behind holds the stream) ends in StageStreamHeld: Exit closes the
+// connection and kills the worker's process group. Once the worker is
+// reaped, Exit also kills what is left of its process group (processes
+// it started and left behind, transport.GroupKiller). It returns nil
 // when the worker ended by itself, else a *ForcedExitError naming the
 // stage. The process is always reaped. Exit may be called more than once;
 // later calls return the first result.
@@ -162,7 +185,16 @@ func (g *Gateway) shutdown(ctx context.Context, grace time.Duration) (ExitStage,
 		}
 	}
 	_ = g.conn.Close() // unblocks the receiver if a grandchild holds the pipe
+	if gk, ok := g.proc.(transport.GroupKiller); ok && stage != StageUnreaped {
+		// The worker is reaped: what is left of its process group are
+		// processes it started and left behind, detached from the
+		// stream or not.
+		_ = gk.KillGroup()
+	}
 	waitBounded(g.done, closeWait)
+	if stage == StageTerminate && g.heldOpen.Load() {
+		stage = StageStreamHeld
+	}
 	if stage != StageTerminate {
 		return stage, &ForcedExitError{Gateway: g.id, Pid: g.Pid(), Stage: stage, Grace: grace}
 	}
@@ -205,8 +237,11 @@ func (g *Gateway) waitEnd(ctx context.Context) bool {
 		return true
 	case <-ctx.Done():
 		// The process is gone but something else holds the stream open:
-		// closing our side ends the receiver.
+		// closing our side ends the receiver, and what holds it is a
+		// process the worker left behind, in its group.
+		g.heldOpen.Store(true)
 		_ = g.conn.Close()
+		_ = g.proc.Kill()
 		waitBounded(g.recvDone, closeWait)
 		return true
 	}

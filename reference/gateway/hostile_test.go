@@ -379,7 +379,7 @@ func TestHostileWorkerMemoryBounded(t *testing.T) {
 
 // fakeWorker writes an executable shell script that plays a worker: it
 // reads the bootstrap line, then runs body.
-func fakeWorker(t *testing.T, body string) string {
+func fakeWorker(t testing.TB, body string) string {
 	t.Helper()
 	if runtime.GOOS == "windows" {
 		t.Skip("fake workers are shell scripts")
@@ -441,4 +441,137 @@ func TestHostileWorkerProcessNoiseAfterReady(t *testing.T) {
 func processExists(pid int) bool {
 	_, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid)))
 	return err == nil
+}
+
+// groupSurvivors lists the live (not zombie) processes of process group
+// pgid, from /proc.
+func groupSurvivors(t *testing.T, pgid int) []int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold spaces.
+		rest := string(b[bytes.LastIndexByte(b, ')')+1:])
+		f := strings.Fields(rest)
+		if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
+			continue
+		}
+		if g, _ := strconv.Atoi(f[2]); g == pgid {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// wantGroupGone waits up to hostileBound for process group pgid to have
+// no live process.
+func wantGroupGone(t *testing.T, pgid int) {
+	t.Helper()
+	deadline := time.Now().Add(hostileBound)
+	for {
+		left := groupSurvivors(t, pgid)
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("processes %v of the worker's process group %d survived", left, pgid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestHostileWorkerChildHoldsPipesExit: the worker starts a child that
+// inherits its output, and exits when its input ends. Exit must report
+// that the connection never closed (StageStreamHeld, ErrStreamHeldOpen)
+// and kill the worker's process group. Before the fix Exit waited its
+// grace and returned the GATEWAY_TERMINATE stage with a nil error, and
+// the child survived.
+func TestHostileWorkerChildHoldsPipesExit(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	script := fakeWorker(t, `printf '1'; sleep 300 & cat >/dev/null; exit 0`)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*hostileBound)
+	defer cancel()
+	g, err := gateway.Open(ctx, "popen//python=/bin/sh "+script+"//style=import")
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	pid := g.Pid()
+	// The default grace: more than the second the transport waits for
+	// the worker's stderr (held by the child too) before it reaps.
+	stage, err := g.Shutdown(ctx, 2*time.Second)
+	var fe *gateway.ForcedExitError
+	if stage != gateway.StageStreamHeld || !errors.As(err, &fe) || !errors.Is(err, gateway.ErrStreamHeldOpen) {
+		t.Fatalf("Shutdown = %v, %v; want StageStreamHeld and a *ForcedExitError matching ErrStreamHeldOpen", stage, err)
+	}
+	if !strings.Contains(err.Error(), "stayed open") {
+		t.Errorf("message %q does not say that the connection stayed open", err)
+	}
+	wantGroupGone(t, pid)
+}
+
+// TestHostileWorkerExitedReceiveNotices: the worker exits at once but
+// leaves a child holding its output. A Receive must end with a
+// *ConnectionLostError matching ErrStreamHeldOpen soon after the exit,
+// not wait out its deadline, and the child must be gone. Before the fix
+// the Receive only timed out.
+func TestHostileWorkerExitedReceiveNotices(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	script := fakeWorker(t, `printf '1'; sleep 300 & exit 0`)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*hostileBound)
+	defer cancel()
+	g, err := gateway.Open(ctx, "popen//python=/bin/sh "+script+"//style=import", gateway.WithExitGrace(200*time.Millisecond))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer g.Shutdown(ctx, 200*time.Millisecond)
+	pid := g.Pid()
+	ch := g.NewChannel()
+	rctx, rcancel := context.WithTimeout(ctx, 2*hostileBound)
+	defer rcancel()
+	_, err = ch.Receive(rctx)
+	var lost *gateway.ConnectionLostError
+	if !errors.As(err, &lost) || !errors.Is(err, gateway.ErrStreamHeldOpen) {
+		t.Fatalf("Receive = %v; want a *ConnectionLostError matching ErrStreamHeldOpen", err)
+	}
+	if !lost.StatusKnown || lost.Status.Code != 0 {
+		t.Errorf("ConnectionLostError status = %+v (known %v); want exit code 0", lost.Status, lost.StatusKnown)
+	}
+	wantGroupGone(t, pid)
+}
+
+// TestHostileWorkerDetachedChildExit: the worker starts a child that
+// holds none of its pipes and ends normally at GATEWAY_TERMINATE. Exit
+// reports a clean end, and the child, left in the worker's process
+// group, must not survive it. Before the fix it did.
+func TestHostileWorkerDetachedChildExit(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	script := fakeWorker(t, `printf '1'; sleep 300 </dev/null >/dev/null 2>&1 & cat >/dev/null; exit 0`)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*hostileBound)
+	defer cancel()
+	g, err := gateway.Open(ctx, "popen//python=/bin/sh "+script+"//style=import")
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	pid := g.Pid()
+	for len(groupSurvivors(t, pid)) < 2 { // the worker and its child
+		if ctx.Err() != nil {
+			t.Fatal("the worker's child never started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if stage, err := g.Shutdown(ctx, 2*time.Second); stage != gateway.StageTerminate || err != nil {
+		t.Fatalf("Shutdown = %v, %v; want a clean end (the child holds no pipe)", stage, err)
+	}
+	wantGroupGone(t, pid)
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/execnet-conform/execnet-conform/reference/frame"
@@ -55,6 +56,14 @@ const (
 	// a frame that nobody receives (a callback's item, CHANNEL_EXEC)
 	// arriving right after a Receive stopped reading.
 	bgIdle = 2 * time.Millisecond
+	// leadHold bounds how long a Receive reads the connection waiting
+	// for a frame. After it the Receive leaves the reading to the
+	// receiver goroutine (a handoff) and waits for its item on its
+	// channel: the receiver goroutine waits in slices of 500 ms, where a
+	// reading Receive wakes every leadSlice to look at its context, so a
+	// master that waits long for a slow worker costs next to no CPU. A
+	// request/reply exchange at full pace never reaches it.
+	leadHold = 20 * time.Millisecond
 )
 
 // yieldEvery: a Receive that keeps reading yields the processor this
@@ -69,6 +78,7 @@ var (
 	errLeadStop = errors.New("gateway: the reading Receive's context ended")
 	errLeadWake = errors.New("gateway: the reading Receive's channel changed state")
 	errHandoff  = errors.New("gateway: frame left to the receiver goroutine")
+	errLeadHold = errors.New("gateway: the reading Receive waited leadHold")
 )
 
 // readState is the read token and what goes with it.
@@ -95,15 +105,22 @@ func (r *readState) init() {
 // connection itself for the receiver goroutine, bounded waits for a
 // Receive (ctx set while it reads).
 type leadSource struct {
-	conn    io.Reader
-	wr      transport.WaitReader // nil: Receive never reads
-	ctx     context.Context
-	wake    <-chan struct{} // closed when the reading Receive's channel changed state
-	yielded int64           // nanotime of the last yield (see yieldEvery)
+	conn  io.Reader
+	wr    transport.WaitReader // nil: Receive never reads
+	ctx   context.Context
+	wake  <-chan struct{} // closed when the reading Receive's channel changed state
+	until int64           // nanotime at which the reading Receive stops waiting (leadHold)
+	// reads counts entries into and returns from reads of the
+	// connection, here and through the frame reader's direct path: odd
+	// while one is in progress (see watchProcess).
+	reads   atomic.Int64
+	yielded int64 // nanotime of the last yield (see yieldEvery)
 }
 
 // Read implements io.Reader.
 func (s *leadSource) Read(p []byte) (int, error) {
+	s.reads.Add(1)
+	defer s.reads.Add(1)
 	if s.ctx == nil {
 		return s.conn.Read(p)
 	}
@@ -116,7 +133,11 @@ func (s *leadSource) Read(p []byte) (int, error) {
 			return 0, errLeadWake
 		default:
 		}
-		d := leadSlice
+		left := time.Duration(s.until - nanotime())
+		if left <= 0 {
+			return 0, errLeadHold
+		}
+		d := min(leadSlice, left)
 		if dl, ok := s.ctx.Deadline(); ok {
 			d = min(d, time.Until(dl))
 			if d <= 0 {
@@ -298,7 +319,7 @@ func (g *Gateway) leadOnce(ctx context.Context, wake <-chan struct{}) error {
 		g.lsrc.yielded = now
 		runtime.Gosched()
 	}
-	g.lsrc.ctx, g.lsrc.wake = ctx, wake
+	g.lsrc.ctx, g.lsrc.wake, g.lsrc.until = ctx, wake, nanotime()+int64(leadHold)
 	f, off, err := g.fr.nextLead()
 	g.lsrc.ctx, g.lsrc.wake = nil, nil
 	var end bool

@@ -189,7 +189,11 @@ func (fr *frameReader) readThrough(b []byte) (int, error) {
 // readFresh reads a payload of exactly n bytes, whose first bytes (pre)
 // were read already, into a new buffer: the rest comes first from what the
 // stream buffer holds, then straight from the connection. Beyond
-// freshExact the buffer grows in steps as data arrives.
+// freshExact the payload is read in pieces of freshExact bytes, allocated
+// as the data arrives and joined into one buffer once all of it has come:
+// a frame that declares a huge length and then stops costs about the
+// bytes that came (not up to 3.4 times, as growing one buffer by doubling
+// did), and a complete one costs twice its size while it is joined.
 func (fr *frameReader) readFresh(n int, pre []byte) ([]byte, int, error) {
 	b := make([]byte, min(n, freshExact))
 	got := copy(b, pre)
@@ -197,20 +201,31 @@ func (fr *frameReader) readFresh(n int, pre []byte) ([]byte, int, error) {
 		k, _ = fr.r.Read(b[got : got+k]) // buffered: no read call, no error
 		got += k
 	}
+	var pieces [][]byte // the full pieces before b, for a payload over freshExact
+	at := 0             // where b starts in the payload
 	for {
-		k, err := io.ReadFull(fr.direct, b[got:])
+		k, err := io.ReadFull(fr.direct, b[got-at:])
 		got += k
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
-			return b[:got], got, err
+			return nil, got, err
 		}
 		if got == n {
-			return b, n, nil
+			break
 		}
-		nb := make([]byte, min(2*len(b), n))
-		copy(nb, b)
-		b = nb
+		pieces = append(pieces, b)
+		at = got
+		b = make([]byte, min(freshExact, n-got))
 	}
+	if pieces == nil {
+		return b, n, nil
+	}
+	whole := make([]byte, 0, n)
+	for i := range pieces {
+		whole = append(whole, pieces[i]...)
+		pieces[i] = nil // collectable while the rest is copied
+	}
+	return append(whole, b...), n, nil
 }

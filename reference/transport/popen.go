@@ -377,3 +377,11 @@ func (p *process) Terminate() error { return p.signal(false) }
 
 // Kill sends SIGKILL to the process group (Unix).
 func (p *process) Kill() error { return p.signal(true) }
+
+// KillGroup implements GroupKiller.
+func (p *process) KillGroup() error {
+	if !p.exited() {
+		return nil
+	}
+	return p.killGroup()
+}

@@ -40,6 +40,17 @@ func (p *process) signal(kill bool) error {
 	return nil
 }
 
+// killGroup sends SIGKILL to the worker's process group, which outlives
+// the reaped worker while processes it started remain in it (the kernel
+// does not reuse the number of a group that still has members).
+func (p *process) killGroup() error {
+	err := syscall.Kill(-p.pid, syscall.SIGKILL)
+	if err != nil && !errors.Is(err, syscall.ESRCH) {
+		return &os.SyscallError{Syscall: "kill", Err: err}
+	}
+	return nil
+}
+
 func exitStatus(ps *os.ProcessState) ExitStatus {
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		return ExitStatus{Code: -1, Signal: signalName(ws.Signal())}

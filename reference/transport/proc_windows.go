@@ -25,6 +25,10 @@ func (p *process) signal(kill bool) error {
 	return err
 }
 
+// killGroup does nothing: the worker's child processes are not reached
+// on Windows (see signal).
+func (p *process) killGroup() error { return nil }
+
 func exitStatus(ps *os.ProcessState) ExitStatus {
 	return ExitStatus{Code: ps.ExitCode()}
 }

@@ -60,6 +60,15 @@ type Process interface {
 	Kill() error
 }
 
+// GroupKiller is implemented by a Process whose process group can
+// outlive it (popen workers on Unix). KillGroup sends SIGKILL to what is
+// left of the group once the process itself has exited and been reaped:
+// processes the worker started and left behind. It does nothing while the
+// process runs, and a group that is gone is not an error.
+type GroupKiller interface {
+	KillGroup() error
+}
+
 // ExitStatus describes how a worker process ended.
 type ExitStatus struct {
 	Code   int    // exit code, or -1 when ended by a signal

@@ -152,3 +152,43 @@ func TestWaitFileSpinYields(t *testing.T) {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
 }
+
+// TestWaitFileSpinEndsAfterTimeout: a wait that times out after spinning
+// its whole window ends spinning, so a caller that waits in slices for a
+// silent peer (a Receive, the receiver goroutine) does not spin a window
+// per slice; an answer within the window turns spinning back on. Before
+// the fix only a wait that got input updated the state, and a Go master
+// waiting for a silent worker spun 50 us every 20 ms slice for the whole
+// wait.
+func TestWaitFileSpinEndsAfterTimeout(t *testing.T) {
+	wf, w := newTestWaitFile(t)
+	wf.SetSpin(time.Millisecond)
+	buf := make([]byte, 1)
+	if _, err := wf.ReadWait(buf, 5*time.Millisecond); err != ErrWaitTimeout {
+		t.Fatalf("first wait: %v, want ErrWaitTimeout", err)
+	}
+	if wf.spun == 0 {
+		t.Fatal("first wait did not spin: the test proves nothing")
+	}
+	for i := range 3 {
+		if _, err := wf.ReadWait(buf, 5*time.Millisecond); err != ErrWaitTimeout {
+			t.Fatalf("wait %d: %v, want ErrWaitTimeout", i, err)
+		}
+		if wf.spun != 0 {
+			t.Fatalf("wait %d after a timed-out wait spun %d times, want 0", i, wf.spun)
+		}
+	}
+	// A fast answer: the byte is there before the wait begins.
+	if _, err := w.Write([]byte{'a'}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := wf.ReadWait(buf, time.Second); n != 1 || err != nil {
+		t.Fatalf("read: %d, %v", n, err)
+	}
+	if _, err := w.Write([]byte{'b'}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := wf.ReadWait(buf, time.Second); n != 1 || err != nil || wf.spun == 0 {
+		t.Fatalf("read after a fast answer: %d, %v, spun %d; want spinning back on", n, err, wf.spun)
+	}
+}

@@ -148,6 +148,14 @@ func (w *WaitFile) ReadWait(p []byte, d time.Duration) (int, error) {
 	for {
 		ms := int((time.Until(deadline) + time.Millisecond - 1) / time.Millisecond)
 		if ms <= 0 {
+			if w.spin > 0 && d > w.spin {
+				// The wait outlasted the window with nothing read:
+				// the next one sleeps at once, as after a slow
+				// answer. (A caller that waits in slices would
+				// otherwise spin a window per slice for as long as
+				// the peer is silent.)
+				w.spinning = false
+			}
 			return 0, ErrWaitTimeout
 		}
 		n, err, got := w.attempt(p, min(ms, int(waitSlice/time.Millisecond)))

@@ -17,9 +17,19 @@ import (
 func (c *streamConn) Process() transport.Process { return nil }
 
 // runGateway serves the protocol in the worker role over conn until the
-// master ends it.
-func runGateway(ctx context.Context, conn transport.Conn, id string, opts Options) error {
-	gopts := []gateway.Option{gateway.WithID(id), gateway.WithExecutor(NewExecutor(opts))}
+// master ends it. act, when set, counts the running executions (the
+// socket server's idle timeout).
+func runGateway(ctx context.Context, conn transport.Conn, id string, opts Options, act *activity) error {
+	exec := NewExecutor(opts)
+	if act != nil {
+		inner := exec
+		exec = gateway.ExecutorFunc(func(ctx context.Context, ch *gateway.Channel, e gateway.Exec) error {
+			act.begin()
+			defer act.end()
+			return inner.Exec(ctx, ch, e)
+		})
+	}
+	gopts := []gateway.Option{gateway.WithID(id), gateway.WithExecutor(exec)}
 	if opts.Stderr != nil {
 		// Warnings (a CHANNEL_CLOSE_ERROR for a channel we do not hold,
 		// SPEC MSG-CLOSEERR-4) go to standard error, which a popen

@@ -47,6 +47,11 @@ type Options struct {
 	// MaxConns bounds concurrent socket connections (Listen only); 0
 	// means DefaultMaxConns.
 	MaxConns int
+	// IdleTimeout closes a bootstrapped socket connection on which
+	// nothing happens for this long: no byte from the client and no
+	// execution running (Listen only). 0 means DefaultIdleTimeout; a
+	// negative value turns the timeout off.
+	IdleTimeout time.Duration
 	// ID overrides the worker id; by default it is taken from the
 	// bootstrap line (execnet's "gw0-worker"), else "worker".
 	ID string
@@ -73,6 +78,13 @@ func (o Options) maxLine() int {
 	return o.MaxBootstrapLine
 }
 
+func (o Options) idleTimeout() time.Duration {
+	if o.IdleTimeout == 0 {
+		return DefaultIdleTimeout
+	}
+	return max(o.IdleTimeout, 0)
+}
+
 func (o Options) version() string {
 	if o.Version == "" {
 		return "devel"
@@ -80,12 +92,14 @@ func (o Options) version() string {
 	return o.Version
 }
 
-func gatewayID(line []byte, opts Options) string {
+// gatewayID is the worker's gateway id: opts.ID, else lineID (the id
+// the bootstrap line names), else "worker".
+func gatewayID(lineID string, opts Options) string {
 	if opts.ID != "" {
 		return opts.ID
 	}
-	if id := WorkerID(line); id != "" {
-		return id
+	if lineID != "" {
+		return lineID
 	}
 	return "worker"
 }
@@ -109,7 +123,7 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer, opts Options) error
 		defer stop()
 	}
 	br := bufio.NewReaderSize(in, readBufferSize)
-	line, err := readBootstrapLine(br, opts.maxLine())
+	lineID, _, err := readBootstrap(br, opts.maxLine())
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -151,7 +165,7 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer, opts Options) error
 		}
 		return err
 	}
-	return runGateway(ctx, sc, gatewayID(line, opts), opts)
+	return runGateway(ctx, sc, gatewayID(lineID, opts), opts, nil)
 }
 
 // ServeStdio is Serve over the process's standard input and output.

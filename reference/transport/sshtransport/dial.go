@@ -33,6 +33,7 @@ var (
 	ErrAuthFailed        = errors.New("ssh: authentication failed")
 	ErrHostKeyUnknown    = errors.New("ssh: host key unknown")
 	ErrHostKeyMismatch   = errors.New("ssh: host key mismatch")
+	ErrHostKeyRevoked    = errors.New("ssh: host key revoked")
 	ErrPythonNotFound    = errors.New("ssh: python not found on the remote host")
 	ErrBootstrapTimeout  = errors.New("ssh: bootstrap did not answer in time")
 	ErrBootstrapFailed   = errors.New("ssh: bootstrap failed")
@@ -149,23 +150,40 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		_ = conn.SetDeadline(dl)
 	}
 	var hostKeyErr error
+	var presented ssh.PublicKey
 	ccfg := &ssh.ClientConfig{
 		User: cfg.user(),
 		Auth: auths,
 		HostKeyCallback: func(h string, r net.Addr, k ssh.PublicKey) error {
 			err := hk(h, r, k)
-			hostKeyErr = err
+			hostKeyErr, presented = err, k
 			return err
 		},
 		Timeout: cfg.DialTimeout,
+	}
+	var known knownHostKeys
+	if !cfg.InsecureIgnoreHostKey {
+		// Ask for a host key of a type known_hosts holds for this host,
+		// as OpenSSH does: otherwise the server picks by its own
+		// preference and a host listed with only some of its key types
+		// looks like a changed host.
+		if known, err = lookupKnown(hk, addr, conn.RemoteAddr()); err != nil {
+			conn.Close()
+			return fail(ErrHostKeyUnknown, "cannot read known_hosts", err)
+		}
+		ccfg.HostKeyAlgorithms = hostKeyAlgorithms(known)
 	}
 	sc, chans, reqs, err := ssh.NewClientConn(conn, addr, ccfg)
 	if err != nil {
 		conn.Close()
 		var ke *knownhosts.KeyError
+		var re *knownhosts.RevokedError
 		switch {
+		case errors.As(hostKeyErr, &re):
+			return fail(ErrHostKeyRevoked, fmt.Sprintf("the host presented a %s key that known_hosts marks @revoked (%s:%d); refusing", presented.Type(), re.Revoked.Filename, re.Revoked.Line), hostKeyErr)
 		case errors.As(hostKeyErr, &ke) && len(ke.Want) > 0:
-			return fail(ErrHostKeyMismatch, fmt.Sprintf("the host presented a %s key that does not match known_hosts (possible man-in-the-middle); refusing", ke.Want[0].Key.Type()), hostKeyErr)
+			class, detail := hostKeyDetail(presented, known)
+			return fail(class, detail, hostKeyErr)
 		case errors.As(hostKeyErr, &ke):
 			return fail(ErrHostKeyUnknown, "the host key is not in known_hosts; add it (ssh-keyscan) or, in tests only, use insecure_ignore_host_key", hostKeyErr)
 		case hostKeyErr != nil:
