@@ -17,7 +17,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -220,7 +219,9 @@ func TestNoTargetProcessSurvives(t *testing.T) {
 			}
 			t.Cleanup(func() {
 				for _, pid := range children {
-					_ = syscall.Kill(pid, syscall.SIGKILL)
+					if p, err := os.FindProcess(pid); err == nil {
+						_ = p.Kill()
+					}
 				}
 			})
 			// The group is killed before Run returns; the reaping of a
