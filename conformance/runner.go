@@ -191,9 +191,12 @@ func CheckCases(cases []Case) error {
 }
 
 // Run runs the selected cases against the target and returns the result.
-// It returns an error (with a partial or nil result) only for harness
-// problems: an invalid case list or options, or a target that cannot be
-// started at all (a *StartError). Conformance failures are in the result.
+// It returns an error only for harness problems: an invalid case list or
+// options (with a nil result), or a target that cannot be started at all
+// (a *StartError, with a result whose cases are all blocked). Conformance
+// failures are in the result. When ctx ends (an interrupt, a time limit)
+// the running case and the rest are marked Interrupted and the result so
+// far is returned with Result.Interrupted set.
 func Run(ctx context.Context, opts Options, cases []Case, rep Reporter) (*Result, error) {
 	if err := CheckCases(cases); err != nil {
 		return nil, err
@@ -265,6 +268,8 @@ func Run(ctx context.Context, opts Options, cases []Case, rep Reporter) (*Result
 		how := "the target could not be started: " + err.Error()
 		if ctx.Err() != nil {
 			res.Interrupted = interruption(ctx)
+		} else {
+			res.Blocked = how
 		}
 		if rep != nil {
 			rep.Begin(len(selected), res)
