@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/execnet-conform/execnet-conform/reference/frame"
 	"github.com/execnet-conform/execnet-conform/reference/transport"
@@ -36,6 +37,8 @@ type fakeTarget struct {
 	opens atomic.Int32
 	wg    sync.WaitGroup
 	quit  chan struct{}
+	// statusDelay delays each STATUS reply (a slow target).
+	statusDelay time.Duration
 }
 
 func newFakeTarget(t *testing.T) *fakeTarget {
@@ -68,6 +71,7 @@ func (ft *fakeTarget) serve(c net.Conn) {
 		}
 		switch f.Code {
 		case spec.MsgStatus:
+			time.Sleep(ft.statusDelay)
 			// {} is 4a 51
 			if frame.Write(c, frame.Frame{Code: spec.MsgChannelData, Channel: f.Channel, Payload: []byte{0x4a, 0x51}}) != nil {
 				return

@@ -610,3 +610,63 @@ func TestUnparseableStreamIsNotAnOrderlyEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestTimedOutCaseIsRetriedOnce: a case that times out once and then
+// passes is a pass, marked slow, with two attempts; one that times out
+// twice is a timeout.
+func TestTimedOutCaseIsRetriedOnce(t *testing.T) {
+	ft := newFakeTarget(t)
+	tries := 0
+	res := runFake(t, ft, Options{Timeout: 200 * time.Millisecond},
+		rawCase("r/flaky", func(t *T) {
+			tries++
+			if tries == 1 {
+				t.Expect(spec.MsgChannelData, t.NewChannelID()) // never answered
+			}
+		}),
+		rawCase("r/always", func(t *T) { t.Expect(spec.MsgChannelData, t.NewChannelID()) }),
+	)
+	if c := findCase(res, "r/flaky"); c.Outcome != Pass || !c.Slow || c.Attempts != 2 || len(c.Logs) == 0 {
+		t.Errorf("r/flaky: %s slow=%v attempts=%d logs=%q: want a slow pass on the second attempt", c.Outcome, c.Slow, c.Attempts, c.Logs)
+	}
+	if c := findCase(res, "r/always"); c.Outcome != Timeout || c.Attempts != 2 {
+		t.Errorf("r/always: %s attempts=%d: want a timeout after two attempts", c.Outcome, c.Attempts)
+	}
+	var txt bytes.Buffer
+	rep := NewTextReporter(&txt, TextOptions{})
+	rep.End(res)
+	if !strings.Contains(txt.String(), "slow (over half the deadline, or passed when retried): r/flaky") {
+		t.Errorf("text report does not list the slow case apart:\n%s", txt.String())
+	}
+}
+
+// TestDeadlinesScaleWithRoundTripTime: without Options.Timeout, a target
+// whose STATUS takes 30 ms gets deadlines about three times the default;
+// with it, deadlines are used as given.
+func TestDeadlinesScaleWithRoundTripTime(t *testing.T) {
+	for _, tc := range []struct {
+		timeout   time.Duration
+		minScale  float64
+		maxScale  float64
+		wantBound time.Duration
+	}{
+		{0, 2.5, maxScale, time.Duration(2.5 * float64(DefaultTimeout))},
+		{time.Second, 1, 1, time.Second},
+	} {
+		ft := newFakeTarget(t)
+		ft.statusDelay = 30 * time.Millisecond
+		var got time.Duration
+		res, err := Run(context.Background(), Options{Target: "fake", Open: ft.open, Timeout: tc.timeout}, []Case{
+			rawCase("d/deadline", func(t *T) { got = time.Until(t.Deadline()) }),
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.RTT < 30*time.Millisecond || res.TimeoutScale < tc.minScale || res.TimeoutScale > tc.maxScale {
+			t.Errorf("timeout %v: rtt %v, scale %.2f: want %.1f..%.1f", tc.timeout, res.RTT, res.TimeoutScale, tc.minScale, tc.maxScale)
+		}
+		if got < tc.wantBound-100*time.Millisecond || got > time.Duration(float64(tc.wantBound)*maxScale) {
+			t.Errorf("timeout %v: case deadline %v from its start, want about %v or more", tc.timeout, got, tc.wantBound)
+		}
+	}
+}
