@@ -22,7 +22,8 @@
 // (package finding judges them and names the clause) and the target is
 // restarted; after a streak of the same systematic failure the remaining
 // cases are Blocked. Without Options.Timeout, deadlines scale with the
-// target's round-trip time; a timed-out case is retried once. Every read is bounded by the case deadline,
+// target's round-trip time; a timed-out case is retried once, with twice
+// the deadline. Every read is bounded by the case deadline,
 // read-ahead and buffered frames are bounded, and every process the runner
 // starts is killed and reaped. Popen targets get a reduced environment
 // (TargetEnv) so that an untrusted target sees no secrets.

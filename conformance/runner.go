@@ -320,16 +320,17 @@ func Run(ctx context.Context, opts Options, cases []Case, rep Reporter) (*Result
 			cr.Outcome, cr.Message = verdict(observations{Blocked: blocked})
 		default:
 			var class failClass
-			cr, class = r.runCase(ctx, c)
+			cr, class = r.runCase(ctx, c, 1)
 			if cr.Outcome == Timeout && known[c.ID] == nil && ctx.Err() == nil {
-				// One more try on a fresh session before calling it a
-				// timeout: a loaded machine can make one attempt slow.
+				// One more try on a fresh session, with twice the
+				// deadline, before calling it a timeout: a loaded machine
+				// can make one attempt slow.
 				first := cr
 				r.tr.note("case timed out; retrying once on a fresh session")
 				if r.sess != nil {
 					r.sess.markSpent()
 				}
-				cr, class = r.runCase(ctx, c)
+				cr, class = r.runCase(ctx, c, retryFactor)
 				cr.Attempts = 2
 				cr.Duration += first.Duration
 				if cr.Outcome != Timeout {
@@ -621,11 +622,15 @@ func errOr(err error, f frame.Frame) any {
 	return f
 }
 
-// runCase runs one case, opening a session first when needed, gathers
-// what it observed and asks verdict for the outcome. It also returns the
-// class of a systematic failure the case showed ("" for none), for the
-// run's early verdict.
-func (r *runner) runCase(ctx context.Context, c *Case) (cr CaseResult, class failClass) {
+// retryFactor multiplies the deadline of the second attempt of a case
+// that timed out.
+const retryFactor = 2
+
+// runCase runs one case with its deadline times factor, opening a session
+// first when needed, gathers what it observed and asks verdict for the
+// outcome. It also returns the class of a systematic failure the case
+// showed ("" for none), for the run's early verdict.
+func (r *runner) runCase(ctx context.Context, c *Case, factor float64) (cr CaseResult, class failClass) {
 	cr = baseResult(c)
 	r.tr.beginCase(c.ID)
 	start := time.Now()
@@ -663,7 +668,7 @@ func (r *runner) runCase(ctx context.Context, c *Case) (cr CaseResult, class fai
 	sess := r.sess
 	sess.beginCase()
 
-	timeout := r.caseTimeout(c)
+	timeout := time.Duration(float64(r.caseTimeout(c)) * factor)
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	t := &T{ctx: cctx, sess: sess, c: c, seed: r.opts.Seed, count: r.opts.Count, info: r.info}
