@@ -85,8 +85,9 @@ func verdict(o observations) (Outcome, string) {
 		msg = joinMsgs(append([]string{msg}, o.Findings...), "")
 	}
 	// The health check can only make a verdict worse, and only by what it
-	// saw: a case that already failed stays a failure.
-	if out == Interrupted || out == Blocked {
+	// saw: a case that already failed stays a failure. After a desync the
+	// health check only sees the end the desync caused.
+	if out == Interrupted || out == Blocked || o.Desync != "" {
 		return out, msg
 	}
 	switch o.Health {

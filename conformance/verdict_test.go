@@ -59,7 +59,7 @@ func TestVerdictEveryCombination(t *testing.T) {
 					t.Fatalf("a case whose target did not start must be CRASH: %s", where)
 				}
 			case o.Desync != "":
-				if out != Fail && out != Crash || !strings.Contains(msg, o.Desync) {
+				if out != Fail || !strings.Contains(msg, o.Desync) {
 					t.Fatalf("a desynchronised stream must fail the case and be named: %s", where)
 				}
 			}
@@ -99,6 +99,7 @@ func TestVerdictTable(t *testing.T) {
 		{"desync where an end was expected", observations{Deliberate: true, EndExpected: true, SessionEnded: ended,
 			Desync: "the runner cannot parse what the target sent: [FRM-HDR-2] negative payload length -1"}, Fail, "[FRM-HDR-2]"},
 		{"desync in a skipped case", observations{Skipped: true, Desync: "[FRM-CODE-1] junk"}, Fail, "[FRM-CODE-1]"},
+		{"desync seen by the health check", observations{Desync: "[FRM-CODE-1] junk", Health: healthEnded, HealthMessage: "desynchronised"}, Fail, "[FRM-CODE-1]"},
 		{"finding in a passing case", observations{Findings: []string{"[FRM-FATAL-2] does not decode"}}, Fail, "[FRM-FATAL-2]"},
 		{"late without a failure", observations{Late: true, Deadline: 5e9}, Timeout, "within 5s"},
 		{"hung", observations{Hung: true, Failed: true, Messages: []string{"x"}}, Timeout, "x"},
