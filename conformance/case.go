@@ -49,7 +49,8 @@ func (c Case) Section() string {
 // Outcome is the verdict of one case.
 type Outcome string
 
-// Outcomes. Fail, XPass, Timeout and Crash are unexpected and fail a run.
+// Outcomes. Fail, XPass, Timeout, Crash, Blocked and Interrupted are
+// unexpected and fail a run.
 const (
 	Pass    Outcome = "pass"
 	Fail    Outcome = "fail"
@@ -58,17 +59,24 @@ const (
 	Skip    Outcome = "skip"
 	Timeout Outcome = "timeout"
 	Crash   Outcome = "crash"
+	// Blocked: not run, because the target failed the same way in the
+	// cases before (it cannot be started, every session desynchronises,
+	// STATUS is never answered); the message says how.
+	Blocked Outcome = "blocked"
+	// Interrupted: the run ended (interrupt, the run's time limit) while
+	// the case ran or before it was reached; no verdict.
+	Interrupted Outcome = "interrupted"
 )
 
 // Outcomes returns every outcome in report order.
 func Outcomes() []Outcome {
-	return []Outcome{Pass, Fail, XFail, XPass, Skip, Timeout, Crash}
+	return []Outcome{Pass, Fail, XFail, XPass, Skip, Timeout, Crash, Blocked, Interrupted}
 }
 
 // Unexpected reports whether the outcome fails a run.
 func (o Outcome) Unexpected() bool {
 	switch o {
-	case Fail, XPass, Timeout, Crash:
+	case Fail, XPass, Timeout, Crash, Blocked, Interrupted:
 		return true
 	}
 	return false

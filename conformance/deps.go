@@ -20,7 +20,13 @@ import (
 func dumps(v codec.Value) ([]byte, error) { return codec.Dumps(v) }
 
 // loads decodes one wire-form value with the channel string configuration.
-func loads(b []byte) (codec.Value, error) { return codec.Loads(b) }
+// Strings and bytes share memory with b (frame payloads are fresh buffers
+// nobody modifies), so a large payload is not held twice.
+func loads(b []byte) (codec.Value, error) {
+	d := codec.Decoder{StrConfig: codec.ChannelStrConfig, ZeroCopy: true}
+	v, _, err := d.Loads(b)
+	return v, err
+}
 
 // repr renders v as a Python literal.
 func repr(v codec.Value) string { return codec.Repr(v) }

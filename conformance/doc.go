@@ -18,7 +18,12 @@
 // session, gets a new one. After each case the runner checks that the
 // session still answers a STATUS request; if not, the case is blamed
 // (Crash when the connection ended, Timeout when the deadline passed) and
-// the target is restarted. Every read is bounded by the case deadline,
+// the target is restarted. Bytes the runner cannot parse fail the case
+// (package finding judges them and names the clause) and the target is
+// restarted; after a streak of the same systematic failure the remaining
+// cases are Blocked. Without Options.Timeout, deadlines scale with the
+// target's round-trip time; a timed-out case is retried once, with twice
+// the deadline. Every read is bounded by the case deadline,
 // read-ahead and buffered frames are bounded, and every process the runner
 // starts is killed and reaped. Popen targets get a reduced environment
 // (TargetEnv) so that an untrusted target sees no secrets.
@@ -26,9 +31,12 @@
 // # Outcomes
 //
 // Outcomes are Pass, Fail, XFail and XPass (for cases listed in a
-// known-failing file, see KnownFailure), Skip, Timeout and Crash. Fail,
-// XPass, Timeout, Crash and a stale known-failing entry make Result.OK
-// false; the command exits with status 1 then, 2 for harness errors.
+// known-failing file, see KnownFailure), Skip, Timeout, Crash, Blocked and
+// Interrupted; one function (verdict.go) decides them from what was
+// observed. Fail, XPass, Timeout, Crash, Blocked, Interrupted and a stale
+// known-failing entry make Result.OK false; the command exits with status
+// 1 then, 2 for harness errors and interrupted runs (whose reports are
+// still written).
 //
 // # Reports
 //
@@ -39,8 +47,9 @@
 // schema, suite_version, spec_version, target, implementation (the
 // target's conform_info dict), seed, count, started (RFC 3339), duration_ms,
 // ok, summary, counts (per outcome, plus stale), cases (id, clauses, level,
-// description, outcome, message, logs, duration_ms, known_failing, trace)
-// and stale (case_id, deviation, file, line).
+// description, outcome, message, logs, duration_ms, known_failing, trace,
+// slow, attempts), stale (case_id, deviation, file, line), interrupted and
+// blocked (why the run ended early), rtt_ms and timeout_scale.
 //
 // # Running the suite against a worker
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/execnet-conform/execnet-conform/conformance/finding"
 	"github.com/execnet-conform/execnet-conform/reference/frame"
 	"github.com/execnet-conform/execnet-conform/reference/transport"
 )
@@ -33,7 +34,25 @@ var (
 	ErrNoProcess = errors.New("target has no local process")
 	// ErrNotAvailable: a component this runner needs is not available.
 	ErrNotAvailable = errors.New("not available")
+	// ErrDesync: the runner could not read the target's stream on (a
+	// malformed frame header, a frame cut short): the stream is
+	// desynchronised, which fails the case (never an orderly end).
+	ErrDesync = errors.New("target's stream desynchronised")
 )
+
+// DesyncError reports what the runner could not parse in the target's
+// stream. It ends the session; the *ConnEndedError a case then sees wraps
+// it.
+type DesyncError struct {
+	Finding *finding.Finding
+}
+
+func (e *DesyncError) Error() string {
+	return "the runner cannot parse the target's stream (desynchronised; target killed): " + e.Finding.Error()
+}
+
+// Unwrap returns ErrDesync and the finding.
+func (e *DesyncError) Unwrap() []error { return []error{ErrDesync, e.Finding} }
 
 // ConnEndedError reports the end of the target's stream, with the exit
 // status when the target's process has exited.

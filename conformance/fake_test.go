@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/execnet-conform/execnet-conform/reference/frame"
 	"github.com/execnet-conform/execnet-conform/reference/transport"
@@ -29,11 +30,15 @@ func (c pipeConn) Process() transport.Process { return nil }
 
 // fakeTarget answers STATUS with an empty dict and echoes CHANNEL_DATA;
 // message code 100 makes it drop the connection, code 101 makes it read
-// on but never answer, code 103 makes it stop reading until the test ends.
+// on but never answer, code 103 makes it stop reading until the test ends;
+// codes 104, 105 and 106 make it write an oversized header, a negative
+// length or text, and then hang.
 type fakeTarget struct {
 	opens atomic.Int32
 	wg    sync.WaitGroup
 	quit  chan struct{}
+	// statusDelay delays each STATUS reply (a slow target).
+	statusDelay time.Duration
 }
 
 func newFakeTarget(t *testing.T) *fakeTarget {
@@ -66,6 +71,7 @@ func (ft *fakeTarget) serve(c net.Conn) {
 		}
 		switch f.Code {
 		case spec.MsgStatus:
+			time.Sleep(ft.statusDelay)
 			// {} is 4a 51
 			if frame.Write(c, frame.Frame{Code: spec.MsgChannelData, Channel: f.Channel, Payload: []byte{0x4a, 0x51}}) != nil {
 				return
@@ -94,6 +100,16 @@ func (ft *fakeTarget) serve(c net.Conn) {
 		case 104:
 			// A header declaring a 1 GiB payload, then nothing.
 			_, _ = c.Write([]byte{byte(spec.MsgChannelData), 0, 0, 0, 1, 0x40, 0, 0, 0})
+			<-ft.quit
+			return
+		case 105:
+			// A header declaring a negative length, then nothing.
+			_, _ = c.Write([]byte{byte(spec.MsgChannelData), 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xfe})
+			<-ft.quit
+			return
+		case 106:
+			// Text on the stream, then nothing.
+			_, _ = c.Write([]byte("Traceback (most recent call last):\n"))
 			<-ft.quit
 			return
 		}

@@ -23,7 +23,8 @@ func Summary(res *Result) string {
 	for _, x := range []struct {
 		o    Outcome
 		word string
-	}{{XFail, "xfailed"}, {XPass, "xpassed"}, {Skip, "skipped"}, {Timeout, "timed out"}, {Crash, "crashed"}} {
+	}{{XFail, "xfailed"}, {XPass, "xpassed"}, {Skip, "skipped"}, {Timeout, "timed out"}, {Crash, "crashed"},
+		{Blocked, "blocked"}, {Interrupted, "interrupted"}} {
 		if c[x.o] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", c[x.o], x.word))
 		}
@@ -46,7 +47,8 @@ type TextReporter struct {
 	mu       sync.Mutex
 	w        io.Writer
 	o        TextOptions
-	progress bool // a progress line is on screen
+	progress bool   // a progress line is on screen
+	lastWhy  string // message of the last blocked or not-run case shown
 }
 
 // NewTextReporter returns a reporter writing to w.
@@ -119,6 +121,13 @@ func (r *TextReporter) CaseDone(n, total int, c CaseResult) {
 	defer r.mu.Unlock()
 	r.clearProgress()
 	switch {
+	case (c.Outcome == Blocked || c.Outcome == Interrupted) && c.Duration == 0:
+		// Not run: one line each, the reason once.
+		fmt.Fprintf(r.w, "%s %s\n", r.outcomeWord(c.Outcome), c.ID)
+		if c.Message != r.lastWhy {
+			fmt.Fprintf(r.w, "        %s\n", c.Message)
+			r.lastWhy = c.Message
+		}
 	case c.Outcome.Unexpected():
 		fmt.Fprintf(r.w, "%s %s (%s)\n", r.outcomeWord(c.Outcome), c.ID, roundDur(c.Duration))
 		r.details(c)
@@ -210,6 +219,21 @@ func (r *TextReporter) End(res *Result) {
 	for _, k := range res.Stale {
 		fmt.Fprintf(r.w, "%s %s:%d: known-failing entry names no case: %s\n", r.colour("1;31", "STALE"), k.File, k.Line, k.CaseID)
 	}
+	var slow []string
+	for _, c := range res.Cases {
+		if c.Slow {
+			slow = append(slow, fmt.Sprintf("%s (%s%s)", c.ID, roundDur(c.Duration), attemptsNote(c)))
+		}
+	}
+	if len(slow) > 0 {
+		fmt.Fprintf(r.w, "slow (over half the deadline, or passed when retried): %s\n", strings.Join(slow, ", "))
+	}
+	if res.Blocked != "" {
+		fmt.Fprintf(r.w, "%s remaining cases not run: %s\n", r.colour("1;31", "BLOCKED"), res.Blocked)
+	}
+	if res.Interrupted != "" {
+		fmt.Fprintf(r.w, "%s %s\n", r.colour("1;31", "INTERRUPTED"), res.Interrupted)
+	}
 	verdict := r.colour("32", "ok")
 	if !res.OK() {
 		verdict = r.colour("1;31", "FAIL")
@@ -217,7 +241,15 @@ func (r *TextReporter) End(res *Result) {
 	fmt.Fprintf(r.w, "%s\n%s (%s)\n", Summary(res), verdict, roundDur(res.Duration))
 }
 
-// jsonReport is the stable JSON schema "execnet-conform/run/v1".
+func attemptsNote(c CaseResult) string {
+	if c.Attempts > 1 {
+		return fmt.Sprintf(", %d attempts", c.Attempts)
+	}
+	return ""
+}
+
+// jsonReport is the stable JSON schema "execnet-conform/run/v1". Fields
+// are only ever added to it.
 type jsonReport struct {
 	Schema         string            `json:"schema"`
 	SuiteVersion   string            `json:"suite_version"`
@@ -233,6 +265,13 @@ type jsonReport struct {
 	Counts         map[string]int    `json:"counts"`
 	Cases          []jsonCase        `json:"cases"`
 	Stale          []jsonStale       `json:"stale"`
+	// Interrupted and Blocked say why the run ended early.
+	Interrupted string `json:"interrupted,omitempty"`
+	Blocked     string `json:"blocked,omitempty"`
+	// RTTMS is the target's round-trip time at start; TimeoutScale the
+	// factor deadlines were scaled by.
+	RTTMS        float64 `json:"rtt_ms"`
+	TimeoutScale float64 `json:"timeout_scale"`
 }
 
 type jsonCase struct {
@@ -246,6 +285,8 @@ type jsonCase struct {
 	DurationMS  float64      `json:"duration_ms"`
 	Known       *jsonKnown   `json:"known_failing,omitempty"`
 	Trace       []TraceEntry `json:"trace,omitempty"`
+	Slow        bool         `json:"slow,omitempty"`
+	Attempts    int          `json:"attempts,omitempty"`
 }
 
 type jsonKnown struct {
@@ -279,11 +320,16 @@ func WriteJSON(w io.Writer, res *Result, withTrace bool) error {
 		Started: res.Started.UTC().Format(time.RFC3339Nano), DurationMS: res.Duration.Milliseconds(),
 		OK: res.OK(), Summary: Summary(res), Counts: counts,
 		Cases: make([]jsonCase, 0, len(res.Cases)), Stale: make([]jsonStale, 0, len(res.Stale)),
+		Interrupted: res.Interrupted, Blocked: res.Blocked,
+		RTTMS: float64(res.RTT.Microseconds()) / 1000, TimeoutScale: res.TimeoutScale,
 	}
 	for _, c := range res.Cases {
 		jc := jsonCase{ID: c.ID, Clauses: c.Clauses, Level: c.Level, Description: c.Description,
 			Outcome: c.Outcome, Message: c.Message, Logs: c.Logs,
-			DurationMS: float64(c.Duration.Microseconds()) / 1000}
+			DurationMS: float64(c.Duration.Microseconds()) / 1000, Slow: c.Slow}
+		if c.Attempts > 1 {
+			jc.Attempts = c.Attempts
+		}
 		if jc.Clauses == nil {
 			jc.Clauses = []string{}
 		}
@@ -355,7 +401,9 @@ func secs(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 
 // WriteJUnit writes the result as JUnit XML: one testsuite per spec
 // section (classname = section), one testcase per case. Fail and xpass are
-// failures, timeout and crash are errors, skip and xfail are skipped;
+// failures, timeout, crash, blocked and interrupted are errors (with the
+// outcome as type), skip and xfail are skipped; an interrupted or blocked
+// run is named in each suite's properties;
 // stale known-failing entries appear as failing testcases of a
 // "known-failing" suite.
 func WriteJUnit(w io.Writer, res *Result) error {
@@ -391,7 +439,7 @@ func WriteJUnit(w io.Writer, res *Result) error {
 		case Fail, XPass:
 			jc.Failure = &junitMessage{Message: oneLine(msg, 500), Type: string(c.Outcome), Text: body}
 			s.Failures++
-		case Timeout, Crash:
+		case Timeout, Crash, Blocked, Interrupted:
 			jc.Error = &junitMessage{Message: oneLine(msg, 500), Type: string(c.Outcome), Text: body}
 			s.Errors++
 		case Skip, XFail:
@@ -417,6 +465,12 @@ func WriteJUnit(w io.Writer, res *Result) error {
 		s.Time = secs(durs[name])
 		s.Timestamp = res.Started.UTC().Format("2006-01-02T15:04:05")
 		s.Properties = []junitProperty{{"target", res.Target}, {"seed", fmt.Sprint(res.Seed)}, {"spec_version", res.SpecVersion}}
+		if res.Interrupted != "" {
+			s.Properties = append(s.Properties, junitProperty{"interrupted", res.Interrupted})
+		}
+		if res.Blocked != "" {
+			s.Properties = append(s.Properties, junitProperty{"blocked", res.Blocked})
+		}
 		top.Tests += s.Tests
 		top.Failures += s.Failures
 		top.Errors += s.Errors

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,7 +36,7 @@ const (
 	// deadline before the runner kills the session to unblock it.
 	graceAfterDeadline = 250 * time.Millisecond
 	// maxRestartFailures: after this many failed restarts in a row the
-	// remaining cases are not attempted.
+	// remaining cases are not attempted (they are blocked).
 	maxRestartFailures = 2
 )
 
@@ -48,7 +50,10 @@ type Options struct {
 	Style string
 	// Select chooses the cases to run.
 	Select Selector
-	// Timeout bounds each case that sets no Timeout (default 5s).
+	// Timeout bounds each case that sets no Timeout. When 0, it is
+	// DefaultTimeout, and every deadline (cases' own ones and the health
+	// check's) is scaled by the target's round-trip time measured at
+	// start, between 1x (up to 10 ms) and 4x.
 	Timeout time.Duration
 	// BootstrapTimeout bounds starting the target (default 10s).
 	BootstrapTimeout time.Duration
@@ -87,6 +92,13 @@ type CaseResult struct {
 	// Trace holds the case's recent frames and events for outcomes other
 	// than pass and skip.
 	Trace []TraceEntry
+	// Slow marks a case that took more than half its deadline, or passed
+	// only when retried after timing out; reports list these apart from
+	// failures.
+	Slow bool
+	// Attempts is 2 when the case timed out and was run again, else 1
+	// (0 in results built by hand means 1).
+	Attempts int
 }
 
 // Section returns the first path element of the case id.
@@ -109,6 +121,17 @@ type Result struct {
 	Cases          []CaseResult
 	// Stale lists known-failing entries naming cases that do not exist.
 	Stale []KnownFailure
+	// Interrupted says why the run ended before its last case (an
+	// interrupt, the run's time limit), or is "".
+	Interrupted string
+	// Blocked says why the remaining cases were not run (the target
+	// failed the same way case after case), or is "".
+	Blocked string
+	// RTT is the target's STATUS round-trip time measured at start (0
+	// when it did not answer), and TimeoutScale the factor applied to
+	// deadlines because of it (1 when Options.Timeout was given).
+	RTT          time.Duration
+	TimeoutScale float64
 }
 
 // Counts returns the number of cases per outcome.
@@ -168,9 +191,12 @@ func CheckCases(cases []Case) error {
 }
 
 // Run runs the selected cases against the target and returns the result.
-// It returns an error (with a partial or nil result) only for harness
-// problems: an invalid case list or options, or a target that cannot be
-// started at all (a *StartError). Conformance failures are in the result.
+// It returns an error only for harness problems: an invalid case list or
+// options (with a nil result), or a target that cannot be started at all
+// (a *StartError, with a result whose cases are all blocked). Conformance
+// failures are in the result. When ctx ends (an interrupt, a time limit)
+// the running case and the rest are marked Interrupted and the result so
+// far is returned with Result.Interrupted set.
 func Run(ctx context.Context, opts Options, cases []Case, rep Reporter) (*Result, error) {
 	if err := CheckCases(cases); err != nil {
 		return nil, err
@@ -181,7 +207,8 @@ func Run(ctx context.Context, opts Options, cases []Case, rep Reporter) (*Result
 	if opts.Target == "" && opts.Open == nil {
 		return nil, errors.New("conformance: no target given")
 	}
-	if opts.Timeout <= 0 {
+	autoTimeout := opts.Timeout <= 0
+	if autoTimeout {
 		opts.Timeout = DefaultTimeout
 	}
 	if opts.BootstrapTimeout <= 0 {
@@ -199,7 +226,7 @@ func Run(ctx context.Context, opts Options, cases []Case, rep Reporter) (*Result
 	case opts.Env == nil:
 		opts.Env = TargetEnv(os.Environ(), nil)
 	}
-	r := &runner{opts: opts, tr: newTracer(time.Now(), opts.Trace)}
+	r := &runner{opts: opts, tr: newTracer(time.Now(), opts.Trace), scale: 1, autoTimeout: autoTimeout}
 	res := &Result{
 		SuiteVersion: SuiteVersion,
 		SpecVersion:  spec.Version,
@@ -222,9 +249,44 @@ func Run(ctx context.Context, opts Options, cases []Case, rep Reporter) (*Result
 	}
 
 	r.tr.beginCase("(setup)")
+	// From here on every way the run ends returns the result so far, so
+	// that reports can be written with what ran and why it stopped.
+	finish := func(err error) (*Result, error) {
+		res.Duration = time.Since(res.Started)
+		if err == nil && r.tr.werr != nil {
+			err = fmt.Errorf("writing the trace: %w", r.tr.werr)
+		}
+		if rep != nil {
+			rep.End(res)
+		}
+		return res, err
+	}
 	sess, err := r.open(ctx)
 	if err != nil {
-		return nil, err
+		// No case can run: each is blocked by the broken start, and the
+		// harness error is returned with the result.
+		how := "the target could not be started: " + err.Error()
+		if ctx.Err() != nil {
+			res.Interrupted = interruption(ctx)
+		} else {
+			res.Blocked = how
+		}
+		if rep != nil {
+			rep.Begin(len(selected), res)
+		}
+		for i := range selected {
+			cr := baseResult(&selected[i])
+			if res.Interrupted != "" {
+				cr.Outcome, cr.Message = verdict(observations{Interrupted: res.Interrupted})
+			} else {
+				cr.Outcome, cr.Message = verdict(observations{Blocked: how})
+			}
+			res.Cases = append(res.Cases, cr)
+			if rep != nil {
+				rep.CaseDone(i+1, len(selected), cr)
+			}
+		}
+		return finish(err)
 	}
 	defer func() {
 		if r.sess != nil {
@@ -237,30 +299,56 @@ func Run(ctx context.Context, opts Options, cases []Case, rep Reporter) (*Result
 		r.info.Kind = targetKind(opts.Target)
 	}
 	res.Implementation = r.info.Implementation
+	r.calibrate(ctx)
+	res.RTT, res.TimeoutScale = r.rtt, r.scale
 	if rep != nil {
 		rep.Begin(len(selected), res)
 	}
 
-	restartFailures := 0
-	var lastStartErr error
+	var streak failClass
+	streakN := 0
+	blocked := ""
 	for i := range selected {
 		c := &selected[i]
 		var cr CaseResult
 		switch {
 		case ctx.Err() != nil:
 			cr = baseResult(c)
-			cr.Outcome = Skip
-			cr.Message = "not run: " + ctx.Err().Error()
-		case restartFailures >= maxRestartFailures:
+			cr.Outcome, cr.Message = verdict(observations{Interrupted: "not run: " + interruption(ctx)})
+		case blocked != "":
 			cr = baseResult(c)
-			cr.Outcome = Crash
-			cr.Message = fmt.Sprintf("not run: the target could not be restarted: %v", lastStartErr)
+			cr.Outcome, cr.Message = verdict(observations{Blocked: blocked})
 		default:
-			cr, lastStartErr = r.runCase(ctx, c)
-			if lastStartErr != nil {
-				restartFailures++
-			} else {
-				restartFailures = 0
+			var class failClass
+			cr, class = r.runCase(ctx, c, 1)
+			if cr.Outcome == Timeout && known[c.ID] == nil && ctx.Err() == nil {
+				// One more try on a fresh session, with twice the
+				// deadline, before calling it a timeout: a loaded machine
+				// can make one attempt slow.
+				first := cr
+				r.tr.note("case timed out; retrying once on a fresh session")
+				if r.sess != nil {
+					r.sess.markSpent()
+				}
+				cr, class = r.runCase(ctx, c, retryFactor)
+				cr.Attempts = 2
+				cr.Duration += first.Duration
+				if cr.Outcome != Timeout {
+					cr.Slow = true
+					cr.Logs = append([]string{"attempt 1 timed out: " + first.Message}, cr.Logs...)
+				}
+			}
+			switch {
+			case class == "":
+				streak, streakN = "", 0
+			case class == streak:
+				streakN++
+			default:
+				streak, streakN = class, 1
+			}
+			if streakN >= streak.limit() {
+				blocked = r.blockedBy(streak, streakN)
+				r.tr.note("early verdict: %s", blocked)
 			}
 		}
 		if k := known[c.ID]; k != nil {
@@ -269,27 +357,63 @@ func Run(ctx context.Context, opts Options, cases []Case, rep Reporter) (*Result
 		if cr.Outcome == Pass || cr.Outcome == Skip {
 			cr.Trace = nil
 		}
+		if !cr.Slow && cr.Outcome != Timeout && cr.Outcome != Interrupted && cr.Outcome != Blocked {
+			cr.Slow = cr.Duration > r.caseTimeout(c)/2
+		}
 		res.Cases = append(res.Cases, cr)
 		if rep != nil {
 			rep.CaseDone(i+1, len(selected), cr)
 		}
 	}
+	if ctx.Err() != nil {
+		res.Interrupted = interruption(ctx)
+	} else if blocked != "" {
+		res.Blocked = blocked
+	}
 	if r.sess != nil {
 		r.tr.beginCase("(teardown)")
-		st := r.sess.terminate(ctx)
+		st := r.sess.terminate(context.WithoutCancel(ctx))
 		if st != nil {
 			r.tr.note("target %s", describeStatus(*st))
 		}
 		r.sess = nil
 	}
-	res.Duration = time.Since(res.Started)
-	if r.tr.werr != nil {
-		return res, fmt.Errorf("writing the trace: %w", r.tr.werr)
+	return finish(nil)
+}
+
+// failClass names a way a target can fail systematically; the run stops
+// trying cases after a streak of failures of one class.
+type failClass string
+
+const (
+	failStart  failClass = "start"  // the target cannot be (re)started
+	failDesync failClass = "desync" // the runner cannot parse its stream
+	failStatus failClass = "status" // it does not answer STATUS
+)
+
+// systematicStreak is how many cases in a row must fail the same way
+// before the remaining cases are blocked (restarts: maxRestartFailures).
+const systematicStreak = 3
+
+func (c failClass) limit() int {
+	switch c {
+	case "":
+		return math.MaxInt
+	case failStart:
+		return maxRestartFailures
 	}
-	if rep != nil {
-		rep.End(res)
+	return systematicStreak
+}
+
+// blockedBy is the message of the cases blocked after a streak.
+func (r *runner) blockedBy(c failClass, n int) string {
+	switch c {
+	case failStart:
+		return fmt.Sprintf("the target could not be restarted %d times in a row: %v", n, r.lastStartErr)
+	case failDesync:
+		return fmt.Sprintf("the runner could not parse the target's stream in %d cases in a row (see the first of them)", n)
 	}
-	return res, nil
+	return fmt.Sprintf("the target did not answer STATUS after %d cases in a row", n)
 }
 
 func baseResult(c *Case) CaseResult {
@@ -341,6 +465,69 @@ type runner struct {
 	tr   *tracer
 	sess *session
 	info TargetInfo
+	// rtt is the target's STATUS round-trip time measured at start, and
+	// scale the factor deadlines are multiplied by (1 when Timeout was
+	// given or the target is fast).
+	rtt   time.Duration
+	scale float64
+	// lastStartErr is the last failed restart's error.
+	lastStartErr error
+	// autoTimeout: Options.Timeout was not given, so deadlines scale.
+	autoTimeout bool
+}
+
+// Deadline scaling from the target's round-trip time (Options.Timeout).
+const (
+	// rttSamples STATUS round trips are measured at start; the median
+	// counts.
+	rttSamples = 5
+	// rttReference is the round-trip time up to which deadlines are not
+	// scaled; a slower target gets deadlines scaled by rtt/rttReference.
+	rttReference = 10 * time.Millisecond
+	// maxScale caps the scaling.
+	maxScale = 4.0
+)
+
+// calibrate measures the target's STATUS round-trip time on the first
+// session and, unless Options.Timeout was given, scales deadlines by it.
+// A target that does not answer STATUS keeps unscaled deadlines (its
+// cases will show why).
+func (r *runner) calibrate(ctx context.Context) {
+	var samples []time.Duration
+	for range rttSamples {
+		sctx, cancel := context.WithTimeout(ctx, healthTimeout)
+		t0 := time.Now()
+		_, err := r.sess.status(sctx)
+		d := time.Since(t0)
+		cancel()
+		if err != nil {
+			r.tr.note("round-trip time: STATUS failed: %v", err)
+			return
+		}
+		samples = append(samples, d)
+	}
+	slices.Sort(samples)
+	r.rtt = samples[len(samples)/2]
+	if r.autoTimeout {
+		r.scale = min(maxScale, max(1, float64(r.rtt)/float64(rttReference)))
+	}
+	r.tr.note("round-trip time %v (median of %d STATUS); deadlines scaled by %.2f", r.rtt, len(samples), r.scale)
+}
+
+// caseTimeout is the deadline of case c: its own Timeout or the run's,
+// scaled by the target's round-trip time when Options.Timeout was not
+// given.
+func (r *runner) caseTimeout(c *Case) time.Duration {
+	d := c.Timeout
+	if d <= 0 {
+		d = r.opts.Timeout
+	}
+	return time.Duration(float64(d) * r.scale)
+}
+
+// healthTimeout bounds the STATUS round trip after a case.
+func (r *runner) healthTimeout() time.Duration {
+	return time.Duration(float64(healthTimeout) * r.scale)
 }
 
 func (r *runner) pid() int {
@@ -435,13 +622,20 @@ func errOr(err error, f frame.Frame) any {
 	return f
 }
 
-// runCase runs one case, opening a session first when needed. The error
-// is non-nil only when a new session could not be started.
-func (r *runner) runCase(ctx context.Context, c *Case) (cr CaseResult, startErr error) {
+// retryFactor multiplies the deadline of the second attempt of a case
+// that timed out.
+const retryFactor = 2
+
+// runCase runs one case with its deadline times factor, opening a session
+// first when needed, gathers what it observed and asks verdict for the
+// outcome. It also returns the class of a systematic failure the case
+// showed ("" for none), for the run's early verdict.
+func (r *runner) runCase(ctx context.Context, c *Case, factor float64) (cr CaseResult, class failClass) {
 	cr = baseResult(c)
 	r.tr.beginCase(c.ID)
 	start := time.Now()
 	defer func() { cr.Duration = time.Since(start) }()
+	var o observations
 
 	if r.sess != nil && (c.Fresh || r.sess.isSpent()) {
 		r.tr.note("restarting the target for a fresh session")
@@ -457,10 +651,16 @@ func (r *runner) runCase(ctx context.Context, c *Case) (cr CaseResult, startErr 
 			s, err = r.open(ctx)
 		}
 		if err != nil {
-			cr.Outcome = Crash
-			cr.Message = err.Error()
+			if ctx.Err() != nil {
+				o.Interrupted = interruption(ctx)
+			} else {
+				o.StartFailed = err.Error()
+				class = failStart
+				r.lastStartErr = err
+			}
+			cr.Outcome, cr.Message = verdict(o)
 			cr.Trace = r.tr.entries()
-			return cr, err
+			return cr, class
 		}
 		r.sess = s
 		r.info.Pid = r.pid()
@@ -468,10 +668,7 @@ func (r *runner) runCase(ctx context.Context, c *Case) (cr CaseResult, startErr 
 	sess := r.sess
 	sess.beginCase()
 
-	timeout := c.Timeout
-	if timeout <= 0 {
-		timeout = r.opts.Timeout
-	}
+	timeout := time.Duration(float64(r.caseTimeout(c)) * factor)
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	t := &T{ctx: cctx, sess: sess, c: c, seed: r.opts.Seed, count: r.opts.Count, info: r.info}
@@ -499,7 +696,6 @@ func (r *runner) runCase(ctx context.Context, c *Case) (cr CaseResult, startErr 
 
 	deadline, _ := cctx.Deadline()
 	var end ending
-	hung := false
 	select {
 	case end = <-done:
 	case <-cctx.Done():
@@ -508,7 +704,7 @@ func (r *runner) runCase(ctx context.Context, c *Case) (cr CaseResult, startErr 
 		case <-time.After(graceAfterDeadline):
 			// The case is blocked where the context cannot reach (a
 			// write the target does not read): kill the session.
-			hung = true
+			o.Hung = true
 			r.tr.note("case did not return after its deadline; killing the target")
 			sess.kill(context.WithoutCancel(ctx))
 			select {
@@ -518,101 +714,83 @@ func (r *runner) runCase(ctx context.Context, c *Case) (cr CaseResult, startErr 
 			}
 		}
 	}
-	late := hung || end.at.After(deadline)
-	panicMsg := end.panicMsg
-	if panicMsg != nil {
-		t.Errorf("%v", panicMsg)
+	if end.panicMsg != nil {
+		t.Errorf("%v", end.panicMsg)
 	}
 
-	deliberate := sess.deliberate()
+	o.Late = o.Hung || end.at.After(deadline)
+	o.Deadline = timeout
+	o.Deliberate = sess.deliberate()
 	t.mu.Lock()
-	failed, skipped, msgs := t.failed, t.skipped, t.msgs
-	timedOut, connEnded, endedOK := t.timedOut, t.connEnded, t.endedOK
+	o.Failed, o.Skipped, o.SkipMessage = t.failed, t.skipped, t.skipMsg
+	o.Messages = t.msgs
+	o.WaitTimedOut, o.WaitSawEnd, o.EndExpected = t.timedOut, t.connEnded, t.endedOK
 	cr.Logs = t.logs
-	skipMsg := t.skipMsg
 	t.mu.Unlock()
-
-	switch {
-	case ctx.Err() != nil:
-		// The run was interrupted: no verdict.
-		cr.Outcome = Skip
-		cr.Message = "interrupted: " + ctx.Err().Error()
-		sess.markSpent()
-	case late && (hung || timedOut || (!failed && !skipped)):
-		cr.Outcome = Timeout
-		cr.Message = joinMsgs(msgs, fmt.Sprintf("the case did not finish within %v", timeout))
-		sess.markSpent()
-	case failed && !deliberate && (connEnded || (sess.endedErr() != nil && !endedOK)):
-		cr.Outcome = Crash
-		cr.Message = joinMsgs(msgs, "")
-		if !connEnded {
-			cr.Message += "; " + sess.endedError(ctx).Error()
-		}
-	case failed:
-		cr.Outcome = Fail
-		cr.Message = joinMsgs(msgs, "")
-	case !skipped && !deliberate && sess.endedErr() != nil && !endedOK:
-		// The case did not fail, but the connection ended without the
-		// case expecting it (ExpectEnd): the target crashed.
-		cr.Outcome = Crash
-		cr.Message = "during the case the " + sess.endedError(ctx).Error()
-	case skipped:
-		cr.Outcome = Skip
-		cr.Message = skipMsg
-	default:
-		cr.Outcome = Pass
+	if ctx.Err() != nil {
+		o.Interrupted = interruption(ctx)
+	}
+	if err := sess.endedErr(); err != nil && !o.Deliberate && !o.EndExpected && !o.Hung {
+		o.SessionEnded = sess.endedError(ctx).Error()
 	}
 
 	// Health check: a session the case did not end on purpose must still
 	// answer STATUS; otherwise the case is blamed.
-	if !sess.isSpent() && cr.Outcome != Timeout && ctx.Err() == nil {
-		hctx, hcancel := context.WithTimeout(ctx, min(healthTimeout, timeout))
-		r.tr.note("health check: STATUS")
-		_, err := sess.status(hctx)
-		hcancel()
-		if err != nil {
-			sess.markSpent()
-			var what string
-			switch {
-			case errors.Is(err, ErrConnEnded):
-				if cr.Outcome == Pass || cr.Outcome == Fail || cr.Outcome == Skip {
-					cr.Outcome = Crash
-				}
-				what = "after the case (health check): " + err.Error()
-			case errors.Is(err, ErrTimeout):
-				if cr.Outcome == Pass || cr.Outcome == Fail || cr.Outcome == Skip {
-					cr.Outcome = Timeout
-				}
-				what = "after the case the target did not answer STATUS: " + err.Error()
-			default:
-				if cr.Outcome == Pass || cr.Outcome == Skip {
-					cr.Outcome = Fail
-				}
-				what = "after the case the target answered STATUS wrongly: " + err.Error()
-			}
-			cr.Message += sep(cr.Message) + what
+	if out, _ := caseVerdict(o); out == Timeout || out == Interrupted {
+		sess.markSpent()
+	} else if !sess.isSpent() {
+		o.Health, o.HealthMessage = r.healthCheck(ctx, sess, timeout)
+	}
+	if fault, findings := sess.faults(); fault != nil || len(findings) > 0 {
+		if fault != nil {
+			o.Desync = fault.Error()
 		}
+		for _, f := range findings {
+			o.Findings = append(o.Findings, f.Error())
+		}
+	}
+
+	cr.Outcome, cr.Message = verdict(o)
+	switch {
+	case o.Desync != "":
+		class = failDesync
+	case o.Health == healthNoAnswer:
+		class = failStatus
 	}
 	cr.Trace = r.tr.entries()
-	return cr, nil
+	return cr, class
 }
 
-func sep(s string) string {
-	if s == "" {
-		return ""
+// healthCheck makes the STATUS round trip after a case, bounded by the
+// shorter of the health-check bound and the case deadline.
+func (r *runner) healthCheck(ctx context.Context, sess *session, timeout time.Duration) (health, string) {
+	hctx, cancel := context.WithTimeout(ctx, min(r.healthTimeout(), timeout))
+	defer cancel()
+	r.tr.note("health check: STATUS")
+	_, err := sess.status(hctx)
+	if err == nil {
+		return healthOK, ""
 	}
-	return "; "
+	sess.markSpent()
+	switch {
+	case errors.Is(err, ErrConnEnded):
+		return healthEnded, err.Error()
+	case errors.Is(err, ErrTimeout):
+		return healthNoAnswer, err.Error()
+	}
+	return healthWrong, err.Error()
 }
 
-func joinMsgs(msgs []string, fallback string) string {
-	var nonEmpty []string
-	for _, m := range msgs {
-		if m != "" {
-			nonEmpty = append(nonEmpty, m)
-		}
+// interruption says why the run's context ended.
+func interruption(ctx context.Context) string {
+	cause := context.Cause(ctx)
+	switch {
+	case cause == nil:
+		return "the run was interrupted"
+	case errors.Is(cause, context.DeadlineExceeded) && cause == ctx.Err():
+		return "the run's time limit passed"
+	case cause == context.Canceled:
+		return "the run was interrupted"
 	}
-	if len(nonEmpty) == 0 {
-		return fallback
-	}
-	return strings.Join(nonEmpty, "; ")
+	return cause.Error()
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/execnet-conform/execnet-conform/conformance/finding"
 	"github.com/execnet-conform/execnet-conform/reference/frame"
 	"github.com/execnet-conform/execnet-conform/reference/transport"
 	"github.com/execnet-conform/execnet-conform/spec"
@@ -100,9 +101,13 @@ func TestRunOutcomes(t *testing.T) {
 		}
 	}
 	// Sessions: first, after b/timeout, after c/crash, after c/silent-crash,
-	// after c/silent-hang, after d/expected-end, after d/end-never-comes.
-	if n := ft.opens.Load(); n != 7 {
-		t.Errorf("target opened %d times, want 7", n)
+	// after c/silent-hang, after d/expected-end, after d/end-never-comes,
+	// and one more for the retry of each of the three timed-out cases.
+	if n := ft.opens.Load(); n != 10 {
+		t.Errorf("target opened %d times, want 10", n)
+	}
+	if c := findCase(res, "b/timeout"); c.Attempts != 2 {
+		t.Errorf("b/timeout ran %d times, want 2 (a timed-out case is retried once)", c.Attempts)
 	}
 	if res.OK() {
 		t.Errorf("result OK despite failures")
@@ -445,20 +450,21 @@ func TestHugeDeclaredFrameEndsTheSession(t *testing.T) {
 		rawCase("h/huge", func(t *T) {
 			t.Send(frame.Frame{Code: 104})
 			_, err := t.Recv()
-			if !errors.Is(err, ErrConnEnded) || !errors.Is(err, frame.ErrTooLarge) {
-				t.Errorf("Recv error %v, want the end of the connection for an oversized frame", err)
+			if !errors.Is(err, ErrDesync) || !errors.Is(err, finding.ErrFinding) {
+				t.Errorf("Recv error %v, want a desynchronised stream for an oversized frame", err)
 			}
 		}),
 		echoCase("h/next"),
 	)
 	got := outcomes(res)
-	// The case saw what it expected; the session is gone, so the runner
-	// blames it as a crash and restarts for the next case.
-	if got["h/huge"] != Crash || got["h/next"] != Pass {
+	// The case saw the end it accepts, but the runner could not parse
+	// the stream: that fails the case, and the next gets a new session.
+	if got["h/huge"] != Fail || got["h/next"] != Pass {
 		t.Errorf("outcomes %v: %s", got, findCase(res, "h/huge").Message)
 	}
-	if !strings.Contains(findCase(res, "h/huge").Message, "over the limit") {
-		t.Errorf("message %q does not name the oversized frame", findCase(res, "h/huge").Message)
+	if m := findCase(res, "h/huge").Message; !strings.Contains(m, "[SEC-RUN-1] declared payload length 1073741824 is over") ||
+		!strings.Contains(m, "bytes 040000000140000000") {
+		t.Errorf("message %q does not name the clause and the bytes of the oversized frame", m)
 	}
 }
 
@@ -484,7 +490,7 @@ func TestTextReporterTerminal(t *testing.T) {
 	}
 }
 
-func TestInterruptedRunSkipsTheRest(t *testing.T) {
+func TestInterruptedRunMarksTheRest(t *testing.T) {
 	ft := newFakeTarget(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -500,8 +506,11 @@ func TestInterruptedRunSkipsTheRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := outcomes(res)
-	if got["i/first"] != Pass || got["i/interrupted"] != Skip || got["i/never-run"] != Skip {
+	if got["i/first"] != Pass || got["i/interrupted"] != Interrupted || got["i/never-run"] != Interrupted {
 		t.Errorf("outcomes %v", got)
+	}
+	if res.Interrupted == "" || res.OK() {
+		t.Errorf("result Interrupted %q, OK %v: want the interruption marked and the run not OK", res.Interrupted, res.OK())
 	}
 }
 
@@ -563,6 +572,101 @@ func TestChannelIDsExhaustedNotWrapped(t *testing.T) {
 	for range 2 {
 		if id, err := s.newChannelID(); !errors.Is(err, ErrIDsExhausted) {
 			t.Fatalf("after the last id: %d, %v; want ErrIDsExhausted", id, err)
+		}
+	}
+}
+
+// TestUnparseableStreamIsNotAnOrderlyEnd: a case that accepts the end of
+// the connection (as termination/terminate/connection-ends does) fails
+// when the target, instead of ending, writes what the runner cannot parse
+// and hangs; the failure names the clause and shows the bytes, and the
+// run goes on with a new session.
+func TestUnparseableStreamIsNotAnOrderlyEnd(t *testing.T) {
+	for _, tc := range []struct {
+		code         spec.MsgCode
+		clause, text string
+	}{
+		{104, "[SEC-RUN-1]", "040000000140000000"},
+		{105, "[FRM-HDR-2]", "0400000001fffffffe"},
+		{106, "[FRM-CODE-1]", "547261636562"},
+	} {
+		ft := newFakeTarget(t)
+		res := runFake(t, ft, Options{Timeout: 2 * time.Second},
+			rawCase("u/ends", func(t *T) {
+				t.Send(frame.Frame{Code: tc.code})
+				t.ExpectEnd()
+			}),
+			echoCase("u/next"),
+		)
+		c := findCase(res, "u/ends")
+		if c.Outcome != Fail || !strings.Contains(c.Message, tc.clause) || !strings.Contains(c.Message, tc.text) {
+			t.Errorf("code %d: %s %q, want a failure naming %s and the bytes %s", tc.code, c.Outcome, c.Message, tc.clause, tc.text)
+		}
+		if c.Duration > time.Second {
+			t.Errorf("code %d: the case took %v, want the desync noticed at once", tc.code, c.Duration)
+		}
+		if o := findCase(res, "u/next").Outcome; o != Pass {
+			t.Errorf("code %d: next case %s, want a new session", tc.code, o)
+		}
+	}
+}
+
+// TestTimedOutCaseIsRetriedOnce: a case that times out once and then
+// passes is a pass, marked slow, with two attempts; one that times out
+// twice is a timeout.
+func TestTimedOutCaseIsRetriedOnce(t *testing.T) {
+	ft := newFakeTarget(t)
+	tries := 0
+	res := runFake(t, ft, Options{Timeout: 200 * time.Millisecond},
+		rawCase("r/flaky", func(t *T) {
+			tries++
+			if tries == 1 {
+				t.Expect(spec.MsgChannelData, t.NewChannelID()) // never answered
+			}
+		}),
+		rawCase("r/always", func(t *T) { t.Expect(spec.MsgChannelData, t.NewChannelID()) }),
+	)
+	if c := findCase(res, "r/flaky"); c.Outcome != Pass || !c.Slow || c.Attempts != 2 || len(c.Logs) == 0 {
+		t.Errorf("r/flaky: %s slow=%v attempts=%d logs=%q: want a slow pass on the second attempt", c.Outcome, c.Slow, c.Attempts, c.Logs)
+	}
+	if c := findCase(res, "r/always"); c.Outcome != Timeout || c.Attempts != 2 {
+		t.Errorf("r/always: %s attempts=%d: want a timeout after two attempts", c.Outcome, c.Attempts)
+	}
+	var txt bytes.Buffer
+	rep := NewTextReporter(&txt, TextOptions{})
+	rep.End(res)
+	if !strings.Contains(txt.String(), "slow (over half the deadline, or passed when retried): r/flaky") {
+		t.Errorf("text report does not list the slow case apart:\n%s", txt.String())
+	}
+}
+
+// TestDeadlinesScaleWithRoundTripTime: without Options.Timeout, a target
+// whose STATUS takes 30 ms gets deadlines about three times the default;
+// with it, deadlines are used as given.
+func TestDeadlinesScaleWithRoundTripTime(t *testing.T) {
+	for _, tc := range []struct {
+		timeout   time.Duration
+		minScale  float64
+		maxScale  float64
+		wantBound time.Duration
+	}{
+		{0, 2.5, maxScale, time.Duration(2.5 * float64(DefaultTimeout))},
+		{time.Second, 1, 1, time.Second},
+	} {
+		ft := newFakeTarget(t)
+		ft.statusDelay = 30 * time.Millisecond
+		var got time.Duration
+		res, err := Run(context.Background(), Options{Target: "fake", Open: ft.open, Timeout: tc.timeout}, []Case{
+			rawCase("d/deadline", func(t *T) { got = time.Until(t.Deadline()) }),
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.RTT < 30*time.Millisecond || res.TimeoutScale < tc.minScale || res.TimeoutScale > tc.maxScale {
+			t.Errorf("timeout %v: rtt %v, scale %.2f: want %.1f..%.1f", tc.timeout, res.RTT, res.TimeoutScale, tc.minScale, tc.maxScale)
+		}
+		if got < tc.wantBound-100*time.Millisecond || got > time.Duration(float64(tc.wantBound)*maxScale) {
+			t.Errorf("timeout %v: case deadline %v from its start, want about %v or more", tc.timeout, got, tc.wantBound)
 		}
 	}
 }

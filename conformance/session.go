@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/execnet-conform/execnet-conform/conformance/finding"
 	"github.com/execnet-conform/execnet-conform/reference/frame"
 	"github.com/execnet-conform/execnet-conform/reference/transport"
 	"github.com/execnet-conform/execnet-conform/spec"
@@ -26,6 +27,8 @@ const (
 	// consumes frames.
 	maxBacklog      = 4096
 	maxBacklogBytes = 64 << 20
+	// maxFindings bounds the non-fatal findings kept per case.
+	maxFindings = 4
 )
 
 // session is one bootstrapped connection to the target. A reader goroutine
@@ -53,6 +56,10 @@ type session struct {
 	caseSeq int
 	spent   bool // not to be reused: a case ended it or left it unusable
 	ending  bool // a case ended the session on purpose
+	// fault is the finding that desynchronised the stream, if any;
+	// findings are the non-fatal ones of the current case.
+	fault    *finding.Finding
+	findings []*finding.Finding
 
 	closeOnce sync.Once
 }
@@ -75,9 +82,25 @@ func newSession(conn transport.Conn, stderr *tailBuffer, tr *tracer) *session {
 
 func (s *session) readLoop() {
 	defer close(s.rdone)
-	r := frame.NewReader(bufio.NewReaderSize(s.conn, 64<<10))
+	br := bufio.NewReaderSize(s.conn, 64<<10)
+	r := frame.NewReader(br)
 	r.MaxPayload = maxPayload
+	// The bound is per frame: a frame that declares up to it gets its
+	// buffer at once, so it costs its size and not the copies of growing.
+	r.WholeAlloc = maxPayload
 	for {
+		off := r.Offset()
+		// The header is judged before its payload is awaited: a stream
+		// that is not at a frame boundary (text, junk) must not make the
+		// runner wait for a payload that was never sent.
+		if _, err := br.Peek(spec.HeaderSize); err == nil {
+			hdr, _ := br.Peek(max(spec.HeaderSize, min(br.Buffered(), finding.ExcerptMax)))
+			if fd := finding.Header(hdr, maxPayload); fd != nil {
+				fd.Offset = off
+				s.desync(fd)
+				return
+			}
+		}
 		f, err := r.ReadFrame()
 		if err != nil {
 			select {
@@ -85,6 +108,10 @@ func (s *session) readLoop() {
 				// Closed by the runner: not the target's doing.
 				err = io.ErrClosedPipe
 			default:
+				if fd := finding.ReadError(err); fd != nil {
+					s.desync(fd)
+					return
+				}
 				s.tr.note("connection ended: %v", err)
 			}
 			s.mu.Lock()
@@ -95,7 +122,14 @@ func (s *session) readLoop() {
 			s.mu.Unlock()
 			return
 		}
+		v, fd := finding.Payload(f.Code, f.Channel, f.Payload)
 		s.mu.Lock()
+		if fd != nil {
+			fd.Offset = off
+			if len(s.findings) < maxFindings {
+				s.findings = append(s.findings, fd)
+			}
+		}
 		if _, seen := s.owner[f.Channel]; !seen && f.Channel != 0 {
 			// A channel the target opened (or one we never allocated)
 			// belongs to the case during which it first appears.
@@ -103,9 +137,12 @@ func (s *session) readLoop() {
 		}
 		stale := s.isStaleLocked(f.Channel)
 		s.mu.Unlock()
-		e := frameEntry(DirRecv, f)
+		e := frameEntryValue(DirRecv, f, v)
+		if fd != nil {
+			e.Note = fd.Error()
+		}
 		if stale {
-			e.Note = "dropped: channel of an earlier case"
+			e.Note = "dropped: channel of an earlier case" + sep(e.Note) + e.Note
 			s.tr.add(e)
 			continue
 		}
@@ -114,6 +151,34 @@ func (s *session) readLoop() {
 			return
 		}
 	}
+}
+
+// desync ends the session after a frame the runner cannot read past: the
+// stream cannot be resynchronised, so the target is killed at once (as
+// after a crash) rather than left to block writes or send more.
+func (s *session) desync(fd *finding.Finding) {
+	s.tr.note("stream desynchronised: %v", fd)
+	s.mu.Lock()
+	if s.fault == nil {
+		s.fault = fd
+	}
+	if s.ended == nil {
+		s.ended = &DesyncError{Finding: fd}
+	}
+	s.wakeLocked()
+	s.mu.Unlock()
+	if p := s.conn.Process(); p != nil {
+		_ = p.Kill()
+	}
+	_ = s.conn.Close()
+}
+
+// faults returns the fatal finding that ended the session (or nil) and
+// the non-fatal findings on frames received since the case began.
+func (s *session) faults() (*finding.Finding, []*finding.Finding) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fault, append([]*finding.Finding(nil), s.findings...)
 }
 
 // enqueue adds f to the pending frames, waiting while the backlog is full.
@@ -156,6 +221,7 @@ func (s *session) beginCase() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.caseSeq++
+	s.findings = nil
 	kept := s.pending[:0]
 	s.pendB = 0
 	for _, f := range s.pending {
@@ -395,13 +461,20 @@ func (s *session) shutdown(ctx context.Context, polite bool) *transport.ExitStat
 		}
 		close(s.stop)
 		_ = s.conn.Close()
-		if p != nil && st == nil {
+		if p != nil {
+			// The whole process group is killed also when the leader
+			// has exited on its own: a child it left behind (in the
+			// background, or holding its stdout open) must not outlive
+			// the session (SEC-RUN-1). Killing a group that is gone is
+			// not an error.
 			_ = p.Kill()
-			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			if x, err := p.Wait(wctx); err == nil {
-				st = &x
+			if st == nil {
+				wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				if x, err := p.Wait(wctx); err == nil {
+					st = &x
+				}
+				cancel()
 			}
-			cancel()
 		}
 		// The reader returns once the stream is closed.
 		select {

@@ -238,7 +238,7 @@ func (t *T) ExpectCloseError(ch int32) string {
 	}
 	s, ok := v.(codec.Str)
 	if !ok {
-		t.Fatalf("CHANNEL_CLOSE_ERROR payload on channel %d is %s, want str: %s", ch, v.Kind(), reprTrunc(repr(v)))
+		t.Fatalf("CHANNEL_CLOSE_ERROR payload on channel %d is %s, want str: %s", ch, v.Kind(), Describe(v, traceReprMax))
 	}
 	return string(s)
 }
@@ -332,7 +332,7 @@ func (t *T) Status() (*codec.Dict, error) {
 	}
 	d, ok := v.(*codec.Dict)
 	if !ok {
-		return nil, fmt.Errorf("STATUS reply is %s, want dict: %s", v.Kind(), reprTrunc(repr(v)))
+		return nil, fmt.Errorf("STATUS reply is %s, want dict: %s", v.Kind(), Describe(v, traceReprMax))
 	}
 	return d, nil
 }
@@ -437,7 +437,7 @@ func describePayload(f frame.Frame) string {
 	if text, ok := v.(codec.Str); ok && f.Code == spec.MsgChannelCloseError {
 		return "remote error " + repr(codec.Str(tailText(strings.TrimSpace(string(text)), 300)))
 	}
-	return reprTrunc(repr(v))
+	return Describe(v, traceReprMax)
 }
 
 // tailText returns the last max bytes of s (on a character boundary),

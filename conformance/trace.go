@@ -158,11 +158,19 @@ func (tr *tracer) note(format string, args ...any) {
 // frameEntry builds the entry for a whole frame, decoding its payload when
 // it holds one serialized value.
 func frameEntry(dir string, f frame.Frame) TraceEntry {
+	return frameEntryValue(dir, f, nil)
+}
+
+// frameEntryValue is frameEntry with the payload already decoded as v
+// (nil: not decoded yet).
+func frameEntryValue(dir string, f frame.Frame, v codec.Value) TraceEntry {
 	e := TraceEntry{Dir: dir, Code: f.Code.String(), Channel: f.Channel, Length: len(f.Payload)}
 	if len(f.Payload) > 0 {
 		e.Hex = hexTrunc(f.Payload)
 		if len(f.Payload) > traceDecodeMax {
 			e.Repr = fmt.Sprintf("<not decoded: %d bytes>", len(f.Payload))
+		} else if v != nil {
+			e.Repr = reprTrunc(traceRepr(f.Code, v))
 		} else if v, err := loads(f.Payload); err == nil {
 			e.Repr = reprTrunc(traceRepr(f.Code, v))
 		} else {

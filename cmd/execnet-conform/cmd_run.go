@@ -37,7 +37,8 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var run, skip patternList
 	fs.Var(&run, "run", "run only cases matching these `patterns` (comma-separated, repeatable; glob per id segment, or prefix)")
 	fs.Var(&skip, "skip", "skip cases matching these `patterns` (as for --run)")
-	timeout := fs.Duration("timeout", conformance.DefaultTimeout, "default deadline of each case")
+	timeout := fs.Duration("timeout", 0, "default deadline of each case (default 5s, with every deadline scaled by the target's round-trip time measured at start; a value given here is used as is)")
+	runTimeout := fs.Duration("run-timeout", 0, "end the whole run after this long, writing the reports with what ran (0: no limit)")
 	bootTimeout := fs.Duration("bootstrap-timeout", conformance.DefaultBootstrapTimeout, "deadline for starting the target")
 	known := fs.String("known-failing", "", "`file` listing known failures: lines \"case-id DEV-N [/regexp/] reason\"")
 	seed := fs.Int64("seed", 0, "random seed for property cases (default: chosen at random and printed)")
@@ -67,7 +68,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if *style != "import" && *style != "exec" {
 		return usageErr("--style must be import or exec, not %q", *style)
 	}
-	if *timeout <= 0 || *bootTimeout <= 0 {
+	if *timeout < 0 || *bootTimeout <= 0 || *runTimeout < 0 {
 		return usageErr("timeouts must be positive")
 	}
 	if *count <= 0 {
@@ -112,12 +113,19 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		opts.KnownFailing = kf
 	}
+	// Output files are checked before the first case: a report that
+	// cannot be written is a usage error now, not after the whole run.
+	if *junit != "" {
+		if err := checkCreatable(*junit); err != nil {
+			return usageErr("--junit: %v", err)
+		}
+	}
 	var traceFile *os.File
 	var traceBuf *bufio.Writer
 	if *tracePath != "" {
 		f, err := os.Create(*tracePath)
 		if err != nil {
-			return usageErr("%v", err)
+			return usageErr("--trace: %v", err)
 		}
 		traceFile = f
 		traceBuf = bufio.NewWriter(f)
@@ -136,6 +144,11 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *runTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, *runTimeout, fmt.Errorf("the run's time limit (--run-timeout %v) passed", *runTimeout))
+		defer cancel()
+	}
 	res, err := conformance.Run(ctx, opts, all, rep)
 	if traceFile != nil {
 		ferr := traceBuf.Flush()
@@ -146,8 +159,14 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			err = fmt.Errorf("writing %s: %w", *tracePath, ferr)
 		}
 	}
+	// Reports are written however the run ended (a harness error, an
+	// interrupt, the run's time limit), with what ran so far.
+	code := exitOK
 	if err != nil {
 		fmt.Fprintf(stderr, "execnet-conform run: %v\n", err)
+		code = exitUsage
+	}
+	if res == nil {
 		return exitUsage
 	}
 	if *format == "json" {
@@ -162,8 +181,11 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	if ctx.Err() != nil {
-		fmt.Fprintln(stderr, "execnet-conform run: interrupted")
+	if code != exitOK {
+		return code
+	}
+	if res.Interrupted != "" || ctx.Err() != nil {
+		fmt.Fprintf(stderr, "execnet-conform run: interrupted: %s\n", res.Interrupted)
 		return exitUsage
 	}
 	if !res.OK() {
@@ -279,4 +301,25 @@ func writeFileWith(path string, fn func(io.Writer) error) error {
 		err = cerr
 	}
 	return err
+}
+
+// checkCreatable reports whether path can be created or overwritten,
+// without leaving a new file behind.
+func checkCreatable(path string) error {
+	if st, err := os.Stat(path); err == nil {
+		if st.IsDir() {
+			return fmt.Errorf("%s is a directory", path)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		return f.Close()
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(path)
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/execnet-conform/execnet-conform/internal/hostileworker"
 	"github.com/execnet-conform/execnet-conform/internal/peers"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -15,6 +16,7 @@ import (
 // TestMain makes the test binary double as the execnet-conform command
 // inside test scripts (testscript installs it on PATH under that name).
 func TestMain(m *testing.M) {
+	hostileworker.Main() // returns unless started as a hostile worker
 	testscript.Main(m, map[string]func(){
 		"execnet-conform": func() { os.Exit(mainArgs(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 	})

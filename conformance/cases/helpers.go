@@ -24,16 +24,11 @@ func hexOf(b []byte) string {
 	return fmt.Sprintf("%s... (%d bytes)", hex.EncodeToString(b[:hexShown]), len(b))
 }
 
-// reprOf renders v as a Python literal for failure messages, abbreviated.
+// reprOf renders v as a Python literal for failure messages, abbreviated;
+// its cost is bounded by what it shows (conformance.Describe), so that a
+// 60 MiB value does not cost gigabytes to describe.
 func reprOf(v codec.Value) string {
-	if v == nil {
-		return "<nothing>"
-	}
-	s := codec.Repr(v)
-	if len(s) > 400 {
-		s = fmt.Sprintf("%s... (%d chars)", s[:400], len(s))
-	}
-	return s
+	return conformance.Describe(v, 400)
 }
 
 // mustDumps encodes v with the reference codec; a failure is a bug in

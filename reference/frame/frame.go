@@ -61,6 +61,12 @@ type Reader struct {
 	r          io.Reader
 	off        int64
 	MaxPayload int // 0 means DefaultMaxPayload
+	// WholeAlloc: a payload of at most this many bytes is allocated at
+	// once, at its declared length, instead of growing as data arrives.
+	// A reader whose MaxPayload is small enough to be spent on one frame
+	// sets it to MaxPayload, so that a large frame costs its size and not
+	// the copies of growing. 0 means 1 MiB.
+	WholeAlloc int
 	hdr        [spec.HeaderSize]byte
 }
 
@@ -107,7 +113,7 @@ func (r *Reader) ReadFrame() (Frame, error) {
 	if length == 0 {
 		return f, nil
 	}
-	f.Payload, err = readN(r.r, int(length))
+	f.Payload, err = readN(r.r, int(length), r.WholeAlloc)
 	r.off += int64(len(f.Payload))
 	if err != nil {
 		got := len(f.Payload)
@@ -119,10 +125,10 @@ func (r *Reader) ReadFrame() (Frame, error) {
 }
 
 // readN reads exactly n bytes, allocating at most twice what has arrived
-// plus one chunk.
-func readN(r io.Reader, n int) ([]byte, error) {
+// plus one chunk, or n at once when n is at most whole.
+func readN(r io.Reader, n, whole int) ([]byte, error) {
 	const chunk = 1 << 20
-	if n <= chunk {
+	if n <= chunk || n <= whole {
 		b := make([]byte, n)
 		k, err := io.ReadFull(r, b)
 		return b[:k], err
