@@ -39,7 +39,8 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.Var(&skip, "skip", "skip cases matching these `patterns` (as for --run)")
 	timeout := fs.Duration("timeout", conformance.DefaultTimeout, "default deadline of each case")
 	bootTimeout := fs.Duration("bootstrap-timeout", conformance.DefaultBootstrapTimeout, "deadline for starting the target")
-	known := fs.String("known-failing", "", "`file` listing known failures: lines \"case-id DEV-N [/regexp/] reason\"")
+	known := fs.String("known-failing", "", "known failures: the `name` of a built-in list ("+strings.Join(conformance.KnownFailingNames(), ", ")+") or a file of lines \"case-id DEV-N [/regexp/] reason\" or \"case-id PORT: reason\"")
+	writeKnown := fs.String("write-known-failing", "", "write a known-failing list for this run's failures to `file` (new entries are PORT:, to be edited)")
 	seed := fs.Int64("seed", 0, "random seed for property cases (default: chosen at random and printed)")
 	count := fs.Int("count", conformance.DefaultCount, "values tried by each property case")
 	tracePath := fs.String("trace", "", "write the decoded wire log of the whole run to `file`")
@@ -106,7 +107,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		Env: envFlags.env(),
 	}
 	if *known != "" {
-		kf, err := conformance.LoadKnownFailing(*known)
+		kf, err := conformance.OpenKnownFailing(*known)
 		if err != nil {
 			return usageErr("%v", err)
 		}
@@ -158,6 +159,12 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if *junit != "" {
 		if err := writeFileWith(*junit, func(w io.Writer) error { return conformance.WriteJUnit(w, res) }); err != nil {
+			fmt.Fprintf(stderr, "execnet-conform run: %v\n", err)
+			return exitUsage
+		}
+	}
+	if *writeKnown != "" {
+		if err := writeFileWith(*writeKnown, func(w io.Writer) error { return conformance.WriteKnownFailing(w, res) }); err != nil {
 			fmt.Fprintf(stderr, "execnet-conform run: %v\n", err)
 			return exitUsage
 		}

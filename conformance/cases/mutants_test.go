@@ -109,7 +109,7 @@ func TestMutants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	known, err := conformance.LoadKnownFailing("../../testdata/known-failures/python-execnet-1.9-cpython.txt")
+	known, err := conformance.LoadKnownFailing("../../testdata/known-failures/execnet-1.9.0.txt")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ func TestSSHTarget(t *testing.T) {
 	t.Setenv("HOME", home)
 	t.Setenv("SSH_AUTH_SOCK", "")
 
-	known, err := conformance.LoadKnownFailing("../../testdata/known-failures/python-execnet-1.9-cpython.txt")
+	known, err := conformance.LoadKnownFailing("../../testdata/known-failures/execnet-1.9.0.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
