@@ -237,7 +237,11 @@ func (r *TextReporter) failedSummary(res *Result) {
 	if len(bad) == 0 {
 		return
 	}
-	fmt.Fprintf(r.w, "\n%d unexpected outcomes:\n", len(bad))
+	noun := "outcomes"
+	if len(bad) == 1 {
+		noun = "outcome"
+	}
+	fmt.Fprintf(r.w, "\n%d unexpected %s:\n", len(bad), noun)
 	for i, c := range bad {
 		if i == maxListedFailures {
 			fmt.Fprintf(r.w, "  ... and %d more (--format json lists all)\n", len(bad)-i)
