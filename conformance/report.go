@@ -39,6 +39,10 @@ type TextOptions struct {
 	Color    bool // ANSI colours (off when NO_COLOR is set or not a terminal)
 	Progress bool // a one-line counter, rewritten in place (terminals)
 	Verbose  bool // one line per case, also for passing cases
+	// Target names the target in the header instead of the result's
+	// xspec (for example the built-in worker, whose xspec under go run
+	// holds a temporary path); empty: the xspec.
+	Target string
 }
 
 // TextReporter writes a human-readable report as the run goes.
@@ -88,7 +92,11 @@ func (r *TextReporter) clearProgress() {
 func (r *TextReporter) Begin(total int, res *Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	fmt.Fprintf(r.w, "execnet-conform %s, spec %s: %d cases against %s\n", res.SuiteVersion, res.SpecVersion, total, res.Target)
+	target := res.Target
+	if r.o.Target != "" {
+		target = r.o.Target
+	}
+	fmt.Fprintf(r.w, "execnet-conform %s, spec %s: %d cases against %s\n", res.SuiteVersion, res.SpecVersion, total, target)
 	if len(res.Implementation) > 0 {
 		fmt.Fprintf(r.w, "implementation: %s\n", formatInfo(res.Implementation))
 	}

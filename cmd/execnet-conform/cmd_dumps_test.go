@@ -100,3 +100,15 @@ func TestLoadsLargeInput(t *testing.T) {
 		}
 	}
 }
+
+func TestBuiltinLabel(t *testing.T) {
+	tmp := filepath.Clean(os.TempDir())
+	goRun := "popen//python=" + filepath.Join(tmp, "go-build123", "b001", "exe", "execnet-conform") + " worker"
+	if got := builtinLabel(goRun); strings.Contains(got, "go-build") || !strings.Contains(got, "go run's temporary build") {
+		t.Errorf("builtinLabel(%q) = %q, want no temporary path", goRun, got)
+	}
+	installed := "popen//python=/root/go/bin/execnet-conform worker"
+	if got := builtinLabel(installed); got != "the built-in Go worker ("+installed+")" {
+		t.Errorf("builtinLabel(%q) = %q", installed, got)
+	}
+}

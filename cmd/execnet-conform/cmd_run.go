@@ -94,12 +94,14 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(run) > 0 && countSelected(all, sel) == 0 {
 		return usageErr("no case matches --run %s", run.String())
 	}
+	targetLabel := ""
 	if *target == "" {
 		t, err := builtinTarget()
 		if err != nil {
 			return usageErr("%v", err)
 		}
 		*target = t
+		targetLabel = builtinLabel(t)
 	}
 	opts := conformance.Options{
 		Target: *target, Style: *style, Select: sel, Timeout: *timeout, BootstrapTimeout: *bootTimeout,
@@ -132,6 +134,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			Color:    tty && os.Getenv("NO_COLOR") == "",
 			Progress: tty,
 			Verbose:  *verbose,
+			Target:   targetLabel,
 		})
 	}
 
@@ -244,6 +247,33 @@ func builtinTarget() (string, error) {
 		}
 	}
 	return "popen//python=" + shellQuote(self) + " worker", nil
+}
+
+// builtinLabel names the built-in target in the text report's header:
+// "the built-in Go worker (XSPEC)", or, when the binary is go run's
+// temporary build, without its path, which would mean nothing after the
+// run.
+func builtinLabel(xspec string) string {
+	self := strings.TrimSuffix(strings.TrimPrefix(xspec, "popen//python="), " worker")
+	if isGoRunBinary(self) {
+		return "the built-in Go worker (execnet-conform worker, go run's temporary build)"
+	}
+	return "the built-in Go worker (" + xspec + ")"
+}
+
+// isGoRunBinary reports whether path is a binary that go run built in a
+// temporary go-build directory.
+func isGoRunBinary(path string) bool {
+	path = strings.Trim(path, "'")
+	if !strings.HasPrefix(path, filepath.Clean(os.TempDir())+string(filepath.Separator)) {
+		return false
+	}
+	for _, el := range strings.Split(filepath.ToSlash(path), "/") {
+		if strings.HasPrefix(el, "go-build") {
+			return true
+		}
+	}
+	return false
 }
 
 // shellQuote quotes s for the shell-style split of xspec's python= value.
