@@ -43,6 +43,9 @@ type TextOptions struct {
 	// xspec (for example the built-in worker, whose xspec under go run
 	// holds a temporary path); empty: the xspec.
 	Target string
+	// Notes are lines printed after the header (for example how many
+	// cases the selection left out).
+	Notes []string
 }
 
 // TextReporter writes a human-readable report as the run goes.
@@ -101,6 +104,9 @@ func (r *TextReporter) Begin(total int, res *Result) {
 		fmt.Fprintf(r.w, "implementation: %s\n", formatInfo(res.Implementation))
 	}
 	fmt.Fprintf(r.w, "seed %d, count %d\n", res.Seed, res.Count)
+	for _, n := range r.o.Notes {
+		fmt.Fprintf(r.w, "note: %s\n", n)
+	}
 }
 
 func formatInfo(m map[string]string) string {

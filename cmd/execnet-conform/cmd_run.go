@@ -35,8 +35,11 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	target := fs.String("target", "", "`xspec` of the worker under test (default: the built-in Go worker, this executable's \"worker\" subcommand)")
 	style := fs.String("style", "import", "bootstrap style for Python targets: import (test the interpreter's own execnet) or exec (ship gateway_base.py)")
 	var run, skip patternList
-	fs.Var(&run, "run", "run only cases matching these `patterns` (comma-separated, repeatable; glob per id segment, or prefix)")
+	fs.Var(&run, "run", "run only cases matching these `patterns` (comma-separated, repeatable; glob per id segment, ** for any segments, or prefix)")
 	fs.Var(&skip, "skip", "skip cases matching these `patterns` (as for --run)")
+	var clauses patternList
+	fs.Var(&clauses, "clause", "run only the cases that cite these SPEC.md `clauses` (SER-INT-1, or globs such as SER-INT-*; comma-separated, repeatable)")
+	strict := fs.Bool("strict", false, "also run the SHOULD and MAY cases (by default only MUST cases run and count, as in h2spec)")
 	timeout := fs.Duration("timeout", conformance.DefaultTimeout, "default deadline of each case")
 	bootTimeout := fs.Duration("bootstrap-timeout", conformance.DefaultBootstrapTimeout, "deadline for starting the target")
 	known := fs.String("known-failing", "", "known failures: the `name` of a built-in list ("+strings.Join(conformance.KnownFailingNames(), ", ")+") or a file of lines \"case-id DEV-N [/regexp/] reason\" or \"case-id PORT: reason\"")
@@ -91,8 +94,30 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err := conformance.CheckCases(all); err != nil {
 		return usageErr("%v", err)
 	}
-	if len(run) > 0 && countSelected(all, sel) == 0 {
-		return usageErr("no case matches --run %s", run.String())
+	var notes []string
+	if len(clauses) > 0 {
+		ids, err := conformance.CasesCiting(all, clauses)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		sel.Only = ids
+	}
+	if !*strict {
+		chosen := countSelected(all, sel)
+		sel.Only = conformance.Intersect(sel.Only, conformance.CasesAtLevels(all, conformance.MUST))
+		if n := chosen - countSelected(all, sel); n > 0 {
+			notes = append(notes, fmt.Sprintf("%d SHOULD or MAY cases not run (--strict runs them)", n))
+		}
+	}
+	if countSelected(all, sel) == 0 {
+		switch {
+		case len(notes) > 0:
+			return usageErr("no MUST case is selected; %s", notes[0])
+		case len(run) > 0 && len(clauses) == 0:
+			return usageErr("no case matches --run %s", run.String())
+		default:
+			return usageErr("no case is selected")
+		}
 	}
 	targetLabel := ""
 	if *target == "" {
@@ -135,6 +160,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			Progress: tty,
 			Verbose:  *verbose,
 			Target:   targetLabel,
+			Notes:    notes,
 		})
 	}
 
@@ -190,8 +216,10 @@ func runList(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var run, skip patternList
 	fs.Var(&run, "run", "list only cases matching these `patterns`")
 	fs.Var(&skip, "skip", "leave out cases matching these `patterns`")
+	var clauses patternList
+	fs.Var(&clauses, "clause", "list only the cases that cite these SPEC.md `clauses` (SER-INT-1, SER-INT-*)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: execnet-conform list [--format text|json] [--run P] [--skip P]")
+		fmt.Fprintln(stderr, "usage: execnet-conform list [--format text|json] [--run P] [--skip P] [--clause C]")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args, stderr, ""); !ok {
@@ -205,6 +233,14 @@ func runList(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err := sel.Validate(); err != nil {
 		fmt.Fprintf(stderr, "execnet-conform list: %v\n", err)
 		return exitUsage
+	}
+	if len(clauses) > 0 {
+		ids, err := conformance.CasesCiting(cases.All(), clauses)
+		if err != nil {
+			fmt.Fprintf(stderr, "execnet-conform list: %v\n", err)
+			return exitUsage
+		}
+		sel.Only = ids
 	}
 	var out []conformance.Case
 	for _, c := range cases.All() {
