@@ -502,6 +502,16 @@ type Status struct {
 	Raw          *codec.Dict // the whole reply, for keys not modelled here
 }
 
+// String renders the status in the form of fmt's %+v, with Raw as a
+// Python literal (so that %v and %+v show the reply, not a pointer).
+func (s Status) String() string {
+	raw := "<nil>"
+	if s.Raw != nil {
+		raw = codec.Repr(s.Raw)
+	}
+	return fmt.Sprintf("{NumChannels:%d NumExecuting:%d ExecModel:%s Raw:%s}", s.NumChannels, s.NumExecuting, s.ExecModel, raw)
+}
+
 // Status asks the peer for its status: it allocates a fresh channel id,
 // sends STATUS and waits for the reply dict (the peer creates no channel).
 func (g *Gateway) Status(ctx context.Context) (Status, error) {
