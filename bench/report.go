@@ -67,7 +67,10 @@ type Report struct {
 	Pairs    []*PairResult `json:"pairs"`
 	Codec    []CodecRow    `json:"codec,omitempty"`
 	Baseline string        `json:"baseline"`
-	Duration float64       `json:"duration_s"`
+	// Quick marks a run of QuickWorkload (bench --quick): one sample per
+	// figure on small workloads, rough figures.
+	Quick    bool    `json:"quick,omitempty"`
+	Duration float64 `json:"duration_s"`
 }
 
 // PipeLimits are the raw-pipe figures measured in the same run: the
@@ -104,6 +107,9 @@ type PipeFigures struct {
 	BulkMiBps  map[string]float64 `json:"bulk_mib_per_s"`
 }
 
+// bulkPipeWrite is the smallest write of the raw pipe's bulk figures.
+const bulkPipeWrite = 64 << 10
+
 // measurePipe measures one kind of raw pipe: median of reps samples
 // after a warm-up, for each figure.
 func measurePipe(ctx context.Context, self []string, w Workload, poller bool) (PipeFigures, error) {
@@ -125,8 +131,13 @@ func measurePipe(ctx context.Context, self []string, w Workload, poller bool) (P
 		return stat(xs).Median, nil
 	}
 	for _, b := range w.Bulk {
+		// The limit for bulk: the same bytes in writes of at least
+		// bulkPipeWrite, as a gateway batches small frames into one write
+		// (one write per 1 KiB item would measure system calls, not the
+		// pipe, and lie below the gateways).
+		chunk := max(b.Size, bulkPipeWrite)
 		m, err := median(func() (float64, error) {
-			m, _, err := RawPipe(ctx, src, max(1, b.Bytes/b.Size), b.Size, poller)
+			m, _, err := RawPipe(ctx, src, max(1, b.Bytes/chunk), chunk, poller)
 			return m, err
 		})
 		if err != nil {
@@ -264,7 +275,12 @@ func ratio(a, b float64) string {
 // WriteText writes the tables: each figure with its ratio to the raw pipe
 // and to the Python-to-Python baseline.
 func (r *Report) WriteText(w io.Writer) error {
-	fmt.Fprintf(w, "execnet-conform bench, %s, %s\n\n", r.Date, r.Machine)
+	fmt.Fprintf(w, "execnet-conform bench, %s, %s\n", r.Date, r.Machine)
+	if r.Quick {
+		fmt.Fprintln(w, "QUICK RUN (--quick): small workloads, one sample per figure; the figures are rough and")
+		fmt.Fprintln(w, "swing between runs. Compare the ratios of a full run.")
+	}
+	fmt.Fprintln(w)
 	base := r.baseline()
 	lim := r.Pipe.limit()
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)

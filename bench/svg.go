@@ -71,7 +71,11 @@ func (r *Report) WriteSVG(w io.Writer) error {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	p(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", W, H, W, H)
 	p(`<rect width="100%%" height="100%%" fill="white"/>` + "\n")
-	p(`<text x="%d" y="22" font-size="15">Bulk throughput by item size (MiB/s, log scale) — %s</text>`+"\n", L, html.EscapeString(r.Date[:10]))
+	quick := ""
+	if r.Quick {
+		quick = " (quick run: rough figures)"
+	}
+	p(`<text x="%d" y="22" font-size="15">Bulk throughput by item size (MiB/s, log scale) — %s%s</text>`+"\n", L, html.EscapeString(r.Date[:10]), quick)
 	for e := ylo; e <= yhi; e++ {
 		y := py(math.Pow(10, e))
 		p(`<line x1="%d" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", L, L+pw, y, y)

@@ -52,6 +52,9 @@ func deviationIDs() ([]string, error) {
 // env is the popen worker's environment (nil: inherit).
 func openTarget(ctx context.Context, target, style string, bootstrap time.Duration, stderr io.Writer, env []string) (transport.Conn, error) {
 	s, err := xspec.Parse(target)
+	if err == nil {
+		err = s.Validate() // unknown keys (pythn=) are refused, as gateway.Open does
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,23 @@
 // runner: it checks an execnet worker (any implementation reachable through
 // an xspec) against SPEC.md and gives a verdict per case and per clause.
 //
+// Run the suite against a worker and report as the CLI does:
+//
+//	known, err := conformance.OpenKnownFailing("execnet-1.9.0") // or a file
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	opts := conformance.Options{Target: "popen//python=/usr/bin/python3", KnownFailing: known}
+//	rep := conformance.NewTextReporter(os.Stdout, conformance.TextOptions{})
+//	res, err := conformance.Run(ctx, opts, cases.All(), rep) // package conformance/cases
+//	if err != nil || !res.OK() {
+//		os.Exit(1)
+//	}
+//
+// WriteJSON and WriteJUnit write the result for machines. Cases of your
+// own are Case values whose Run speaks frames through a *T (see ExampleRun).
+// The sections below describe the framework inside.
+//
 // # Cases
 //
 // A Case is a named check tied to SPEC.md clause anchors. Its Run function

@@ -69,8 +69,14 @@ func (e *ConnEndedError) Error() string {
 	if e.Status != nil {
 		fmt.Fprintf(&b, "; process %s", describeStatus(*e.Status))
 	}
-	if e.Stderr != "" {
-		fmt.Fprintf(&b, "; stderr tail: %q", e.Stderr)
+	if tail := strings.TrimRight(e.Stderr, "\r\n"); tail != "" {
+		// The target's own lines, as it wrote them (a traceback reads
+		// as one), each marked so that they stand apart from ours.
+		b.WriteString("; stderr tail:")
+		for l := range strings.SplitSeq(tail, "\n") {
+			b.WriteString("\n  | ")
+			b.WriteString(strings.TrimRight(l, "\r"))
+		}
 	}
 	return b.String()
 }

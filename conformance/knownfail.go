@@ -4,10 +4,15 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"regexp"
+	"sort"
 	"strings"
+	"time"
+
+	execnetconform "github.com/execnet-conform/execnet-conform"
 )
 
 // KnownFailure is one entry of a known-failing list: a case that the
@@ -16,6 +21,12 @@ import (
 // The file format is one entry per line, fields separated by white space:
 //
 //	case-id  DEV-N  [may-pass]  [/regexp/]  reason text
+//	case-id  PORT:  [may-pass]  [/regexp/]  reason text
+//
+// DEV-N names a deviation of Python execnet in SPEC.md Appendix B. PORT:
+// marks a deviation of the implementation under test itself (a port's own
+// known bug or missing feature), described by the free text that follows;
+// reports count such entries apart from execnet's deviations.
 //
 // The case id may use path.Match globs in its segments
 // ("vectors/reject/integer/*"); it then needs as many segments as the ids
@@ -32,7 +43,7 @@ import (
 // as listed (xfail) or pass (pass, not xpass).
 type KnownFailure struct {
 	CaseID    string         // a case id, or a pattern with path.Match globs per segment
-	Deviation string         // DEV-N, an id of SPEC.md Appendix B
+	Deviation string         // DEV-N, an id of SPEC.md Appendix B, or PortDeviation
 	Match     *regexp.Regexp // nil: any plain failure
 	MayPass   bool           // the deviation shows only sometimes: a pass is not an xpass
 	Reason    string
@@ -40,8 +51,21 @@ type KnownFailure struct {
 	Line      int
 }
 
+// PortDeviation is the Deviation of a "PORT:" entry: a known deviation of
+// the implementation under test, not one of execnet's.
+const PortDeviation = "PORT"
+
+// IsPort reports whether the entry records a port's own deviation
+// ("PORT:") rather than one of execnet's (DEV-N).
+func (k KnownFailure) IsPort() bool { return k.Deviation == PortDeviation }
+
+// String returns the entry in the file format.
 func (k KnownFailure) String() string {
-	s := k.CaseID + "  " + k.Deviation
+	dev := k.Deviation
+	if k.IsPort() {
+		dev += ":"
+	}
+	s := k.CaseID + "  " + dev
 	if k.MayPass {
 		s += "  " + mayPassWord
 	}
@@ -91,13 +115,16 @@ func ParseKnownFailing(r io.Reader, name string, validDevs []string) ([]KnownFai
 		}
 		m := entryRE.FindStringSubmatch(line)
 		if m == nil {
-			return nil, bad("entry %q has no deviation id (want: case-id DEV-N [/regexp/] reason)", line)
+			return nil, bad("entry %q has no deviation id (want: case-id DEV-N [/regexp/] reason, or case-id PORT: reason)", line)
 		}
 		id, dev, rest := m[1], m[2], m[3]
-		if !devRE.MatchString(dev) {
-			return nil, bad("%q is not a deviation id (want DEV-N)", dev)
+		if after, ok := strings.CutPrefix(dev, PortDeviation+":"); ok {
+			// "PORT:reason" written without a space is read as "PORT: reason".
+			dev, rest = PortDeviation, strings.TrimSpace(after+" "+rest)
+		} else if !devRE.MatchString(dev) {
+			return nil, bad("%q is not a deviation id (want DEV-N, or PORT: for the port's own deviations)", dev)
 		}
-		if validDevs != nil && !valid[dev] {
+		if validDevs != nil && dev != PortDeviation && !valid[dev] {
 			return nil, bad("deviation %s is not listed in SPEC.md Appendix B", dev)
 		}
 		for seg := range strings.SplitSeq(id, "/") {
@@ -168,6 +195,105 @@ func LoadKnownFailing(path string) ([]KnownFailure, error) {
 	return ParseKnownFailing(f, path, devs)
 }
 
+// KnownFailingNames returns the names of the built-in known-failing lists,
+// sorted: NAME for each file testdata/known-failures/NAME.txt of the
+// module, embedded in the binary (execnetconform.KnownFailures).
+func KnownFailingNames() []string {
+	ents, err := fs.ReadDir(execnetconform.KnownFailures, execnetconform.KnownFailuresDir)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, e := range ents {
+		if n, ok := strings.CutSuffix(e.Name(), ".txt"); ok && !e.IsDir() {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// OpenKnownFailing loads a known-failing list named by arg: a built-in
+// list by name (see KnownFailingNames), or a file. An argument holding a
+// slash or ending in .txt is always a file; any other is a built-in name
+// first and a file second. Entries of a built-in list carry its name as
+// their File.
+func OpenKnownFailing(arg string) ([]KnownFailure, error) {
+	isPath := strings.ContainsRune(arg, '/') || strings.ContainsRune(arg, os.PathSeparator) || strings.HasSuffix(arg, ".txt")
+	if !isPath {
+		data, err := fs.ReadFile(execnetconform.KnownFailures, path.Join(execnetconform.KnownFailuresDir, arg+".txt"))
+		if err == nil {
+			devs, derr := deviationIDs()
+			if derr != nil {
+				devs = nil
+			}
+			return ParseKnownFailing(strings.NewReader(string(data)), arg, devs)
+		}
+		if _, serr := os.Stat(arg); serr != nil {
+			return nil, fmt.Errorf("%w: %q is neither a built-in list (%s) nor a file", ErrKnownFailing, arg, strings.Join(KnownFailingNames(), ", "))
+		}
+	}
+	return LoadKnownFailing(arg)
+}
+
+// WriteKnownFailing writes a known-failing list that makes the result's
+// failures expected: the entry that matched each xfail case is kept as it
+// was (with its deviation id), and each plain failure gets a new "PORT:"
+// entry whose reason is the first line of its message, to be edited into
+// a DEV-N of SPEC.md Appendix B or a description of the port's deviation.
+// Timeouts and crashes get no entry (a list only expects plain failures
+// without a /regexp/), nor do passing, xpass and stale ones; they are
+// counted in the header. The header names the target and the run.
+func WriteKnownFailing(w io.Writer, res *Result) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Known failures of %s\n", res.Target)
+	if len(res.Implementation) > 0 {
+		fmt.Fprintf(&b, "# implementation: %s\n", formatInfo(res.Implementation))
+	}
+	fmt.Fprintf(&b, "# written by execnet-conform %s (spec %s) on %s, from a run of %d cases.\n",
+		res.SuiteVersion, res.SpecVersion, res.Started.UTC().Format(time.DateOnly), len(res.Cases))
+	b.WriteString("# Each entry: case id, DEV-N of SPEC.md Appendix B or PORT: (a deviation of this\n")
+	b.WriteString("# implementation), optional /regexp/ of the failure message, reason.\n")
+	var left []string
+	seen := map[string]bool{}
+	for _, c := range res.Cases {
+		switch {
+		case (c.Outcome == XFail || c.Outcome == Pass) && c.Known != nil:
+			if c.Outcome == Pass && !c.Known.MayPass {
+				continue
+			}
+			k := *c.Known
+			line := k.String()
+			if k.CaseID != c.ID { // a glob entry: keep it once
+				if seen[k.CaseID] {
+					continue
+				}
+				seen[k.CaseID] = true
+			}
+			fmt.Fprintln(&b, line)
+		case c.Outcome == Fail && c.Known != nil:
+			// Listed, but failed with another message: keep the
+			// deviation, drop the /regexp/ that no longer matches.
+			k := *c.Known
+			k.CaseID, k.Match = c.ID, nil
+			fmt.Fprintf(&b, "# %s:%d expected another message\n%s\n", c.Known.File, c.Known.Line, k.String())
+		case c.Outcome == Fail:
+			reason := failureGist(c.Message)
+			if reason == "" {
+				reason = "fails"
+			}
+			fmt.Fprintf(&b, "%s  PORT:  %s\n", c.ID, reason)
+		case c.Outcome == Timeout || c.Outcome == Crash:
+			left = append(left, fmt.Sprintf("%s (%s)", c.ID, c.Outcome))
+		}
+	}
+	for _, l := range left {
+		fmt.Fprintf(&b, "# not listed, %s: a known-failing entry expects a plain failure\n", l)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
 // matchKnown maps each case id to its known-failing entry (an exact entry
 // first, else the first glob that matches); used[i] tells whether list[i]
 // matched any case.
@@ -217,4 +343,15 @@ func globID(pattern, id string) bool {
 		}
 	}
 	return true
+}
+
+// failureGist shortens a failure message to one line for a list entry:
+// its first line and, for a multi-line message (a traceback), its last line.
+func failureGist(msg string) string {
+	lines := strings.Split(strings.TrimSpace(msg), "\n")
+	first := oneLine(lines[0], 120)
+	if len(lines) == 1 {
+		return first
+	}
+	return first + " | " + oneLine(lines[len(lines)-1], 120)
 }

@@ -40,6 +40,13 @@ type TextOptions struct {
 	Color    bool // ANSI colours (off when NO_COLOR is set or not a terminal)
 	Progress bool // a one-line counter, rewritten in place (terminals)
 	Verbose  bool // one line per case, also for passing cases
+	// Target names the target in the header instead of the result's
+	// xspec (for example the built-in worker, whose xspec under go run
+	// holds a temporary path); empty: the xspec.
+	Target string
+	// Notes are lines printed after the header (for example how many
+	// cases the selection left out).
+	Notes []string
 }
 
 // TextReporter writes a human-readable report as the run goes.
@@ -90,11 +97,18 @@ func (r *TextReporter) clearProgress() {
 func (r *TextReporter) Begin(total int, res *Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	fmt.Fprintf(r.w, "execnet-conform %s, spec %s: %d cases against %s\n", res.SuiteVersion, res.SpecVersion, total, res.Target)
+	target := res.Target
+	if r.o.Target != "" {
+		target = r.o.Target
+	}
+	fmt.Fprintf(r.w, "execnet-conform %s, spec %s: %d cases against %s\n", res.SuiteVersion, res.SpecVersion, total, target)
 	if len(res.Implementation) > 0 {
 		fmt.Fprintf(r.w, "implementation: %s\n", formatInfo(res.Implementation))
 	}
 	fmt.Fprintf(r.w, "seed %d, count %d\n", res.Seed, res.Count)
+	for _, n := range r.o.Notes {
+		fmt.Fprintf(r.w, "note: %s\n", n)
+	}
 }
 
 func formatInfo(m map[string]string) string {
@@ -134,6 +148,8 @@ func (r *TextReporter) CaseDone(n, total int, c CaseResult) {
 	case r.o.Verbose:
 		fmt.Fprintf(r.w, "%s %s (%s)\n", r.outcomeWord(c.Outcome), c.ID, roundDur(c.Duration))
 		switch {
+		case c.Outcome == XFail && c.Known != nil && c.Known.IsPort():
+			fmt.Fprintf(r.w, "        known port deviation: %s\n", c.Known.Reason)
 		case c.Outcome == XFail && c.Known != nil:
 			fmt.Fprintf(r.w, "        known failure %s: %s\n", c.Known.Deviation, c.Known.Reason)
 		case c.Outcome == Skip && c.Message != "":
@@ -234,6 +250,8 @@ func (r *TextReporter) End(res *Result) {
 	if res.Interrupted != "" {
 		fmt.Fprintf(r.w, "%s %s\n", r.colour("1;31", "INTERRUPTED"), res.Interrupted)
 	}
+	r.knownSummary(res)
+	r.failedSummary(res)
 	verdict := r.colour("32", "ok")
 	if !res.OK() {
 		verdict = r.colour("1;31", "FAIL")
@@ -246,6 +264,90 @@ func attemptsNote(c CaseResult) string {
 		return fmt.Sprintf(", %d attempts", c.Attempts)
 	}
 	return ""
+}
+
+// maxListedFailures bounds the ids listed at the end of a text report.
+const maxListedFailures = 50
+
+// failedSummary lists the ids of the cases with an unexpected outcome at
+// the end of the report (as go test's "--- FAIL" lines and pytest's short
+// summary do), so that they need not be found among the details above.
+func (r *TextReporter) failedSummary(res *Result) {
+	var bad []CaseResult
+	for _, c := range res.Cases {
+		if c.Outcome.Unexpected() {
+			bad = append(bad, c)
+		}
+	}
+	if len(bad) == 0 {
+		return
+	}
+	noun := "outcomes"
+	if len(bad) == 1 {
+		noun = "outcome"
+	}
+	fmt.Fprintf(r.w, "\n%d unexpected %s:\n", len(bad), noun)
+	for i, c := range bad {
+		if i == maxListedFailures {
+			fmt.Fprintf(r.w, "  ... and %d more (--format json lists all)\n", len(bad)-i)
+			break
+		}
+		fmt.Fprintf(r.w, "  %s %s  [%s]\n", r.outcomeWord(c.Outcome), c.ID, strings.Join(c.Clauses, " "))
+	}
+	fmt.Fprintln(r.w)
+}
+
+// knownSummary counts the expected failures by deviation, execnet's
+// DEV-N apart from the port's own PORT: entries, whose cases it lists.
+func (r *TextReporter) knownSummary(res *Result) {
+	byDev := map[string]int{}
+	var devs []string
+	var port []CaseResult
+	n := 0
+	for _, c := range res.Cases {
+		if c.Outcome != XFail || c.Known == nil {
+			continue
+		}
+		if c.Known.IsPort() {
+			port = append(port, c)
+			continue
+		}
+		if byDev[c.Known.Deviation] == 0 {
+			devs = append(devs, c.Known.Deviation)
+		}
+		byDev[c.Known.Deviation]++
+		n++
+	}
+	sort.Slice(devs, func(i, j int) bool { return devNumber(devs[i]) < devNumber(devs[j]) })
+	if n > 0 {
+		parts := make([]string, len(devs))
+		for i, d := range devs {
+			parts[i] = fmt.Sprintf("%s %d", d, byDev[d])
+		}
+		fmt.Fprintf(r.w, "xfailed by execnet deviations (SPEC.md Appendix B): %d (%s)\n", n, strings.Join(parts, ", "))
+	}
+	if len(port) > 0 {
+		fmt.Fprintf(r.w, "xfailed by the port's own deviations (PORT: entries): %d\n", len(port))
+		for i, c := range port {
+			if i == maxListedFailures {
+				fmt.Fprintf(r.w, "  ... and %d more\n", len(port)-i)
+				break
+			}
+			fmt.Fprintf(r.w, "  %s  %s\n", c.ID, c.Known.Reason)
+		}
+	}
+}
+
+// devNumber returns N of "DEV-N" for sorting (0 if it has none).
+func devNumber(d string) int {
+	n := 0
+	for _, c := range strings.TrimPrefix(d, "DEV-") {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
 }
 
 // jsonReport is the stable JSON schema "execnet-conform/run/v1". Fields

@@ -3,18 +3,25 @@ package conformance
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 )
 
 // Selector chooses cases by id. A pattern is a slash-separated list of
-// path.Match globs, one per id segment; a pattern with fewer segments than
+// path.Match globs, one per id segment, where the segment ** matches any
+// number of segments (none included); a pattern with fewer segments than
 // an id matches it as a prefix ("serial" and "serial/*" both match
-// "serial/int/zero"; "*/int" matches "serial/int/zero"). A case is
-// selected when it matches some Run pattern (or Run is empty) and no Skip
-// pattern.
+// "serial/int/zero"; "*/int" matches "serial/int/zero"; "serial/**/echo"
+// matches "serial/int/zero/echo"; "**/echo" any case with an echo
+// segment). A case is selected when it matches some Run pattern (or Run
+// is empty), no Skip pattern, and is in Only (when Only is not nil).
 type Selector struct {
 	Run  []string
 	Skip []string
+	// Only, when not nil, limits the selection to these case ids: for
+	// example the cases that cite a clause (CasesCiting), or those of
+	// the levels asked for (CasesAtLevels).
+	Only map[string]bool
 }
 
 // SplitPatterns splits comma-separated pattern lists, dropping empty ones.
@@ -44,6 +51,9 @@ func (s Selector) Validate() error {
 
 // Match reports whether the case id is selected.
 func (s Selector) Match(id string) bool {
+	if s.Only != nil && !s.Only[id] {
+		return false
+	}
 	if len(s.Run) > 0 && !matchAny(s.Run, id) {
 		return false
 	}
@@ -65,16 +75,90 @@ func MatchPattern(pattern, id string) bool {
 	if pattern == "" {
 		return true
 	}
-	ps := strings.Split(pattern, "/")
-	ids := strings.Split(id, "/")
-	if len(ps) > len(ids) {
-		return false
-	}
-	for i, p := range ps {
-		ok, err := path.Match(p, ids[i])
-		if err != nil || !ok {
+	return matchSegments(strings.Split(pattern, "/"), strings.Split(id, "/"))
+}
+
+// matchSegments matches pattern segments against id segments, as a
+// prefix; ** matches any number of id segments.
+func matchSegments(ps, ids []string) bool {
+	for len(ps) > 0 {
+		if ps[0] == "**" {
+			for k := 0; k <= len(ids); k++ {
+				if matchSegments(ps[1:], ids[k:]) {
+					return true
+				}
+			}
 			return false
 		}
+		if len(ids) == 0 {
+			return false
+		}
+		if ok, err := path.Match(ps[0], ids[0]); err != nil || !ok {
+			return false
+		}
+		ps, ids = ps[1:], ids[1:]
 	}
 	return true
+}
+
+// CasesCiting returns the ids of the cases that cite a clause matching one
+// of the patterns: clause ids such as SER-INT-1 (brackets are ignored), or
+// path.Match globs such as SER-INT-*. A pattern that names no clause of
+// SPEC.md, or whose clauses no case cites, is an error.
+func CasesCiting(cases []Case, patterns []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, p := range patterns {
+		p = strings.Trim(strings.TrimSpace(p), "[]")
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, fmt.Errorf("bad clause pattern %q: %w", p, err)
+		}
+		glob := strings.ContainsAny(p, "*?[")
+		if !glob {
+			if _, _, ok := clauseInfo(p); !ok {
+				return nil, fmt.Errorf("clause %s is not in SPEC.md", p)
+			}
+		}
+		n := 0
+		for _, c := range cases {
+			for _, cl := range c.Clauses {
+				if ok, _ := path.Match(p, cl); ok {
+					out[c.ID] = true
+					n++
+					break
+				}
+			}
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("no case cites clause %s (conformance/exempt.go lists the clauses that cannot be tested from the wire)", p)
+		}
+	}
+	return out, nil
+}
+
+// CasesAtLevels returns the ids of the cases whose level is one of levels.
+func CasesAtLevels(cases []Case, levels ...Level) map[string]bool {
+	out := map[string]bool{}
+	for _, c := range cases {
+		if slices.Contains(levels, c.Level) {
+			out[c.ID] = true
+		}
+	}
+	return out
+}
+
+// Intersect returns the ids in both sets; a nil set stands for all ids.
+func Intersect(a, b map[string]bool) map[string]bool {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	out := map[string]bool{}
+	for id := range a {
+		if b[id] {
+			out[id] = true
+		}
+	}
+	return out
 }

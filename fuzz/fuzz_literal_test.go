@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/execnet-conform/execnet-conform/reference/codec"
+	"github.com/execnet-conform/execnet-conform/reference/codec/codectest"
 )
 
 // literalSeeds are Python literals in the shapes ParseLiteral documents,
@@ -97,6 +98,11 @@ func FuzzParseLiteral(f *testing.F) {
 		// of a NaN (for example from "-float('nan')") cannot survive a
 		// literal round trip; a value holding a NaN must come back
 		// identical after its first trip instead.
+		if !codectest.ReadsBack(v) {
+			// A complex whose repr Python reads with other zero signs
+			// (-2j is -(2j)): repr and parse alternate between two values.
+			return
+		}
 		if strings.Contains(r, "nan") {
 			third, err := codec.ParseLiteral(codec.Repr(again))
 			if err != nil || !codec.Identical(again, third) {

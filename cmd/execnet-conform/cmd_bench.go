@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -30,16 +29,25 @@ func runBench(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cpython := fs.String("cpython", "/usr/bin/python3", "CPython interpreter with execnet (empty to skip)")
 	pypy := fs.String("pypy", "/usr/bin/pypy3", "PyPy interpreter with execnet (empty to skip)")
 	cpuprofile := fs.String("cpuprofile", "", "write the Go master's CPU profile (pprof) for the whole run to `FILE`")
-	pairs := fs.String("pairs", "", "comma-separated subset of pairs to run (go-go, go-cpython, go-pypy, cpython-cpython, cpython-go)")
+	pairs := fs.String("pairs", "", "comma-separated subset of `pairs` to run (go-go, go-cpython, go-pypy, cpython-cpython, cpython-go)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: execnet-conform bench [--quick] [--target XSPEC ...] [--format text|json] [--chart FILE.svg]")
+		fmt.Fprintln(stderr, "usage: execnet-conform bench [--quick] [--pairs P,...] [--target XSPEC ...] [--format text|json] [--chart FILE.svg]")
+		fmt.Fprintln(stderr, "\nMeasures start-up, round trips, one-way messages, remote executions, bulk throughput and")
+		fmt.Fprintln(stderr, "group start-up for pairs of implementations, side by side with the raw pipe of the same run.")
+		fmt.Fprintln(stderr, "A pair is MASTER-WORKER: the side that opens the gateway, then the worker it starts:")
+		fmt.Fprintln(stderr, "  go-go            Go master (this program), Go worker (execnet-conform worker)")
+		fmt.Fprintln(stderr, "  go-cpython       Go master, CPython worker with execnet (--cpython)")
+		fmt.Fprintln(stderr, "  go-pypy          Go master, PyPy worker with execnet (--pypy)")
+		fmt.Fprintln(stderr, "  cpython-cpython  execnet's own popen gateway, the baseline (\"py-py\" in the tables)")
+		fmt.Fprintln(stderr, "  cpython-go       CPython execnet master, Go worker")
+		fmt.Fprintln(stderr, "  go-targetN       Go master, the Nth --target worker")
+		fmt.Fprintln(stderr, "--quick runs small workloads with one sample per figure: its figures are rough and swing")
+		fmt.Fprintln(stderr, "between runs; compare ratios of a full run. See bench/README.md.")
+		fmt.Fprintln(stderr, "\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args, stderr, "extra workers are given with --target"); !ok {
+		return code
 	}
 	if *format != "text" && *format != "json" {
 		fmt.Fprintf(stderr, "execnet-conform: --format must be text or json, not %q\n", *format)
@@ -106,14 +114,30 @@ func runBench(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			f.Close()
 		}()
 	}
-	prog := tty.NewProgress(stderr)
-	o.Progress = prog.Update
+	var prog *tty.Progress // nil when stderr is not a terminal
+	if tty.IsTerminal(stderr) {
+		prog = tty.NewProgress(stderr)
+		o.Progress = prog.Update
+	} else {
+		// No terminal to redraw a status line on: say what is being
+		// measured, one line per step, so a long run is not silent.
+		o.Progress = func(msg string) { fmt.Fprintf(stderr, "execnet-conform bench: %s\n", msg) }
+	}
+	what := fmt.Sprintf("%d pairs", len(o.Pairs))
+	if len(o.Pairs) == 1 {
+		what = "1 pair"
+	}
+	if *quick {
+		what += " (--quick)"
+	}
+	o.Progress("measuring the raw pipe and " + what)
 	rep, err := bench.Run(ctx, o)
 	prog.Done()
 	if err != nil {
 		fmt.Fprintf(stderr, "execnet-conform: bench: %v\n", err)
 		return exitUsage
 	}
+	rep.Quick = *quick
 	if *chart != "" {
 		f, err := os.Create(*chart)
 		if err == nil {

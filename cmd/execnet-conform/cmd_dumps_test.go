@@ -2,8 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/hex"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/execnet-conform/execnet-conform/reference/codec"
 )
 
 func runCLI(stdin string, args ...string) (code int, stdout, stderr string) {
@@ -70,5 +75,40 @@ func TestDumpsLoadsCLIErrors(t *testing.T) {
 		if !strings.HasPrefix(errOut, "execnet-conform: ") || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, c.want) {
 			t.Errorf("%q: stderr %q, want one line starting \"execnet-conform: \" containing %q", c.args, errOut, c.want)
 		}
+	}
+}
+
+// TestLoadsLargeInput passes a value of 140,000 hex digits, too long for
+// an argument list on some systems, through @FILE and stdin.
+func TestLoadsLargeInput(t *testing.T) {
+	payload := bytes.Repeat([]byte{0xab}, 70_000)
+	wire := append([]byte{0x41, 0, 1, 0x11, 0x70}, payload...) // BYTES, length 70,000
+	wire = append(wire, 0x51)
+	h := hex.EncodeToString(wire)
+	if len(h) < 140_000 {
+		t.Fatalf("only %d hex digits", len(h))
+	}
+	path := filepath.Join(t.TempDir(), "big.hex")
+	if err := os.WriteFile(path, []byte(h+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := codec.Repr(codec.Bytes(payload)) + "\n"
+	for _, in := range []struct{ stdin, arg string }{{"", "@" + path}, {h, "-"}} {
+		code, out, errOut := runCLI(in.stdin, "loads", in.arg)
+		if code != exitOK || out != want {
+			t.Errorf("loads %s: code %d, %d bytes of stdout, stderr %q", in.arg[:1], code, len(out), errOut)
+		}
+	}
+}
+
+func TestBuiltinLabel(t *testing.T) {
+	tmp := filepath.Clean(os.TempDir())
+	goRun := "popen//python=" + filepath.Join(tmp, "go-build123", "b001", "exe", "execnet-conform") + " worker"
+	if got := builtinLabel(goRun); strings.Contains(got, "go-build") || !strings.Contains(got, "go run's temporary build") {
+		t.Errorf("builtinLabel(%q) = %q, want no temporary path", goRun, got)
+	}
+	installed := "popen//python=/root/go/bin/execnet-conform worker"
+	if got := builtinLabel(installed); got != "the built-in Go worker ("+installed+")" {
+		t.Errorf("builtinLabel(%q) = %q", installed, got)
 	}
 }

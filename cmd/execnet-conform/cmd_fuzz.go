@@ -98,6 +98,9 @@ func runFuzz(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		r.End(res)
 		fmt.Fprintf(stdout, "%d conform_loads inputs, %d conform_dumps values (%d inputs answered by the reference only); %d disagreement classes, %d not known deviations\n",
 			rep.LoadsExecs, rep.DumpsExecs, rep.ReferenceOnly, len(rep.Findings), len(rep.Unclassified()))
+		if rep.ReferenceOnly > 0 {
+			fmt.Fprintf(stdout, "answered by the reference only: %s\n", difffuzz.ReferenceOnlyReason)
+		}
 	case "json":
 		err = conformance.WriteJSON(stdout, res, false)
 	case "fuzz-json":

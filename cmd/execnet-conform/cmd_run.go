@@ -35,12 +35,16 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	target := fs.String("target", "", "`xspec` of the worker under test (default: the built-in Go worker, this executable's \"worker\" subcommand)")
 	style := fs.String("style", "import", "bootstrap style for Python targets: import (test the interpreter's own execnet) or exec (ship gateway_base.py)")
 	var run, skip patternList
-	fs.Var(&run, "run", "run only cases matching these `patterns` (comma-separated, repeatable; glob per id segment, or prefix)")
+	fs.Var(&run, "run", "run only cases matching these `patterns` (comma-separated, repeatable; glob per id segment, ** for any segments, or prefix)")
 	fs.Var(&skip, "skip", "skip cases matching these `patterns` (as for --run)")
+	var clauses patternList
+	fs.Var(&clauses, "clause", "run only the cases that cite these SPEC.md `clauses` (SER-INT-1, or globs such as SER-INT-*; comma-separated, repeatable)")
+	strict := fs.Bool("strict", false, "also run the SHOULD and MAY cases (by default only MUST cases run and count, as in h2spec)")
 	timeout := fs.Duration("timeout", 0, "default deadline of each case (default 5s, with every deadline scaled by the target's round-trip time measured at start; a value given here is used as is)")
 	runTimeout := fs.Duration("run-timeout", 0, "end the whole run after this long, writing the reports with what ran (0: no limit)")
 	bootTimeout := fs.Duration("bootstrap-timeout", conformance.DefaultBootstrapTimeout, "deadline for starting the target")
-	known := fs.String("known-failing", "", "`file` listing known failures: lines \"case-id DEV-N [/regexp/] reason\"")
+	known := fs.String("known-failing", "", "known failures: the `name` of a built-in list ("+strings.Join(conformance.KnownFailingNames(), ", ")+") or a file of lines \"case-id DEV-N [/regexp/] reason\" or \"case-id PORT: reason\"")
+	writeKnown := fs.String("write-known-failing", "", "write a known-failing list for this run's failures to `file` (new entries are PORT:, to be edited)")
 	seed := fs.Int64("seed", 0, "random seed for property cases (default: chosen at random and printed)")
 	count := fs.Int("count", conformance.DefaultCount, "values tried by each property case")
 	tracePath := fs.String("trace", "", "write the decoded wire log of the whole run to `file`")
@@ -91,15 +95,39 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err := conformance.CheckCases(all); err != nil {
 		return usageErr("%v", err)
 	}
-	if len(run) > 0 && countSelected(all, sel) == 0 {
-		return usageErr("no case matches --run %s", run.String())
+	var notes []string
+	if len(clauses) > 0 {
+		ids, err := conformance.CasesCiting(all, clauses)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		sel.Only = ids
 	}
+	if !*strict {
+		chosen := countSelected(all, sel)
+		sel.Only = conformance.Intersect(sel.Only, conformance.CasesAtLevels(all, conformance.MUST))
+		if n := chosen - countSelected(all, sel); n > 0 {
+			notes = append(notes, fmt.Sprintf("%d SHOULD or MAY cases not run (--strict runs them)", n))
+		}
+	}
+	if countSelected(all, sel) == 0 {
+		switch {
+		case len(notes) > 0:
+			return usageErr("no MUST case is selected; %s", notes[0])
+		case len(run) > 0 && len(clauses) == 0:
+			return usageErr("no case matches --run %s", run.String())
+		default:
+			return usageErr("no case is selected")
+		}
+	}
+	targetLabel := ""
 	if *target == "" {
 		t, err := builtinTarget()
 		if err != nil {
 			return usageErr("%v", err)
 		}
 		*target = t
+		targetLabel = builtinLabel(t)
 	}
 	opts := conformance.Options{
 		Target: *target, Style: *style, Select: sel, Timeout: *timeout, BootstrapTimeout: *bootTimeout,
@@ -107,7 +135,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		Env: envFlags.env(),
 	}
 	if *known != "" {
-		kf, err := conformance.LoadKnownFailing(*known)
+		kf, err := conformance.OpenKnownFailing(*known)
 		if err != nil {
 			return usageErr("%v", err)
 		}
@@ -118,6 +146,11 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if *junit != "" {
 		if err := checkCreatable(*junit); err != nil {
 			return usageErr("--junit: %v", err)
+		}
+	}
+	if *writeKnown != "" {
+		if err := checkCreatable(*writeKnown); err != nil {
+			return usageErr("--write-known-failing: %v", err)
 		}
 	}
 	var traceFile *os.File
@@ -139,6 +172,8 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			Color:    tty && os.Getenv("NO_COLOR") == "",
 			Progress: tty,
 			Verbose:  *verbose,
+			Target:   targetLabel,
+			Notes:    notes,
 		})
 	}
 
@@ -181,6 +216,12 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
+	if *writeKnown != "" {
+		if err := writeFileWith(*writeKnown, func(w io.Writer) error { return conformance.WriteKnownFailing(w, res) }); err != nil {
+			fmt.Fprintf(stderr, "execnet-conform run: %v\n", err)
+			return exitUsage
+		}
+	}
 	if code != exitOK {
 		return code
 	}
@@ -202,8 +243,10 @@ func runList(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var run, skip patternList
 	fs.Var(&run, "run", "list only cases matching these `patterns`")
 	fs.Var(&skip, "skip", "leave out cases matching these `patterns`")
+	var clauses patternList
+	fs.Var(&clauses, "clause", "list only the cases that cite these SPEC.md `clauses` (SER-INT-1, SER-INT-*)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: execnet-conform list [--format text|json] [--run P] [--skip P]")
+		fmt.Fprintln(stderr, "usage: execnet-conform list [--format text|json] [--run P] [--skip P] [--clause C]")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args, stderr, ""); !ok {
@@ -217,6 +260,14 @@ func runList(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err := sel.Validate(); err != nil {
 		fmt.Fprintf(stderr, "execnet-conform list: %v\n", err)
 		return exitUsage
+	}
+	if len(clauses) > 0 {
+		ids, err := conformance.CasesCiting(cases.All(), clauses)
+		if err != nil {
+			fmt.Fprintf(stderr, "execnet-conform list: %v\n", err)
+			return exitUsage
+		}
+		sel.Only = ids
 	}
 	var out []conformance.Case
 	for _, c := range cases.All() {
@@ -259,6 +310,33 @@ func builtinTarget() (string, error) {
 		}
 	}
 	return "popen//python=" + shellQuote(self) + " worker", nil
+}
+
+// builtinLabel names the built-in target in the text report's header:
+// "the built-in Go worker (XSPEC)", or, when the binary is go run's
+// temporary build, without its path, which would mean nothing after the
+// run.
+func builtinLabel(xspec string) string {
+	self := strings.TrimSuffix(strings.TrimPrefix(xspec, "popen//python="), " worker")
+	if isGoRunBinary(self) {
+		return "the built-in Go worker (execnet-conform worker, go run's temporary build)"
+	}
+	return "the built-in Go worker (" + xspec + ")"
+}
+
+// isGoRunBinary reports whether path is a binary that go run built in a
+// temporary go-build directory.
+func isGoRunBinary(path string) bool {
+	path = strings.Trim(path, "'")
+	if !strings.HasPrefix(path, filepath.Clean(os.TempDir())+string(filepath.Separator)) {
+		return false
+	}
+	for _, el := range strings.Split(filepath.ToSlash(path), "/") {
+		if strings.HasPrefix(el, "go-build") {
+			return true
+		}
+	}
+	return false
 }
 
 // shellQuote quotes s for the shell-style split of xspec's python= value.

@@ -7,6 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/execnet-conform/execnet-conform/conformance"
+	"github.com/execnet-conform/execnet-conform/spec"
 )
 
 // Exit statuses shared by all subcommands.
@@ -31,6 +36,8 @@ func commands() []command {
 		{"loads", "decode hex and print the value as a Python literal", runLoads},
 		{"bench", "measure serialization and channel throughput side by side", runBench},
 		{"fuzz", "differential fuzzing of a target against the reference codec", runFuzz},
+		{"version", "print the versions of the suite, the spec and the build", runVersion},
+		{"help", "show the help of a command (help COMMAND)", nil},
 	}
 }
 
@@ -39,12 +46,18 @@ func main() {
 }
 
 func mainArgs(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 		usage(stdout)
 		if len(args) == 0 {
 			return exitUsage
 		}
 		return exitOK
+	}
+	if args[0] == "help" {
+		return runHelp(args[1:], stdin, stdout, stderr)
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		return runVersion(args[1:], stdin, stdout, stderr)
 	}
 	// Python execnet starts a popen worker as "PYTHON -u -c LINE"; accept
 	// those interpreter arguments as the worker subcommand.
@@ -58,7 +71,7 @@ func mainArgs(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runPipeEcho(args[1:], stdin, stdout, stderr)
 	}
 	for _, c := range commands() {
-		if c.name == args[0] {
+		if c.name == args[0] && c.run != nil {
 			return c.run(args[1:], stdin, stdout, stderr)
 		}
 	}
@@ -71,4 +84,79 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
+	fmt.Fprintln(w, "\n\"execnet-conform help COMMAND\" or \"execnet-conform COMMAND -h\" shows a command's flags;")
+	fmt.Fprintln(w, "\"execnet-conform --version\" the versions.")
+}
+
+// runHelp implements "help [COMMAND]": the overview, or the command's own
+// -h text, on stdout, exit 0.
+func runHelp(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	switch {
+	case len(args) == 0:
+		usage(stdout)
+		return exitOK
+	case len(args) > 1:
+		fmt.Fprintf(stderr, "execnet-conform help: give one command, not %q\n", args)
+		return exitUsage
+	}
+	for _, c := range commands() {
+		if c.name == args[0] && c.run != nil {
+			// The command prints its usage on its stderr for -h; help is
+			// asked for, so it goes to stdout.
+			c.run([]string{"-h"}, stdin, stdout, stdout)
+			return exitOK
+		}
+	}
+	if args[0] == "help" {
+		usage(stdout)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "execnet-conform help: unknown command %q (try \"execnet-conform help\")\n", args[0])
+	return exitUsage
+}
+
+// runVersion implements "version" and "--version": the suite and spec
+// versions, and what the binary was built from (module version, VCS
+// revision when known, Go version and platform).
+func runVersion(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		fmt.Fprintln(stderr, "usage: execnet-conform version (or --version)\n\nPrints the suite and spec versions and what the binary was built from.")
+		return exitOK
+	}
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "execnet-conform version: unexpected arguments %q\n", args)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "execnet-conform %s (conformance suite), spec %s\n", conformance.SuiteVersion, spec.Version)
+	fmt.Fprintln(stdout, buildLine())
+	return exitOK
+}
+
+// buildLine describes the build from the binary's build information.
+func buildLine() string {
+	goVer := runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "built with " + goVer
+	}
+	s := "module " + bi.Main.Path
+	if bi.Main.Version != "" {
+		s += " " + bi.Main.Version
+	}
+	var rev, modified string
+	for _, kv := range bi.Settings {
+		switch kv.Key {
+		case "vcs.revision":
+			rev = kv.Value
+		case "vcs.modified":
+			modified = kv.Value
+		}
+	}
+	if rev != "" {
+		s += ", revision " + rev[:min(12, len(rev))]
+		if modified == "true" {
+			s += " (modified)"
+		}
+	}
+	return s + ", built with " + goVer
 }

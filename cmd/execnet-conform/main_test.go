@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -29,6 +30,9 @@ func TestMain(m *testing.M) {
 //	exitcode N CMD ARGS...   run CMD and require exit status N; its
 //	                         stdout and stderr are kept for later checks
 //
+// $MAKE_MUTANT is testdata/mutants/make_mutant.py (a broken copy of the
+// installed Python execnet).
+//
 // Extra conditions: [cpython] and [pypy] hold when that interpreter with
 // execnet is installed; when EXECNET_REQUIRE_PEERS=1 a missing one is an
 // error instead of a false condition.
@@ -39,6 +43,11 @@ func TestScripts(t *testing.T) {
 			env.Setenv("NO_COLOR", "1")
 			env.Setenv("CPYTHON", peers.CPythonPath)
 			env.Setenv("PYPY", peers.PyPyPath)
+			mutant, err := filepath.Abs("../../testdata/mutants/make_mutant.py")
+			if err != nil {
+				return err
+			}
+			env.Setenv("MAKE_MUTANT", mutant)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

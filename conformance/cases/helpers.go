@@ -222,7 +222,8 @@ func checkEncoding(t *conformance.T, what string, want codec.Value, got []byte) 
 			return
 		}
 	}
-	t.Fatalf("%s: value %s: got hex %s, want hex %s", what, reprOf(want), hexOf(got), hexOf(wantRaw))
+	t.Fatalf("%s: value %s: got hex %s, want hex %s\n%s", what, reprOf(want), hexOf(got), hexOf(wantRaw),
+		conformance.DescribeEncodingMismatch(got, wantRaw))
 }
 
 // dumpsOnTarget sends v to a fresh conform_dumps and returns the bytes the

@@ -217,7 +217,8 @@ func vectorEncodeCase(v vector) conformance.Case {
 					return // only the order of set elements differs
 				}
 			}
-			t.Fatalf("vector %s: conform_dumps: expected hex %s, got hex %s", v.Name, v.Hex, hexOf(got))
+			t.Fatalf("vector %s: conform_dumps: expected hex %s, got hex %s\n%s", v.Name, v.Hex, hexOf(got),
+				conformance.DescribeEncodingMismatch(got, b))
 		},
 	}
 }

@@ -2,6 +2,7 @@ package difffuzz
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/execnet-conform/execnet-conform/conformance"
 	"github.com/execnet-conform/execnet-conform/spec"
@@ -28,12 +29,18 @@ func (r *Report) Result() *conformance.Result {
 		Description: "differential fuzzing against the reference codec",
 		Outcome:     conformance.Pass,
 		Logs: []string{
-			fmt.Sprintf("%d conform_loads inputs, %d conform_dumps values, %d inputs answered by the reference only (NEWLIST over %d slots)",
-				r.LoadsExecs, r.DumpsExecs, r.ReferenceOnly, maxListSlots),
+			fmt.Sprintf("%d conform_loads inputs, %d conform_dumps values, %d inputs answered by the reference only (%s)",
+				r.LoadsExecs, r.DumpsExecs, r.ReferenceOnly, ReferenceOnlyReason),
 			fmt.Sprintf("%d disagreement classes, %d unclassified", len(r.Findings), len(r.Unclassified())),
 		},
 		Duration: r.Duration,
 	})
+	rows := map[string]string{}
+	if devs, err := spec.Deviations(); err == nil {
+		for _, d := range devs {
+			rows[d.ID] = d.Behaviour
+		}
+	}
 	for _, f := range r.Findings {
 		c := conformance.CaseResult{
 			ID:          "fuzz/" + f.Key,
@@ -46,7 +53,7 @@ func (r *Report) Result() *conformance.Result {
 		if f.Classified() {
 			c.Outcome = conformance.XFail
 			c.Known = &conformance.KnownFailure{CaseID: c.ID, Deviation: f.Deviation,
-				Reason: "known deviation of Python execnet (SPEC.md Appendix B)"}
+				Reason: deviationReason(f, rows[f.Deviation])}
 		}
 		res.Cases = append(res.Cases, c)
 	}
@@ -74,4 +81,43 @@ func level(ids []string) conformance.Level {
 		return conformance.MUST
 	}
 	return best
+}
+
+// ReferenceOnlyReason explains Report.ReferenceOnly: which inputs are not
+// sent to the target, and why.
+var ReferenceOnlyReason = fmt.Sprintf("inputs holding a NEWLIST of more than %d slots are decoded by the reference codec only, "+
+	"not sent: execnet allocates the whole list before reading its items, so one such input can exhaust a Python target's memory (SPEC.md Appendix B DEV-13)", maxListSlots)
+
+// deviationReason is the reason shown for a finding that is a known
+// deviation: the Appendix B row's behaviour (its first sentence, short)
+// and the minimized example.
+func deviationReason(f Finding, behaviour string) string {
+	title := strings.Join(strings.Fields(behaviour), " ")
+	for _, sep := range []string{"; ", " ("} { // the first clause: the row's gist
+		if i := strings.Index(title, sep); i > 0 {
+			title = title[:i]
+		}
+	}
+	title = strings.ReplaceAll(title, "`", "")
+	if len(title) > 140 {
+		title = title[:137] + "..."
+	}
+	if title == "" {
+		title = "known deviation of Python execnet (SPEC.md Appendix B)"
+	}
+	var ex string
+	if f.Direction == "dumps" && f.Value != "" {
+		ex = "dumps " + shorten(f.Value, 80)
+	} else {
+		ex = "loads " + shorten(f.Hex, 80)
+	}
+	return title + "; example: " + ex + " -> target " + shorten(f.Target, 100)
+}
+
+func shorten(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
 }

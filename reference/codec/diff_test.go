@@ -220,6 +220,11 @@ func diffRoundtrip(t *testing.T, p *pyPeer, v *vector) {
 		t.Errorf("%s: ParseLiteral: %v", v.Name, err)
 		return
 	}
+	if golden, _, err := v.decoder().Loads(v.raw); err == nil {
+		if c, ok := golden.(codec.Complex); ok && !codectest.ComplexReadsBack(complex128(c)) {
+			want = golden // the literal reads with other zero signs, as in Python
+		}
+	}
 	goBytes, err := v.encoder().Dumps(want)
 	if err != nil {
 		t.Errorf("%s: Go encode: %v", v.Name, err)

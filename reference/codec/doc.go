@@ -3,6 +3,21 @@
 // (dumps_internal/loads_internal) and for its public dumps/loads, together
 // with Python literal notation for the same values (ParseLiteral, Repr).
 //
+// Encode, decode and read values:
+//
+//	b, err := codec.Dumps(codec.List{codec.Int(1), codec.Str("a")}) // a frame payload
+//	v, err := codec.Loads(b)                         // codec.List{1, "a"}
+//	fmt.Println(codec.Repr(v))                       // [1, 'a']
+//	v, err = codec.ParseLiteral("{'k': (1, 2.5)}")   // Python literal syntax
+//	x, ok := v.(*codec.Dict).Get(codec.Str("k"))     // codec.Tuple{1, 2.5}
+//	pub, err := codec.DumpsVersioned(v, 1)           // execnet 1.9's dumps(v)
+//	v, version, err := codec.LoadsVersioned(pub)     // and its loads
+//
+// A Decoder or Encoder sets limits and the string configuration; errors
+// match the package's Err variables with errors.Is (ErrTruncated,
+// ErrLimit, ...). The rest of this comment describes the values and the
+// format.
+//
 // # Values
 //
 // A Value is one of None, Bool, Int, BigInt, Float, Complex, Bytes, Str,

@@ -15,12 +15,13 @@ import (
 //
 // It accepts None, True, False; ints (decimal, 0x/0o/0b, underscores,
 // any size); floats (1.5, 1e3, .5, inf, nan, float('inf'), float('nan'));
-// imaginary literals (2j) and complex sums written as repr prints them
-// ((1-2j)), where R±Ij builds complex(R, ±I) and -Ij builds complex(0, -I)
-// directly, so that Repr output round-trips bit for bit (Python's eval
-// computes these with arithmetic, which changes some zero signs: it reads
-// -2j as complex(-0.0, -2.0) and 1-0j as complex(1, 0.0));
-// unary minus and plus on numbers; str and bytes literals as Python
+// imaginary literals (2j) and complex sums R+Ij and R-Ij as repr prints
+// them ((1-2j)); unary minus and plus on numbers. Numbers get the value
+// Python's own evaluation gives them, zero signs included: -2j is
+// -(2j), complex(-0.0, -2.0); 1-0j is complex(1, 0.0); -0-1j is
+// complex(0.0, -1.0). Like Python's, this does not read back every repr
+// exactly: repr prints complex(0, -2) as -2j and complex(-0.0, 1) as
+// (-0+1j); write those as 0-2j and -(0.0-1j). str and bytes literals as Python
 // writes them: '...', "...", triple-quoted with three ' or three ", the
 // prefixes r, u, b, br and rb in either case and order, every escape
 // (\N{NAME} included; see UnknownCharNameError) and implicit concatenation
@@ -248,9 +249,6 @@ func (p *litParser) value(depth int) (Value, error) {
 	if !isReal {
 		return v, nil
 	}
-	if re == 0 && p.s[start] == '-' {
-		re = math.Copysign(0, -1) // "-0" in (-0-1j) as repr prints it
-	}
 	save := p.pos
 	p.skipSpace()
 	op := p.peek()
@@ -269,11 +267,16 @@ func (p *litParser) value(depth int) (Value, error) {
 	if !ok || real(c) != 0 || math.Signbit(real(c)) || !p.wasImag(imStart) {
 		return nil, p.errAt(start, nil, "only a complex literal R+Ij or R-Ij may use binary %q", op)
 	}
-	im := imag(c)
-	if op == '-' {
-		im = -im
+	if b, ok := v.(BigInt); ok && math.IsInf(re, 0) {
+		return nil, p.errAt(start, nil, "int too large to convert to float (%d digits)", len(b.V.String()))
 	}
-	return Complex(complex(re, im)), nil
+	// Python (3.11) adds a real and a complex as complex(R, 0.0) and the
+	// complex, part by part: 0.0 and -0.0 sums follow IEEE rules, so
+	// -0.0+1j has a real +0.0 and 1-0j an imaginary +0.0.
+	if op == '-' {
+		return Complex(complex(re-real(c), 0-imag(c))), nil
+	}
+	return Complex(complex(re+real(c), 0+imag(c))), nil
 }
 
 // wasImag reports whether the atom that started at pos was an imaginary
@@ -308,14 +311,9 @@ func (p *litParser) unary(depth int) (Value, error) {
 		neg := p.peek() == '-'
 		p.pos++
 		p.skipSpace()
-		operand := p.pos
 		v, err := p.unary(depth + 1)
 		if err != nil {
 			return nil, err
-		}
-		if c, ok := v.(Complex); ok && neg && p.wasImag(operand) {
-			// "-2j" is how Repr prints complex(0, -2): keep the real +0.
-			return Complex(complex(0, -imag(c))), nil
 		}
 		return negate(v, neg, func() error { return p.errAt(start, nil, "unary %c needs a number", p.s[start]) })
 	}

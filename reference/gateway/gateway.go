@@ -3,6 +3,26 @@
 // runs them. It speaks the frame protocol of SPEC.md over any
 // transport.Conn and interoperates with Python execnet 1.9 and later.
 //
+// Start a worker, run code in it and talk to it over the execution's
+// channel:
+//
+//	ctx := context.Background()
+//	gw, err := gateway.Open(ctx, "popen//python=/usr/bin/python3")
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer gw.Exit(ctx)
+//	ch, err := gw.RemoteExecSource(ctx, "channel.send(channel.receive() * 2)")
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	err = ch.Send(ctx, codec.Int(21))
+//	v, err := ch.Receive(ctx) // codec.Int(42)
+//
+// Values are those of package codec. An xspec names the worker and how to
+// reach it (package xspec); a Group opens several. The rest of this
+// comment describes how the gateway works inside.
+//
 // # Concurrency
 //
 // One goroutine at a time reads frames, in order, and dispatches them.
@@ -510,6 +530,16 @@ type Status struct {
 	NumExecuting int
 	ExecModel    string
 	Raw          *codec.Dict // the whole reply, for keys not modelled here
+}
+
+// String renders the status in the form of fmt's %+v, with Raw as a
+// Python literal (so that %v and %+v show the reply, not a pointer).
+func (s Status) String() string {
+	raw := "<nil>"
+	if s.Raw != nil {
+		raw = codec.Repr(s.Raw)
+	}
+	return fmt.Sprintf("{NumChannels:%d NumExecuting:%d ExecModel:%s Raw:%s}", s.NumChannels, s.NumExecuting, s.ExecModel, raw)
 }
 
 // Status asks the peer for its status: it allocates a fresh channel id,
