@@ -31,6 +31,7 @@ func commands() []command {
 		{"loads", "decode hex and print the value as a Python literal", runLoads},
 		{"bench", "measure serialization and channel throughput side by side", runBench},
 		{"fuzz", "differential fuzzing of a target against the reference codec", runFuzz},
+		{"compare", "compare two JSON run reports case by case (exit 1 on a regression)", runCompare},
 	}
 }
 
