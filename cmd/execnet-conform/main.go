@@ -32,6 +32,7 @@ func commands() []command {
 		{"bench", "measure serialization and channel throughput side by side", runBench},
 		{"fuzz", "differential fuzzing of a target against the reference codec", runFuzz},
 		{"compare", "compare two JSON run reports case by case (exit 1 on a regression)", runCompare},
+		{"matrix", "run the suite against several targets and tabulate the differing outcomes", runMatrix},
 	}
 }
 
