@@ -33,6 +33,7 @@ func commands() []command {
 		{"fuzz", "differential fuzzing of a target against the reference codec", runFuzz},
 		{"compare", "compare two JSON run reports case by case (exit 1 on a regression)", runCompare},
 		{"matrix", "run the suite against several targets and tabulate the differing outcomes", runMatrix},
+		{"tap", "run a worker command behind a recording, checking proxy", runTap},
 	}
 }
 

@@ -24,8 +24,10 @@ const (
 // Event is one thing the monitor saw on a side's stream, with the
 // findings it caused.
 type Event struct {
-	Kind   string
-	From   Side
+	Kind string
+	From Side
+	// At is when the bytes that completed the event were written to the
+	// monitor (for a tap: when they passed the proxy).
 	At     time.Time
 	Index  int   // the frame's number in its direction, from 1 (EventFrame)
 	Offset int64 // stream offset after the handshake (EventFrame, EventEnd)
@@ -55,7 +57,7 @@ type Options struct {
 }
 
 // Monitor judges the byte streams of one connection as they are written
-// to it. Write and Close may be called from two goroutines, one per side.
+// to it. Write and Close are safe for concurrent use.
 type Monitor struct {
 	o       Options
 	checker *Checker
@@ -67,10 +69,18 @@ type Monitor struct {
 
 // sideFeed passes one side's bytes to its reader goroutine.
 type sideFeed struct {
+	mu     sync.Mutex // guards closed and sending on chunks
 	side   Side
-	chunks chan []byte
+	chunks chan chunk
 	rest   []byte
+	last   time.Time // arrival of the chunk read last (the reader's clock)
 	closed bool
+}
+
+// chunk is a piece of a stream and when it was written to the monitor.
+type chunk struct {
+	b  []byte
+	at time.Time
 }
 
 // queueDepth bounds the chunks waiting to be judged per side: a Write
@@ -85,7 +95,7 @@ func New(o Options) *Monitor {
 	}
 	m := &Monitor{o: o, checker: NewChecker(), sides: map[Side]*sideFeed{}}
 	for _, s := range []Side{Master, Worker} {
-		f := &sideFeed{side: s, chunks: make(chan []byte, queueDepth)}
+		f := &sideFeed{side: s, chunks: make(chan chunk, queueDepth)}
 		m.sides[s] = f
 		m.wg.Add(1)
 		go m.read(f)
@@ -93,19 +103,25 @@ func New(o Options) *Monitor {
 	return m
 }
 
-// Write hands bytes sent by from to the monitor. It copies p.
+// Write hands bytes sent by from to the monitor. It copies p. After
+// Close(from) it does nothing. The events of these bytes carry the time
+// of this call.
 func (m *Monitor) Write(from Side, p []byte) {
 	f := m.sides[from]
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.closed || len(p) == 0 {
 		return
 	}
-	f.chunks <- bytes.Clone(p)
+	f.chunks <- chunk{bytes.Clone(p), time.Now()}
 }
 
-// Close marks the end of from's stream. Call it once per side, from the
-// goroutine that writes that side.
+// Close marks the end of from's stream; later calls and writes for that
+// side do nothing.
 func (m *Monitor) Close(from Side) {
 	f := m.sides[from]
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if !f.closed {
 		f.closed = true
 		close(f.chunks)
@@ -142,7 +158,7 @@ func (f *sideFeed) Read(p []byte) (int, error) {
 		if !ok {
 			return 0, io.EOF
 		}
-		f.rest = c
+		f.rest, f.last = c.b, c.at
 	}
 	n := copy(p, f.rest)
 	f.rest = f.rest[n:]
@@ -160,7 +176,7 @@ func (m *Monitor) read(f *sideFeed) {
 	defer m.wg.Done()
 	defer f.drain()
 	br := bufio.NewReaderSize(f, 64<<10)
-	if m.o.Handshake && !m.handshake(f.side, br) {
+	if m.o.Handshake && !m.handshake(f, br) {
 		return
 	}
 	r := frame.NewReader(br)
@@ -168,7 +184,7 @@ func (m *Monitor) read(f *sideFeed) {
 		off := r.Offset()
 		fr, err := r.ReadFrame()
 		if err != nil {
-			e := Event{Kind: EventEnd, From: f.side, At: time.Now(), Offset: off}
+			e := Event{Kind: EventEnd, From: f.side, At: f.last, Offset: off}
 			if !errors.Is(err, io.EOF) {
 				e.Err = err
 				e.Findings = streamFindings(f.side, index, off, fr, err)
@@ -177,7 +193,7 @@ func (m *Monitor) read(f *sideFeed) {
 			return
 		}
 		dec, fs := m.checker.Frame(f.side, index, off, fr)
-		m.emit(Event{Kind: EventFrame, From: f.side, At: time.Now(), Index: index, Offset: off, Frame: fr, Decoded: dec, Findings: fs})
+		m.emit(Event{Kind: EventFrame, From: f.side, At: f.last, Index: index, Offset: off, Frame: fr, Decoded: dec, Findings: fs})
 	}
 }
 
@@ -202,10 +218,11 @@ func streamFindings(from Side, index int, off int64, fr frame.Frame, err error) 
 
 // handshake reads the side's part of the bootstrap handshake; it returns
 // false when the stream cannot be followed further.
-func (m *Monitor) handshake(s Side, br *bufio.Reader) bool {
+func (m *Monitor) handshake(fd *sideFeed, br *bufio.Reader) bool {
+	s := fd.side
 	if s == Worker {
 		b, err := br.ReadByte()
-		e := Event{Kind: EventReady, From: s, At: time.Now(), Byte: b}
+		e := Event{Kind: EventReady, From: s, At: fd.last, Byte: b}
 		switch {
 		case err != nil:
 			e.Kind, e.Err = EventEnd, err
@@ -221,7 +238,7 @@ func (m *Monitor) handshake(s Side, br *bufio.Reader) bool {
 		chunk, err := br.ReadSlice('\n')
 		line = append(line, chunk...)
 		if len(line) > m.o.MaxLine {
-			m.emit(Event{Kind: EventEnd, From: s, At: time.Now(), Err: fmt.Errorf("bootstrap line longer than %d bytes", m.o.MaxLine),
+			m.emit(Event{Kind: EventEnd, From: s, At: fd.last, Err: fmt.Errorf("bootstrap line longer than %d bytes", m.o.MaxLine),
 				Findings: []Finding{hsFinding("BOOT-HS-1", s, fmt.Sprintf("no LF within the first %d bytes", m.o.MaxLine))}})
 			return false
 		}
@@ -229,14 +246,14 @@ func (m *Monitor) handshake(s Side, br *bufio.Reader) bool {
 			continue
 		}
 		if err != nil {
-			m.emit(Event{Kind: EventEnd, From: s, At: time.Now(), Err: err, Line: line,
+			m.emit(Event{Kind: EventEnd, From: s, At: fd.last, Err: err, Line: line,
 				Findings: []Finding{hsFinding("BOOT-HS-1", s, fmt.Sprintf("the master's stream ended inside the bootstrap line (%d bytes)", len(line)))}})
 			return false
 		}
 		break
 	}
 	line = line[:len(line)-1]
-	e := Event{Kind: EventBootstrap, From: s, At: time.Now(), Line: line}
+	e := Event{Kind: EventBootstrap, From: s, At: fd.last, Line: line}
 	if msg := literalShape(line); msg != "" {
 		e.Findings = append(e.Findings, hsFinding("BOOT-HS-1", s, msg))
 	}
