@@ -18,7 +18,7 @@ func runCompare(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "\nCompares two reports of \"execnet-conform run --format json\" case by case: regressed,")
 		fmt.Fprintln(stderr, "changed failure, fixed, skipped in one run only, new and removed cases, with clauses and")
 		fmt.Fprintln(stderr, "messages side by side. Known-failing lists are taken out: xfail counts as failed, xpass as passed.")
-		fmt.Fprintln(stderr, "Exit status: 0 no regression, 1 a case regressed (or failed worse), 2 usage or unreadable report.")
+		fmt.Fprintln(stderr, "Exit status: 0 no regression, 1 a case regressed (or a failure became a crash), 2 usage or unreadable report.")
 		fmt.Fprintln(stderr, "\nflags:")
 		fs.PrintDefaults()
 	}

@@ -32,6 +32,7 @@ func TestCompareKinds(t *testing.T) {
 		kc("a/changed-message", conformance.Fail, "got 1"),
 		kc("a/worse", conformance.Fail, "got 1"),
 		kc("a/better-failure", conformance.Crash, "EOF"),
+		kc("a/slower", conformance.Fail, "no end before the deadline"),
 		kc("a/now-skipped", conformance.Pass, ""),
 		kc("a/removed", conformance.Pass, ""),
 	)
@@ -45,6 +46,7 @@ func TestCompareKinds(t *testing.T) {
 		kc("a/changed-message", conformance.Fail, "got 2"),
 		kc("a/worse", conformance.Crash, "got 1"),
 		kc("a/better-failure", conformance.Fail, "EOF"),
+		kc("a/slower", conformance.Timeout, "no end before the deadline"),
 		kc("a/now-skipped", conformance.Skip, "no PyPy"),
 		kc("a/added", conformance.Fail, "new"),
 	)
@@ -55,7 +57,7 @@ func TestCompareKinds(t *testing.T) {
 	}
 	want := map[string]Kind{
 		"a/regressed": Regressed, "a/fixed": Fixed, "a/fixed-xpass": Fixed,
-		"a/changed-message": Changed, "a/worse": Changed, "a/better-failure": Changed,
+		"a/changed-message": Changed, "a/worse": Changed, "a/better-failure": Changed, "a/slower": Changed,
 		"a/now-skipped": SkipDiff, "a/added": Added, "a/removed": Removed,
 	}
 	for id, k := range want {
@@ -78,8 +80,8 @@ func TestCompareKinds(t *testing.T) {
 		t.Error("OK() with regressions")
 	}
 	for _, d := range c.Diffs {
-		if d.ID == "a/better-failure" && d.Regression() {
-			t.Error("a crash that became a plain failure counts as a regression")
+		if (d.ID == "a/better-failure" || d.ID == "a/slower") && d.Regression() {
+			t.Errorf("%s counts as a regression (only failures that became crashes do)", d.ID)
 		}
 	}
 	// Order: by kind, then id.

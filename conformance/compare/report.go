@@ -155,20 +155,6 @@ func failureKind(o conformance.Outcome) conformance.Outcome {
 	return o
 }
 
-// severity orders failure kinds: a crash is worse than a timeout, which is
-// worse than a failure.
-func severity(o conformance.Outcome) int {
-	switch failureKind(o) {
-	case conformance.Fail:
-		return 1
-	case conformance.Timeout:
-		return 2
-	case conformance.Crash:
-		return 3
-	}
-	return 0
-}
-
 // RawMessage returns the case's own failure message, without what the
 // known-failing list added to it ("known failure DEV-N (reason): " before
 // an xfail's message, "failed differently than listed ...: OUTCOME: "
