@@ -11,6 +11,7 @@ import (
 
 	"github.com/execnet-conform/execnet-conform/conformance"
 	"github.com/execnet-conform/execnet-conform/conformance/tap"
+	"github.com/execnet-conform/execnet-conform/conformance/trace"
 )
 
 // runTap runs a worker command behind the recording, checking proxy.
@@ -20,7 +21,7 @@ func runTap(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "write the trace to `directory`/trace-TIME-PID.jsonl (one file per session)")
 	tracePath := fs.String("trace", "", "write the trace to `file` instead")
 	noHandshake := fs.Bool("no-handshake", false, "the streams start with frames, not with the bootstrap handshake")
-	maxPayload := fs.Int("max-payload", 1<<20, "payload `bytes` recorded per frame (0: all); replay needs whole master frames")
+	maxPayload := fs.Int("max-payload", trace.DefaultMaxPayload, "payload `bytes` recorded per frame, larger ones by prefix and SHA-256 (0: all); replay needs whole master frames")
 	quiet := fs.Bool("q", false, "do not print violations on standard error (they are still in the trace)")
 	summary := fs.Bool("summary", false, "print a summary line on standard error when the session ends")
 	fs.Usage = func() {

@@ -294,7 +294,8 @@ func parityWord(s Side) string {
 // configuration, collecting the CHANNEL references.
 func decodePayload(b []byte) (Decoded, []int32) {
 	var refs []int32
-	d := codec.Decoder{StrConfig: codec.ChannelStrConfig, Channel: func(id int32) (codec.Value, error) {
+	// ZeroCopy: a frame payload is a fresh buffer that nobody modifies.
+	d := codec.Decoder{StrConfig: codec.ChannelStrConfig, ZeroCopy: true, Channel: func(id int32) (codec.Value, error) {
 		refs = append(refs, id)
 		return codec.ChannelRef(id), nil
 	}}

@@ -51,7 +51,8 @@ type Options struct {
 	// Handshake: the streams start with the bootstrap handshake (true for
 	// popen and ssh workers).
 	Handshake bool
-	// MaxPayload bounds the payload bytes recorded per frame (<= 0: all).
+	// MaxPayload bounds the payload bytes recorded per frame (0: all;
+	// commands use trace.DefaultMaxPayload).
 	MaxPayload int
 	// Tool names the recorder in the trace header.
 	Tool string

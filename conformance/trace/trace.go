@@ -30,7 +30,8 @@
 //   - frame: index counts the side's frames from 1; offset is the stream
 //     offset of the frame after the handshake; code is the message code's
 //     name (UNKNOWN(n) for others) and code_num its number; hex is the whole
-//     payload unless "truncated" is true (the recorder's payload limit);
+//     payload unless "truncated" is true (the recorder's payload limit),
+//     and then sha256 is the whole payload's SHA-256;
 //     repr is the decoded payload as a Python literal, shortened, or
 //     decode_error says why it does not decode.
 //   - finding: a violation found by package monitor (its Finding fields).
@@ -45,6 +46,7 @@ package trace
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -99,6 +101,7 @@ type Record struct {
 	Length      int    `json:"length,omitempty"`
 	Hex         string `json:"hex,omitempty"`
 	Truncated   bool   `json:"truncated,omitempty"`
+	SHA256      string `json:"sha256,omitempty"` // of the whole payload, when truncated
 	Repr        string `json:"repr,omitempty"`
 	DecodeError string `json:"decode_error,omitempty"`
 	Text        string `json:"text,omitempty"` // bootstrap line
@@ -215,13 +218,20 @@ func (t *Trace) Findings() []monitor.Finding {
 	return out
 }
 
+// DefaultMaxPayload is the payload limit recorders use by default: larger
+// payloads are recorded by their first 64 KiB and their SHA-256, since
+// hex and JSON encoding of the whole of a bulk transfer would cost more
+// than the transfer. Replay needs whole master frames; record with no
+// limit for sessions that send large frames to the worker.
+const DefaultMaxPayload = 64 << 10
+
 // Writer writes a trace. It is safe for concurrent use.
 type Writer struct {
 	mu         sync.Mutex
 	w          *bufio.Writer
 	start      time.Time
 	err        error
-	MaxPayload int // payload bytes kept per frame record; <= 0: all
+	MaxPayload int // payload bytes kept per frame record; <= 0: all (see DefaultMaxPayload)
 	frames     map[monitor.Side]int
 	bytes      map[monitor.Side]int64
 	findings   int
@@ -293,10 +303,13 @@ func FrameRecord(at int64, from monitor.Side, index int, offset int64, f frame.F
 		Channel: f.Channel, Length: len(f.Payload)}
 	p := f.Payload
 	if maxPayload > 0 && len(p) > maxPayload {
-		p, r.Truncated = p[:maxPayload], true
+		sum := sha256.Sum256(p)
+		p, r.Truncated, r.SHA256 = p[:maxPayload], true, hex.EncodeToString(sum[:])
 	}
 	r.Hex = hex.EncodeToString(p)
 	switch {
+	case d.Value != nil && len(f.Payload) > reprPayloadMax:
+		r.Repr = fmt.Sprintf("<not shown: %d bytes>", len(f.Payload))
 	case d.Value != nil:
 		r.Repr = Repr(f.Code, d.Value)
 	case d.Err != nil:
@@ -307,6 +320,10 @@ func FrameRecord(at int64, from monitor.Side, index int, offset int64, f frame.F
 
 // reprMax bounds the characters of a record's repr.
 const reprMax = 400
+
+// reprPayloadMax is the largest payload whose value is rendered: the repr
+// of a large value costs far more than the frame (and is cut anyway).
+const reprPayloadMax = 64 << 10
 
 // Repr renders a decoded payload for a trace: a CHANNEL_EXEC source is
 // shown by its size, and long reprs are shortened.
