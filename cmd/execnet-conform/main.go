@@ -34,6 +34,7 @@ func commands() []command {
 		{"compare", "compare two JSON run reports case by case (exit 1 on a regression)", runCompare},
 		{"matrix", "run the suite against several targets and tabulate the differing outcomes", runMatrix},
 		{"tap", "run a worker command behind a recording, checking proxy", runTap},
+		{"replay", "play a recorded session's master side against a worker and compare its answers", runReplay},
 	}
 }
 

@@ -106,14 +106,19 @@ func New(o Options) *Monitor {
 // Write hands bytes sent by from to the monitor. It copies p. After
 // Close(from) it does nothing. The events of these bytes carry the time
 // of this call.
-func (m *Monitor) Write(from Side, p []byte) {
+func (m *Monitor) Write(from Side, p []byte) { m.WriteAt(from, p, time.Now()) }
+
+// WriteAt is Write with the time the bytes were seen. A proxy should take
+// it when it has read the bytes, before it passes them on: then a reply
+// is always stamped later than what it answers.
+func (m *Monitor) WriteAt(from Side, p []byte, at time.Time) {
 	f := m.sides[from]
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed || len(p) == 0 {
 		return
 	}
-	f.chunks <- chunk{bytes.Clone(p), time.Now()}
+	f.chunks <- chunk{bytes.Clone(p), at}
 }
 
 // Close marks the end of from's stream; later calls and writes for that

@@ -12,7 +12,10 @@
 // one by one.
 package normalize
 
-import "regexp"
+import (
+	"regexp"
+	"strings"
+)
 
 // Rule is one normalisation: every match of Pattern is replaced by
 // Replace (regexp.ReplaceAllString syntax).
@@ -43,6 +46,19 @@ func Rules() []Rule {
 	out := make([]Rule, len(rules))
 	copy(out, rules)
 	return out
+}
+
+// Traceback shortens a Python traceback to its last line (the exception's
+// type and message): the frames above it name source lines, which change
+// from release to release without the behaviour changing. Text that is
+// not a traceback is returned unchanged. Replay applies it to error texts
+// before Text.
+func Traceback(s string) string {
+	if !strings.HasPrefix(strings.TrimLeft(s, " \n"), "Traceback (most recent call last):") {
+		return s
+	}
+	lines := strings.Split(strings.TrimRight(s, " \n"), "\n")
+	return "Traceback (…): " + strings.TrimSpace(lines[len(lines)-1])
 }
 
 // Text applies every rule to s.

@@ -51,3 +51,13 @@ func ExampleText() {
 	fmt.Println(Text(`File "/usr/lib/python3/dist-packages/execnet/gateway_base.py", line 1452, in f`))
 	// Output: File "…", line N, in f
 }
+
+func TestTraceback(t *testing.T) {
+	tb := "Traceback (most recent call last):\n  File \"x.py\", line 3, in f\n    raise ValueError('boom')\nValueError: boom\n"
+	if got := Traceback(tb); got != "Traceback (…): ValueError: boom" {
+		t.Errorf("Traceback() = %q", got)
+	}
+	if got := Traceback("not a traceback\nValueError: boom"); got != "not a traceback\nValueError: boom" {
+		t.Errorf("Traceback(other) = %q", got)
+	}
+}

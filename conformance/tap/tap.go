@@ -211,17 +211,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 }
 
 // pump copies src to dst and feeds every chunk to the monitor after it
-// was passed on, so that the monitor adds no delay while it keeps up.
+// was passed on, so that the monitor adds no delay while it keeps up. The
+// chunk's time is taken when it was read, before it is passed on, so that
+// an answer is always stamped later than what it answers.
 func pump(src io.Reader, dst io.Writer, mon *monitor.Monitor, side monitor.Side) {
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
+			at := time.Now()
 			if _, werr := dst.Write(buf[:n]); werr != nil {
-				mon.Write(side, buf[:n])
+				mon.WriteAt(side, buf[:n], at)
 				return
 			}
-			mon.Write(side, buf[:n])
+			mon.WriteAt(side, buf[:n], at)
 		}
 		if err != nil {
 			return

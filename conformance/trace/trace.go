@@ -17,7 +17,8 @@
 // Fields:
 //
 //   - t_us: microseconds since the recording started, taken when the
-//     bytes passed the recorder. The records of the two directions are
+//     recorder read the bytes, before it passed them on (so an answer is
+//     always later than what it answers). The records of the two directions are
 //     written as each is judged, so across directions the file order may
 //     differ slightly from t_us order; order by t_us (stably) to see the
 //     session as the recorder saw it.
