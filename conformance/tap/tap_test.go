@@ -21,8 +21,8 @@ import (
 	"github.com/execnet-conform/execnet-conform/spec"
 )
 
-// childEnv makes the test binary act as "execnet-conform tap --trace FILE
-// -- CMD...": argv is TRACEFILE -- CMD....
+// childEnv makes the test binary act as "execnet-conform tap": its argv
+// is TRACEFILE -- CMD... or --out DIR -- CMD....
 const childEnv = "EXECNET_CONFORM_TAP_TEST_CHILD"
 
 func TestMain(m *testing.M) {
@@ -33,12 +33,18 @@ func TestMain(m *testing.M) {
 }
 
 func child(args []string) int {
-	if len(args) < 3 || args[1] != "--" {
-		fmt.Fprintln(os.Stderr, "tap test child: usage TRACE -- CMD...")
+	o := Options{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Report: os.Stderr, Handshake: true, MaxPayload: trace.DefaultMaxPayload}
+	if len(args) > 1 && args[0] == "--out" {
+		o.OutDir, args = args[1], args[2:]
+	} else if len(args) > 0 {
+		o.TracePath, args = args[0], args[1:]
+	}
+	if len(args) < 2 || args[0] != "--" {
+		fmt.Fprintln(os.Stderr, "tap test child: usage TRACE|--out DIR -- CMD...")
 		return 2
 	}
-	res, err := Run(context.Background(), Options{Argv: args[2:], TracePath: args[0], Stdin: os.Stdin, Stdout: os.Stdout,
-		Stderr: os.Stderr, Report: os.Stderr, Handshake: true, MaxPayload: trace.DefaultMaxPayload})
+	o.Argv = args[1:]
+	res, err := Run(context.Background(), o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tap test child:", err)
 		if res == nil {
