@@ -26,7 +26,7 @@ const defaultMatrixTargets = "go,execnet-1.9.0,execnet-2.0.2,execnet-2.1.2,execn
 func runMatrix(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	targets := fs.String("targets", defaultMatrixTargets, "comma-separated `targets`: go, execnet-VERSION (1.9.0 is Debian's, others from the peers directory), pypy3, or an xspec")
+	targets := fs.String("targets", defaultMatrixTargets, "comma-separated `targets`: go, execnet-VERSION (1.9.0 is Debian's, others from the peers directory), pypy3, or an xspec; NAME=TARGET names the column (and the --out file)")
 	var run, skip patternList
 	fs.Var(&run, "run", "run only cases matching these `patterns`")
 	fs.Var(&skip, "skip", "skip cases matching these `patterns`")
@@ -72,6 +72,10 @@ func runMatrix(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if name == "" {
 			continue
 		}
+		label := name
+		if l, x, ok := strings.Cut(name, "="); ok && l != "" && !strings.Contains(l, "/") {
+			label, name = l, x // NAME=TARGET names a column
+		}
 		xspec, env, knownName, err := conformance.NamedTarget(name)
 		if err != nil {
 			return usageErr("%v", err)
@@ -81,7 +85,7 @@ func runMatrix(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				return usageErr("%v", err)
 			}
 		}
-		mt := compare.MatrixTarget{Name: name, XSpec: xspec, Env: env}
+		mt := compare.MatrixTarget{Name: label, XSpec: xspec, Env: env}
 		if knownName != "" && !*noKnown {
 			p := filepath.Join(*knownDir, knownName)
 			kf, err := conformance.LoadKnownFailing(p)
@@ -89,7 +93,7 @@ func runMatrix(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			case err == nil:
 				mt.KnownFailing, mt.KnownFile = kf, knownName
 			case errors.Is(err, os.ErrNotExist):
-				fmt.Fprintf(stderr, "execnet-conform matrix: %s: no known-failing list %s; running without one\n", name, p)
+				fmt.Fprintf(stderr, "execnet-conform matrix: %s: no known-failing list %s; running without one\n", label, p)
 			default:
 				return usageErr("%v", err)
 			}
