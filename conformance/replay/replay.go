@@ -13,9 +13,10 @@
 // serves, not the recorded master's). Then the recorded master frames are
 // sent verbatim, in order; before each one, replay waits until the worker
 // has sent, on every channel, as many frames as the recording shows before
-// that master frame (bounded by Options.Wait). After the last master
-// frame it waits the same way for the rest, then for the end of the
-// stream.
+// that master frame (bounded by Options.Wait); before GATEWAY_TERMINATE,
+// which nothing answers, it waits for every worker frame of the
+// recording. After the last master frame it waits the same way for the
+// rest, then for the end of the stream.
 //
 // # How answers are compared
 //
@@ -33,11 +34,19 @@
 //     channel numbers in texts;
 //   - the reply to STATUS is compared by its keys: the counts depend on
 //     how far executions had got;
+//   - a float under a dict key that names a time (duration, elapsed,
+//     time, timestamp, start, stop, also with a prefix such as
+//     "setup_duration") becomes "<timing>": pytest-xdist's test reports
+//     carry how long each phase took; an int under a key that names a
+//     process id (pid, ppid, worker_pid) becomes "<pid>";
 //   - a payload recorded only by prefix and SHA-256 (larger than the
 //     recorder's limit) is compared by SHA-256, without normalisation.
 //
 // A number sent as a plain value (an execution that sends os.getpid())
-// is not normalised: replay cannot know what it means.
+// is not normalised: replay cannot know what it means. The replayed
+// worker runs in replay's working directory: replay from the directory
+// the session was recorded in when the worker reports its cwd
+// (pytest-xdist does).
 //
 // The replayed traffic is also judged by the protocol monitor; its
 // findings on the worker's frames are part of the result.
@@ -51,6 +60,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -214,14 +224,27 @@ func Run(ctx context.Context, tr *trace.Trace, opts Options) (*Result, error) {
 	rd := newReceiver(conn, mon)
 	res := &Result{Target: opts.Target}
 
-	// want[c] counts the recorded worker frames on channel c so far.
-	want := map[int32]int{}
+	// want[c] counts the recorded worker frames on channel c so far; all
+	// counts them all.
+	want, all := map[int32]int{}, map[int32]int{}
+	for _, x := range seq {
+		if x.rec.From != monitor.Master {
+			all[x.rec.Channel]++
+		}
+	}
 	w := bufio.NewWriter(conn)
 	for _, x := range seq {
 		if x.rec.From != monitor.Master {
 			want[x.rec.Channel]++
 			res.Recorded++
 			continue
+		}
+		if x.f.Code == spec.MsgGatewayTerminate {
+			// Nothing answers GATEWAY_TERMINATE (MSG-TERM-2): worker
+			// frames recorded after it were already under way, and a
+			// worker told to end sooner than the recorded one may drop
+			// them. Wait for all of them first.
+			rd.waitFor(ctx, all, opts.Wait)
 		}
 		rd.waitFor(ctx, want, opts.Wait)
 		b := frame.Append(nil, x.f)
@@ -494,5 +517,59 @@ func Normalize(code spec.MsgCode, v codec.Value, status bool) string {
 	if s, ok := v.(codec.Str); ok && code == spec.MsgChannelCloseError {
 		return normalize.Text(normalize.Traceback(string(s)))
 	}
-	return normalize.Text(codec.Repr(v))
+	return normalize.Text(codec.Repr(timings(v)))
+}
+
+// timingKey matches dict keys that name a time or a duration, pidKey
+// those that name a process id.
+var (
+	timingKey = regexp.MustCompile(`(?i)(^|_)(duration|elapsed|time|timestamp|start|stop)s?$`)
+	pidKey    = regexp.MustCompile(`(?i)(^|_)p?pid$`)
+)
+
+// timings returns v with every float stored under a dict key that names a
+// time (duration, elapsed, time, timestamp, start, stop; as pytest's test
+// reports carry) replaced by the text "<timing>", and every int under a
+// key that names a process id (pid, ppid, worker_pid) by "<pid>".
+func timings(v codec.Value) codec.Value {
+	switch x := v.(type) {
+	case codec.Tuple:
+		out := make(codec.Tuple, len(x))
+		for i, e := range x {
+			out[i] = timings(e)
+		}
+		return out
+	case codec.List:
+		out := make(codec.List, len(x))
+		for i, e := range x {
+			out[i] = timings(e)
+		}
+		return out
+	case *codec.Dict:
+		items := x.Items()
+		out := make([]codec.Item, len(items))
+		for i, it := range items {
+			out[i] = codec.Item{Key: it.Key, Value: timings(it.Value)}
+			k, ok := it.Key.(codec.Str)
+			if !ok {
+				continue
+			}
+			switch it.Value.(type) {
+			case codec.Float:
+				if timingKey.MatchString(string(k)) {
+					out[i].Value = codec.Str("<timing>")
+				}
+			case codec.Int:
+				if pidKey.MatchString(string(k)) {
+					out[i].Value = codec.Str("<pid>")
+				}
+			}
+		}
+		d, err := codec.NewDict(out...)
+		if err != nil {
+			return v
+		}
+		return d
+	}
+	return v
 }

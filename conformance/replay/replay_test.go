@@ -231,3 +231,20 @@ func TestNotReplayable(t *testing.T) {
 		t.Error("empty trace replayed")
 	}
 }
+
+func TestNormalizeTimings(t *testing.T) {
+	report := func(d float64) codec.Value {
+		inner, _ := codec.NewDict(codec.Item{Key: codec.Str("duration"), Value: codec.Float(d)},
+			codec.Item{Key: codec.Str("outcome"), Value: codec.Str("passed")},
+			codec.Item{Key: codec.Str("value"), Value: codec.Float(d)},
+			codec.Item{Key: codec.Str("pid"), Value: codec.Int(d * 1e7)})
+		return codec.Tuple{codec.Str("testreport"), codec.List{inner}}
+	}
+	a := Normalize(spec.MsgChannelData, report(0.0004), false)
+	if b := Normalize(spec.MsgChannelData, report(0.0005), false); a == b {
+		t.Errorf("a float under a key that is not a time was normalised: %s", a)
+	}
+	if !strings.Contains(a, "'duration': '<timing>'") || !strings.Contains(a, "'value': 0.0004") || !strings.Contains(a, "'pid': '<pid>'") {
+		t.Errorf("Normalize = %s", a)
+	}
+}

@@ -33,7 +33,8 @@ func TestMain(m *testing.M) {
 }
 
 func child(args []string) int {
-	o := Options{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Report: os.Stderr, Handshake: true, MaxPayload: trace.DefaultMaxPayload}
+	// Whole payloads, so that the tests can replay the traces.
+	o := Options{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Report: os.Stderr, Handshake: true}
 	if len(args) > 1 && args[0] == "--out" {
 		o.OutDir, args = args[1], args[2:]
 	} else if len(args) > 0 {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/execnet-conform/execnet-conform/conformance"
+	"github.com/execnet-conform/execnet-conform/conformance/replay"
 	"github.com/execnet-conform/execnet-conform/internal/peers"
 )
 
@@ -71,8 +72,9 @@ func pytestRun(t *testing.T, python string, env []string, traceDir string) (line
 
 // TestXdistThroughTap runs a real client, pytest-xdist with two workers,
 // with each execnet release: through the tap the tests have the same
-// outcomes as without it, and the tap records both sessions and finds no
-// violation.
+// outcomes as without it, the tap records both sessions and finds no
+// violation, and each recorded session replays against the same release
+// without divergence.
 func TestXdistThroughTap(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs pytest-xdist")
@@ -87,7 +89,7 @@ func TestXdistThroughTap(t *testing.T) {
 	}
 	for _, name := range []string{"execnet-1.9.0", "execnet-2.1.2", "execnet-main"} {
 		t.Run(name, func(t *testing.T) {
-			_, env, _, err := conformance.NamedTarget(name)
+			xs, env, _, err := conformance.NamedTarget(name)
 			if err != nil {
 				peers.Missing(t, name+": "+err.Error())
 			}
@@ -109,6 +111,8 @@ func TestXdistThroughTap(t *testing.T) {
 				t.Fatalf("%d traces in %s, want one per worker (2)", len(files), dir)
 			}
 			frames := 0
+			project, _ := filepath.Abs("../../testdata/xdist-project")
+			t.Chdir(project) // the replayed workers report their cwd, as pytest's did
 			for _, f := range files {
 				tr := readTrace(t, f)
 				if fs := tr.Findings(); len(fs) != 0 {
@@ -117,6 +121,16 @@ func TestXdistThroughTap(t *testing.T) {
 				sum := tr.Records[len(tr.Records)-1]
 				for _, n := range sum.Frames {
 					frames += n
+				}
+				// Replaying the session against the same release gives
+				// the same answers.
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				res, err := replay.Run(ctx, tr, replay.Options{Target: xs, Env: env})
+				cancel()
+				if err != nil {
+					t.Errorf("replay %s: %v", filepath.Base(f), err)
+				} else if len(res.Divergences) != 0 || len(res.Findings) != 0 {
+					t.Errorf("replay %s against the same release: divergences %v, findings %v", filepath.Base(f), res.Divergences, res.Findings)
 				}
 			}
 			if frames == 0 {
