@@ -33,6 +33,7 @@ func runMatrix(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	knownDir := fs.String("known-failures", filepath.Join("testdata", "known-failures"), "`directory` of the known-failing lists; a target whose list is missing there runs without one")
 	noKnown := fs.Bool("no-known-failing", false, "run every target without a known-failing list")
 	format := fs.String("format", "markdown", "output format: markdown or json")
+	byStatus := fs.Bool("status", false, "cells show passed/failed/skipped, with known-failing lists taken out (xfail is failed, xpass passed), so rows differ only where behaviour does")
 	outDir := fs.String("out", "", "also write each target's JSON run report to `directory`/NAME.json (for compare)")
 	seed := fs.Int64("seed", 1, "random seed for property cases, the same for every target")
 	count := fs.Int("count", conformance.DefaultCount, "values tried by each property case")
@@ -111,9 +112,13 @@ func runMatrix(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	base := conformance.Options{Select: sel, Seed: *seed, Count: *count, Timeout: *timeout}
-	m, results, err := compare.RunMatrix(ctx, base, mts, cases.All(), stderr)
+	cols, results, err := compare.RunColumns(ctx, base, mts, cases.All(), stderr)
 	if err != nil {
 		return usageErr("%v", err)
+	}
+	m := compare.NewMatrix(cols)
+	if *byStatus {
+		m = compare.NewStatusMatrix(cols)
 	}
 	ran := 0
 	for i, res := range results {

@@ -29,9 +29,11 @@ type Column struct {
 
 // Row is one case whose outcome differs between the columns that ran.
 type Row struct {
-	ID      string                `json:"id"`
-	Clauses []string              `json:"clauses"`
-	Cells   []conformance.Outcome `json:"outcomes"` // per column; "" when the column has no such case
+	ID      string   `json:"id"`
+	Clauses []string `json:"clauses"`
+	// Cells holds the outcome per column ("" when the column has no such
+	// case); in a status matrix, the Status as an Outcome string.
+	Cells []conformance.Outcome `json:"outcomes"`
 }
 
 // Matrix is the table of outcomes of several runs.
@@ -46,7 +48,15 @@ type Matrix struct {
 
 // NewMatrix builds the matrix of the columns' reports. A column that did
 // not run is left out when deciding which rows differ.
-func NewMatrix(cols []Column) *Matrix {
+func NewMatrix(cols []Column) *Matrix { return newMatrix(cols, false) }
+
+// NewStatusMatrix is NewMatrix with the known-failing lists taken out:
+// each cell is the case's Status (passed, failed, skipped), so that rows
+// differ only where the implementations behave differently, whatever
+// lists the runs used.
+func NewStatusMatrix(cols []Column) *Matrix { return newMatrix(cols, true) }
+
+func newMatrix(cols []Column, byStatus bool) *Matrix {
 	m := &Matrix{Columns: cols}
 	byCol := make([]map[string]Case, len(cols))
 	var order []string
@@ -79,6 +89,9 @@ func NewMatrix(cols []Column) *Matrix {
 			cs, ok := byCol[i][id]
 			if ok {
 				row.Cells[i] = cs.Outcome
+				if byStatus {
+					row.Cells[i] = conformance.Outcome(StatusOf(cs.Outcome))
+				}
 			}
 			if !firstSet {
 				first, firstSet = row.Cells[i], true
@@ -128,6 +141,20 @@ type MatrixTarget struct {
 // A target that cannot be started does not stop the others; its column
 // carries the error. progress, if not nil, gets a line per target.
 func RunMatrix(ctx context.Context, base conformance.Options, targets []MatrixTarget, cases []conformance.Case, progress io.Writer) (*Matrix, []*conformance.Result, error) {
+	cols, results, err := runColumns(ctx, base, targets, cases, progress)
+	if err != nil {
+		return nil, results, err
+	}
+	return NewMatrix(cols), results, nil
+}
+
+// RunColumns runs the targets as RunMatrix does and returns the columns,
+// for NewMatrix or NewStatusMatrix.
+func RunColumns(ctx context.Context, base conformance.Options, targets []MatrixTarget, cases []conformance.Case, progress io.Writer) ([]Column, []*conformance.Result, error) {
+	return runColumns(ctx, base, targets, cases, progress)
+}
+
+func runColumns(ctx context.Context, base conformance.Options, targets []MatrixTarget, cases []conformance.Case, progress io.Writer) ([]Column, []*conformance.Result, error) {
 	if len(targets) == 0 {
 		return nil, nil, errors.New("compare: no targets for the matrix")
 	}
@@ -159,7 +186,7 @@ func RunMatrix(ctx context.Context, base conformance.Options, targets []MatrixTa
 			return nil, results, ctx.Err()
 		}
 	}
-	return NewMatrix(cols), results, nil
+	return cols, results, nil
 }
 
 // totalWords names the outcome totals in the table.

@@ -71,6 +71,19 @@ func TestNewMatrix(t *testing.T) {
 	}
 }
 
+func TestStatusMatrix(t *testing.T) {
+	a := report("1.9", kc("x/listed", conformance.XFail, "f"), kc("x/fixed", conformance.XFail, "f"), kc("x/same", conformance.Pass, ""))
+	b := report("2.1", kc("x/listed", conformance.Fail, "f"), kc("x/fixed", conformance.Pass, ""), kc("x/same", conformance.Pass, ""))
+	cols := []Column{{Name: "a", Report: a}, {Name: "b", Report: b}}
+	if n := len(NewMatrix(cols).Rows); n != 2 {
+		t.Errorf("outcome matrix: %d rows, want 2 (xfail|fail and xfail|pass)", n)
+	}
+	m := NewStatusMatrix(cols)
+	if len(m.Rows) != 1 || m.Rows[0].ID != "x/fixed" || m.Rows[0].Cells[0] != "failed" || m.Rows[0].Cells[1] != "passed" {
+		t.Errorf("status matrix rows %+v, want only x/fixed failed|passed", m.Rows)
+	}
+}
+
 // TestMatrixMatchesSingleRuns runs a matrix over two real execnet
 // releases and checks each column against a run of the same target alone.
 func TestMatrixMatchesSingleRuns(t *testing.T) {
