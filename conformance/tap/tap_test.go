@@ -217,6 +217,26 @@ func TestTapRealExecnet(t *testing.T) {
 			if kinds[trace.KindBootstrap] != 1 || kinds[trace.KindReady] != 1 || kinds[trace.KindSummary] != 1 || kinds[trace.KindExit] != 1 {
 				t.Errorf("record kinds %v", kinds)
 			}
+			// Answers are stamped after what they answer: the k-th echo on
+			// channel 1 after the k-th value sent on it.
+			var sent, echoed []int64
+			for _, r := range tr.Records {
+				if r.Kind == trace.KindFrame && r.Channel == 1 && r.Code == "CHANNEL_DATA" {
+					if r.From == monitor.Master {
+						sent = append(sent, r.Micros)
+					} else {
+						echoed = append(echoed, r.Micros)
+					}
+				}
+			}
+			if len(sent) == 0 || len(sent) != len(echoed) {
+				t.Errorf("%d values sent on channel 1, %d echoed", len(sent), len(echoed))
+			}
+			for k := range min(len(sent), len(echoed)) {
+				if echoed[k] <= sent[k] {
+					t.Errorf("echo %d stamped at %d us, before the value it echoes (%d us)", k+1, echoed[k], sent[k])
+				}
+			}
 			for _, c := range []string{"CHANNEL_EXEC", "CHANNEL_DATA", "CHANNEL_CLOSE", "CHANNEL_CLOSE_ERROR", "STATUS", "RECONFIGURE", "GATEWAY_TERMINATE"} {
 				if !codes[c] {
 					t.Errorf("no %s frame in the trace", c)
