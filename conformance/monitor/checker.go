@@ -274,6 +274,9 @@ func (c *Checker) Frame(from Side, index int, offset int64, f frame.Frame) (Deco
 			// STATUS or CHANNEL_EXEC may not reuse it. (A reference of the
 			// other parity names the peer's channel; whether the peer made
 			// it is not decidable from one direction.)
+			if c := st.chans[id]; c != nil && c.status {
+				add("MSG-STATUS-1", "a CHANNEL reference to id %d, the id of this %s's STATUS request", id, from)
+			}
 			st.used[id] = true
 		}
 	}

@@ -98,6 +98,7 @@ func TestCheckerRules(t *testing.T) {
 		{"exec on an id of a reference", []sent{data(Master, 1, codec.ChannelRef(7)), ex(7)}, "MSG-EXEC-1"},
 		{"status id reused", []sent{code(Master, spec.MsgStatus, 3, nil), code(Master, spec.MsgStatus, 3, nil)}, "MSG-STATUS-1"},
 		{"data on a status id", []sent{code(Master, spec.MsgStatus, 3, nil), data(Master, 3, codec.Int(1))}, "MSG-STATUS-1"},
+		{"reference to a status id", []sent{code(Master, spec.MsgStatus, 3, nil), ex(5), data(Master, 5, codec.ChannelRef(3))}, "MSG-STATUS-1"},
 		{"data after close", []sent{ex(1), code(Worker, spec.MsgChannelClose, 1, nil), data(Worker, 1, codec.Int(1))}, "CHAN-STATE-9"},
 		{"close after close error", []sent{ex(1), code(Worker, spec.MsgChannelCloseError, 1, enc(t, codec.Str("e"))), code(Worker, spec.MsgChannelClose, 1, nil)}, "CHAN-STATE-9"},
 		{"data after last message", []sent{ex(1), code(Master, spec.MsgChannelLastMessage, 1, nil), data(Master, 1, codec.Int(1))}, "MSG-LAST-1"},
