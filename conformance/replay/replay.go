@@ -230,13 +230,13 @@ func Run(ctx context.Context, tr *trace.Trace, opts Options) (*Result, error) {
 	for _, x := range seq {
 		if x.rec.From != monitor.Master {
 			all[x.rec.Channel]++
+			res.Recorded++
 		}
 	}
 	w := bufio.NewWriter(conn)
 	for _, x := range seq {
 		if x.rec.From != monitor.Master {
 			want[x.rec.Channel]++
-			res.Recorded++
 			continue
 		}
 		if x.f.Code == spec.MsgGatewayTerminate {

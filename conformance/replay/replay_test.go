@@ -221,6 +221,31 @@ func TestReplaySessionSameRelease(t *testing.T) {
 	}
 }
 
+// TestTerminateAfterRecordedAnswers: in the recording, the master's
+// GATEWAY_TERMINATE came before the worker's answers to its execution.
+// Replay sends it only after those answers came, and counts them.
+func TestTerminateAfterRecordedAnswers(t *testing.T) {
+	peers.CPython(t)
+	xs, env := named(t, "execnet-1.9.0")
+	d, _ := codec.NewDict()
+	src := str(t, codec.Tuple{codec.Str("import time\ntime.sleep(0.2)\nchannel.send(1)\n"), codec.None{}, codec.None{}, d})
+	tr := &trace.Trace{Records: []trace.Record{
+		trace.FrameRecord(1, monitor.Master, 1, 0, frame.Frame{Code: spec.MsgChannelExec, Channel: 1, Payload: src}, monitor.Decoded{}, 0),
+		trace.FrameRecord(2, monitor.Master, 2, 0, frame.Frame{Code: spec.MsgGatewayTerminate}, monitor.Decoded{}, 0),
+		trace.FrameRecord(3, monitor.Worker, 1, 0, frame.Frame{Code: spec.MsgChannelData, Channel: 1, Payload: str(t, codec.Int(1))}, monitor.Decoded{}, 0),
+		trace.FrameRecord(4, monitor.Worker, 2, 0, frame.Frame{Code: spec.MsgChannelClose, Channel: 1}, monitor.Decoded{}, 0),
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := Run(ctx, tr, Options{Target: xs, Env: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Recorded != 2 || res.WorkerFrames != 2 || len(res.Divergences) != 0 {
+		t.Fatalf("recorded %d, replayed %d, divergences %v", res.Recorded, res.WorkerFrames, res.Divergences)
+	}
+}
+
 func TestNotReplayable(t *testing.T) {
 	tr := &trace.Trace{Records: []trace.Record{trace.FrameRecord(0, monitor.Master, 1, 0,
 		frame.Frame{Code: spec.MsgChannelData, Channel: 1, Payload: make([]byte, 100)}, monitor.Decoded{}, 10)}}
