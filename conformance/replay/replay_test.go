@@ -77,19 +77,19 @@ func TestCompareFrames(t *testing.T) {
 	}
 	same := []received{
 		// Channel 3 first: the order across channels does not matter.
-		{data(3, statusDict(2))}, {frame.Frame{Code: spec.MsgChannelClose, Channel: 3}},
-		{data(1, codec.Int(1))}, {data(1, codec.Str("x"))},
-		{frame.Frame{Code: spec.MsgChannelCloseError, Channel: 1, Payload: str(t, codec.Str(tb("/peers/b.py", 99)))}},
-		{data(5, codec.Int(7))},
+		{f: data(3, statusDict(2))}, {f: frame.Frame{Code: spec.MsgChannelClose, Channel: 3}},
+		{f: data(1, codec.Int(1))}, {f: data(1, codec.Str("x"))},
+		{f: frame.Frame{Code: spec.MsgChannelCloseError, Channel: 1, Payload: str(t, codec.Str(tb("/peers/b.py", 99)))}},
+		{f: data(5, codec.Int(7))},
 	}
 	if d := compareFrames(seq, same); len(d) != 0 {
 		t.Fatalf("divergences on equal answers: %v", d)
 	}
 
 	diff := []received{
-		{data(1, codec.Int(1))}, {data(1, codec.Bytes("x"))}, // channel 1, frame 2 differs
-		{data(3, statusDict(0))},                         // channel 3: the close is missing
-		{data(5, codec.Int(7))}, {data(5, codec.Int(8))}, // channel 5: an extra frame
+		{f: data(1, codec.Int(1))}, {f: data(1, codec.Bytes("x"))}, // channel 1, frame 2 differs
+		{f: data(3, statusDict(0))},                            // channel 3: the close is missing
+		{f: data(5, codec.Int(7))}, {f: data(5, codec.Int(8))}, // channel 5: an extra frame
 	}
 	ds := compareFrames(seq, diff)
 	got := map[int32]string{}
@@ -112,15 +112,42 @@ func TestCompareFrames(t *testing.T) {
 	}
 }
 
+func TestCompareShutdownCloses(t *testing.T) {
+	close1 := frame.Frame{Code: spec.MsgChannelClose, Channel: 1}
+	data1 := frame.Frame{Code: spec.MsgChannelData, Channel: 1, Payload: str(t, codec.Int(1))}
+	seq := []recorded{
+		rec(t, 1, monitor.Master, frame.Frame{Code: spec.MsgChannelExec, Channel: 1}),
+		rec(t, 2, monitor.Worker, data1),
+		rec(t, 3, monitor.Master, frame.Frame{Code: spec.MsgGatewayTerminate}),
+	}
+	// An extra close after GATEWAY_TERMINATE: not a divergence.
+	if d := compareFrames(seq, []received{{f: data1}, {f: close1, afterTerm: true}}); len(d) != 0 {
+		t.Errorf("extra close after terminate: %v", d)
+	}
+	// Before it, it is.
+	if d := compareFrames(seq, []received{{f: data1}, {f: close1}}); len(d) != 1 {
+		t.Errorf("extra close before terminate: %v", d)
+	}
+	// A recorded close after GATEWAY_TERMINATE that the replay lacks.
+	withClose := append(append([]recorded(nil), seq...), rec(t, 4, monitor.Worker, close1))
+	if d := compareFrames(withClose, []received{{f: data1}}); len(d) != 0 {
+		t.Errorf("missing close recorded after terminate: %v", d)
+	}
+	// Data after GATEWAY_TERMINATE still counts.
+	if d := compareFrames(seq, []received{{f: data1}, {f: data1, afterTerm: true}}); len(d) != 1 {
+		t.Errorf("extra data after terminate: %v", d)
+	}
+}
+
 func TestCompareTruncatedBySHA(t *testing.T) {
 	big := frame.Frame{Code: spec.MsgChannelData, Channel: 1, Payload: str(t, codec.Bytes(make([]byte, 1000)))}
 	r := trace.FrameRecord(1, monitor.Worker, 1, 0, big, monitor.Decoded{}, 100)
 	seq := []recorded{{rec: r}}
-	if d := compareFrames(seq, []received{{big}}); len(d) != 0 {
+	if d := compareFrames(seq, []received{{f: big}}); len(d) != 0 {
 		t.Errorf("same large payload diverges: %v", d)
 	}
 	other := frame.Frame{Code: spec.MsgChannelData, Channel: 1, Payload: str(t, codec.Bytes(make([]byte, 1001)))}
-	if d := compareFrames(seq, []received{{other}}); len(d) != 1 || !strings.Contains(d[0].Reason, "SHA-256") {
+	if d := compareFrames(seq, []received{{f: other}}); len(d) != 1 || !strings.Contains(d[0].Reason, "SHA-256") {
 		t.Errorf("different large payload: %v", d)
 	}
 }

@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/execnet-conform/execnet-conform/conformance"
+	"github.com/execnet-conform/execnet-conform/conformance/monitor"
 	"github.com/execnet-conform/execnet-conform/conformance/replay"
 	"github.com/execnet-conform/execnet-conform/internal/peers"
+	"github.com/execnet-conform/execnet-conform/spec"
 )
 
 // outcomeLine matches the per-test lines of pytest -rA.
@@ -95,8 +97,8 @@ func TestXdistThroughTap(t *testing.T) {
 			}
 			env = append(env, childEnv+"=1")
 			want, wantSum, direct := pytestRun(t, python, env, "")
-			if wantSum != "3 failed, 12 passed, 2 skipped, 1 xfailed, 1 error" {
-				t.Errorf("the project's outcomes without the tap: %q, want 3 failed, 12 passed, 2 skipped, 1 xfailed, 1 error", wantSum)
+			if wantSum != "3 failed, 13 passed, 2 skipped, 1 xfailed, 1 error" {
+				t.Errorf("the project's outcomes without the tap: %q, want 3 failed, 13 passed, 2 skipped, 1 xfailed, 1 error", wantSum)
 			}
 			dir := t.TempDir()
 			got, gotSum, tapped := pytestRun(t, python, env, dir)
@@ -139,5 +141,44 @@ func TestXdistThroughTap(t *testing.T) {
 			t.Logf("%s: %s; wall time %v without the tap, %v with it (%.2fx); %d frames recorded",
 				name, gotSum, direct.Round(time.Millisecond), tapped.Round(time.Millisecond), float64(tapped)/float64(direct), frames)
 		})
+	}
+}
+
+// TestXdistThroughTapBrokenWorker runs pytest-xdist with the bytes-as-text
+// mutant of execnet (its encoder writes bytes as PY3STRING): the test that
+// records a bytes property sends invalid UTF-8 text in its report, and the
+// tap reports the worker's frame with the clauses of the BadUTF8 class.
+func TestXdistThroughTapBrokenWorker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs pytest-xdist")
+	}
+	python := peers.CPython(t)
+	if out, err := exec.Command(python, "-c", "import xdist, pytest").CombinedOutput(); err != nil {
+		msg := "pytest-xdist for " + python + " (apt-get install python3-pytest-xdist): " + strings.TrimSpace(string(out))
+		if peers.Required() {
+			t.Fatal("peer not available: " + msg + "; EXECNET_REQUIRE_PEERS=1 makes this a failure")
+		}
+		t.Skip("peer not available: " + msg)
+	}
+	mutant := t.TempDir()
+	script, _ := filepath.Abs("../../testdata/mutants/make_mutant.py")
+	if out, err := exec.Command(python, script, "bytes-as-text", mutant).CombinedOutput(); err != nil {
+		t.Fatalf("make_mutant.py: %v\n%s", err, out)
+	}
+	env := append(conformance.TargetEnv(os.Environ(), nil), childEnv+"=1", "PYTHONPATH="+mutant)
+	dir := t.TempDir()
+	lines, _, _ := pytestRun(t, python, env, dir)
+	files, _ := filepath.Glob(filepath.Join(dir, "trace-*.jsonl"))
+	want := spec.ClassClauses(spec.ClassBadUTF8)
+	found := false
+	for _, f := range files {
+		for _, fd := range readTrace(t, f).Findings() {
+			if fd.From == monitor.Worker && len(want) > 0 && fd.Clause == want[0] {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no [%v] finding against the mutant worker in %d traces; outcomes:\n%s", want, len(files), strings.Join(lines, "\n"))
 	}
 }

@@ -61,3 +61,9 @@ def test_slow():
 
 def test_unicode_and_bytes():
     assert "héllo ✓".encode() == b"h\xc3\xa9llo \xe2\x9c\x93"
+
+
+def test_records_a_bytes_property(record_property):
+    # The report carries these bytes back to the master: a worker that
+    # encodes bytes wrongly shows here.
+    record_property("blob", b"\xff\xfe\x00")
