@@ -36,6 +36,10 @@ func commands() []command {
 		{"loads", "decode hex and print the value as a Python literal", runLoads},
 		{"bench", "measure serialization and channel throughput side by side", runBench},
 		{"fuzz", "differential fuzzing of a target against the reference codec", runFuzz},
+		{"compare", "compare two JSON run reports case by case (exit 1 on a regression)", runCompare},
+		{"matrix", "run the suite against several targets and tabulate the differing outcomes", runMatrix},
+		{"tap", "run a worker command behind a recording, checking proxy", runTap},
+		{"replay", "play a recorded session's master side against a worker and compare its answers", runReplay},
 		{"version", "print the versions of the suite, the spec and the build", runVersion},
 		{"help", "show the help of a command (help COMMAND)", nil},
 	}

@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"strings"
 
+	"github.com/execnet-conform/execnet-conform/conformance/monitor"
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/spec"
 )
@@ -19,34 +20,9 @@ const (
 	KindTargetFault  = "target-fault"     // the target hung, lost the connection or sent an unreadable reply
 )
 
-// refClasses maps codec sentinels to table 6.2 class names.
-var refClasses = []struct {
-	err  error
-	name string
-}{
-	{codec.ErrTruncated, spec.ClassTruncated},
-	{codec.ErrUnknownOpcode, spec.ClassUnknownOpcode},
-	{codec.ErrStackUnderflow, spec.ClassStackUnderflow},
-	{codec.ErrStopStack, spec.ClassStopStack},
-	{codec.ErrUnhashable, spec.ClassUnhashable},
-	{codec.ErrBadInteger, spec.ClassBadInteger},
-	{codec.ErrBadUTF8, spec.ClassBadUTF8},
-	{codec.ErrNegativeLength, spec.ClassNegativeLength},
-	{codec.ErrIndexRange, spec.ClassIndexRange},
-	{codec.ErrNotContainer, spec.ClassNotContainer},
-	{codec.ErrLimit, spec.ClassLimit},
-	{codec.ErrVersion, spec.ClassVersion},
-	{codec.ErrChannelNotAllowed, spec.ClassChannelNotAllowed},
-}
-
-func refClass(err error) string {
-	for _, c := range refClasses {
-		if errors.Is(err, c.err) {
-			return c.name
-		}
-	}
-	return "Unknown"
-}
+// refClass is the table 6.2 class of a reference decoding error, as the
+// protocol monitor classifies it (one mapping for every checker).
+func refClass(err error) string { return monitor.ErrorClass(err) }
 
 func knownClass(s string) bool { return spec.IsErrorClass(s) || s == "Unknown" }
 

@@ -1,0 +1,1 @@
+# Keep the run independent of the caller's plugins and options.
