@@ -1,6 +1,6 @@
 // Package cases is the execnet-conform conformance suite: the cases that
 // check a worker against SPEC.md, grouped by spec section (bootstrap,
-// framing, serial, vectors, channel, exec, status, reconfigure, errors,
+// framing, delivery, serial, vectors, channel, exec, status, reconfigure, errors,
 // concurrency, termination, robustness, property).
 //
 // Every case has a stable, readable id whose first path element is its
@@ -18,6 +18,7 @@ func All() []conformance.Case {
 	for _, group := range [][]conformance.Case{
 		bootstrapCases(),
 		framingCases(),
+		deliveryCases(),
 		serialCases(),
 		vectorCases(),
 		negativeCases(),
