@@ -9,7 +9,17 @@
 // order.
 package cases
 
-import "github.com/execnet-conform/execnet-conform/conformance"
+import (
+	"slices"
+
+	"github.com/execnet-conform/execnet-conform/conformance"
+)
+
+// sectionOrder returns the sections in the order All lists them.
+func sectionOrder() []string {
+	return []string{"bootstrap", "framing", "delivery", "serial", "vectors", "channel", "exec",
+		"status", "reconfigure", "errors", "concurrency", "termination", "robustness", "property"}
+}
 
 // All returns every case of the suite, in a fixed order: by section as
 // listed in the package documentation, then as each section defines them.
@@ -31,8 +41,14 @@ func All() []conformance.Case {
 		terminationCases(),
 		robustnessCases(),
 		propertyCases(),
+		gapCases(), // cases of several sections, sorted in below
 	} {
 		all = append(all, group...)
 	}
+	rank := map[string]int{}
+	for i, s := range sectionOrder() {
+		rank[s] = i
+	}
+	slices.SortStableFunc(all, func(a, b conformance.Case) int { return rank[a.Section()] - rank[b.Section()] })
 	return all
 }
