@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -181,6 +182,9 @@ func (s *session) sendSplit(d Delivery, rng *rand.Rand, frames []frame.Frame) er
 		e := frameEntry(DirSend, f)
 		e.Note = d.Name + " delivery"
 		s.tr.add(e)
+		if f.Code == spec.MsgGatewayTerminate {
+			s.markEnding() // as send does: the end that follows is wanted
+		}
 		n := len(b)
 		b = frame.Append(b, f)
 		units = append(units, len(b)-n)
@@ -238,7 +242,7 @@ func (t *T) WithSplitBootstrap(d Delivery, body func()) {
 	}
 	side, err := t.dial(t.ctx, write)
 	if err != nil {
-		if err == ErrNoSplitBootstrap {
+		if errors.Is(err, ErrNoSplitBootstrap) {
 			t.Skipf("%v", err)
 		}
 		t.Fatalf("the target did not start with its bootstrap line written in %s (%s): %v", d.Name, d.Description, err)
