@@ -609,6 +609,31 @@ func endAfter(name, desc string, setup func(t *conformance.T)) conformance.Case 
 
 func endAfterCases() []conformance.Case {
 	return []conformance.Case{
+		{
+			ID:          "termination/eof/running-execution-may-finish",
+			Clauses:     []string{cTermGrace, cTermExitZero, cProfSleep},
+			Level:       conformance.MUST,
+			Description: "EOF while conform_sleep(0.8) runs: the worker lets it finish (it does not exit sooner than 0.8 s after the sleep began) and then exits with status 0",
+			Fresh:       true,
+			Timeout:     graceTimeout,
+			Run: func(t *conformance.T) {
+				start := time.Now()
+				ch := t.Exec(profile.Sleep, item("seconds", codec.Float(0.8)))
+				if n := numExecuting(t); n < 1 {
+					t.Fatalf("STATUS numexecuting is %d while conform_sleep runs", n)
+				}
+				t.CloseWrite()
+				// The sleep's CHANNEL_CLOSE may or may not reach the runner
+				// once the worker's input has ended; nothing else may.
+				noReplyThenEnd(t, "frame after EOF", func(f frame.Frame) bool {
+					return !(f.Channel == ch && f.Code == spec.MsgChannelClose)
+				})
+				expectExitZero(t)
+				if d := time.Since(start); d < 800*time.Millisecond {
+					t.Fatalf("the worker ended %v after conform_sleep(0.8) began: it did not let the running execution finish (TERM-EOF-2)", d.Round(time.Millisecond))
+				}
+			},
+		},
 		endAfter("failed-executions", "three conform_fail executions and a conform_loads that failed", func(t *conformance.T) {
 			for i := 0; i < 3; i++ {
 				ch := t.Exec(profile.Fail, item("message", codec.Str("boom")))
