@@ -20,7 +20,7 @@ const (
 type Case struct {
 	// ID is stable and readable, e.g. "serial/int/beyond-int32-negative".
 	// Its first path element names the spec section group (bootstrap,
-	// framing, serial, vectors, channel, exec, status, reconfigure, errors,
+	// framing, delivery, serial, vectors, channel, exec, status, reconfigure, errors,
 	// concurrency, termination, robustness, property).
 	ID string
 	// Clauses are the SPEC.md anchors the case checks, without brackets,

@@ -42,3 +42,29 @@ func ExampleRun() {
 		os.Exit(1)
 	}
 }
+
+// A case can write what it sends in pieces, as a real stream may deliver
+// it, in each of the delivery modes; WithSplitBootstrap does the same for
+// the bootstrap line of a second session of the target.
+func ExampleT_SendSplit() {
+	for _, d := range conformance.Deliveries() {
+		fmt.Printf("%s: %s\n", d.Name, d.Description)
+	}
+	_ = conformance.Case{
+		ID:          "example/delivery/status-in-single-bytes",
+		Clauses:     []string{"FRM-SPLIT-1"},
+		Level:       conformance.MUST,
+		Description: "a STATUS request written one byte at a time is answered",
+		Run: func(t *conformance.T) {
+			id := t.NewChannelID()
+			t.SendSplit(conformance.Deliveries()[0], frame.Frame{Code: spec.MsgStatus, Channel: id})
+			t.Expect(spec.MsgChannelData, id)
+			t.ExpectClose(id)
+		},
+	}
+	// Output:
+	// bytes: one byte per write
+	// random: writes cut at random points (seeded), across frame boundaries
+	// boundaries: each frame cut after its code byte, after its channel id, after its header and in the middle of its payload
+	// coalesced: all frames of a step in one write
+}

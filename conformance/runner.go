@@ -671,7 +671,7 @@ func (r *runner) runCase(ctx context.Context, c *Case, factor float64) (cr CaseR
 	timeout := time.Duration(float64(r.caseTimeout(c)) * factor)
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	t := &T{ctx: cctx, sess: sess, c: c, seed: r.opts.Seed, count: r.opts.Count, info: r.info}
+	t := &T{ctx: cctx, sess: sess, c: c, seed: r.opts.Seed, count: r.opts.Count, info: r.info, dial: r.dialSplit}
 
 	// The case goroutine reports its panic (if any) and when it ended.
 	type ending struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 	"sync"
@@ -52,6 +53,9 @@ type T struct {
 	seed  int64
 	count int
 	info  TargetInfo
+	// dial opens a second session with the bootstrap line written by
+	// its argument (WithSplitBootstrap); nil when the runner cannot.
+	dial func(ctx context.Context, writeLine func(io.Writer, string) error) (*session, error)
 
 	mu        sync.Mutex
 	failed    bool

@@ -1,6 +1,6 @@
 // Package cases is the execnet-conform conformance suite: the cases that
 // check a worker against SPEC.md, grouped by spec section (bootstrap,
-// framing, serial, vectors, channel, exec, status, reconfigure, errors,
+// framing, delivery, serial, vectors, channel, exec, status, reconfigure, errors,
 // concurrency, termination, robustness, property).
 //
 // Every case has a stable, readable id whose first path element is its
@@ -9,7 +9,17 @@
 // order.
 package cases
 
-import "github.com/execnet-conform/execnet-conform/conformance"
+import (
+	"slices"
+
+	"github.com/execnet-conform/execnet-conform/conformance"
+)
+
+// sectionOrder returns the sections in the order All lists them.
+func sectionOrder() []string {
+	return []string{"bootstrap", "framing", "delivery", "serial", "vectors", "channel", "exec",
+		"status", "reconfigure", "errors", "concurrency", "termination", "robustness", "property"}
+}
 
 // All returns every case of the suite, in a fixed order: by section as
 // listed in the package documentation, then as each section defines them.
@@ -18,6 +28,7 @@ func All() []conformance.Case {
 	for _, group := range [][]conformance.Case{
 		bootstrapCases(),
 		framingCases(),
+		deliveryCases(),
 		serialCases(),
 		vectorCases(),
 		negativeCases(),
@@ -30,8 +41,14 @@ func All() []conformance.Case {
 		terminationCases(),
 		robustnessCases(),
 		propertyCases(),
+		gapCases(), // cases of several sections, sorted in below
 	} {
 		all = append(all, group...)
 	}
+	rank := map[string]int{}
+	for i, s := range sectionOrder() {
+		rank[s] = i
+	}
+	slices.SortStableFunc(all, func(a, b conformance.Case) int { return rank[a.Section()] - rank[b.Section()] })
 	return all
 }

@@ -11,7 +11,7 @@ import (
 
 var idRE = regexp.MustCompile(`^[a-z][a-z0-9-]*(/[^/\s]+)+$`)
 
-var sections = []string{"bootstrap", "framing", "serial", "vectors", "channel", "exec",
+var sections = []string{"bootstrap", "framing", "delivery", "serial", "vectors", "channel", "exec",
 	"status", "reconfigure", "errors", "concurrency", "termination", "robustness", "property"}
 
 func TestCatalogue(t *testing.T) {

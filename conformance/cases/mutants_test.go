@@ -29,6 +29,14 @@ var mutants = []struct {
 	{"terminate-ignored", []string{"termination/terminate/connection-ends"}},
 	{"status-unanswered", []string{"status/reply/data-then-close"}},
 	{"odd-channel-ids", []string{"channel/ids"}},
+	// Classes of issue #15, each caught by its new cases only (the rest
+	// of the suite passes against these mutants).
+	{"reconfigure-retroactive", []string{"reconfigure/gateway/existing-channel-unchanged"}},
+	{"last-message-ignored", []string{"channel/last-message/execution-ends"}},
+	{"failed-exec-still-counted", []string{"termination/eof/after-failed-executions"}},
+	{"close-error-unknown-lenient", []string{"robustness/unknown-id/undecodable-close-error"}},
+	{"partial-read-counts", []string{"delivery/coalesced/eof-inside-payload"}},
+	{"terminate-answered", []string{"termination/terminate/payload-ignored"}},
 }
 
 // runAgainst runs the cases matching groups against CPython execnet with

@@ -33,6 +33,8 @@ def conform_stream(channel, count, size):
     # Send count bytes items of size bytes each; byte i is i % 251.
     if type(count) is not int or type(size) is not int:
         raise TypeError("count and size must be int")
+    if count < 0 or size < 0:
+        raise ValueError("count and size must not be negative")
     pattern = bytes(range(251))
     item = (pattern * (size // 251 + 1))[:size]
     sent = 0

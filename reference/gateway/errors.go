@@ -32,6 +32,9 @@ var (
 	// ErrExecuting: Close or CloseWithError on the channel of a running
 	// execution; the gateway closes it when the execution ends.
 	ErrExecuting = errors.New("cannot close the channel of a running execution")
+	// ErrBadChannelRef: a received payload holds a CHANNEL reference with
+	// an id below 1 (SPEC CHAN-ID-8); the payload counts as undecodable.
+	ErrBadChannelRef = errors.New("channel reference with an id below 1")
 )
 
 // RemoteError is the error text the peer sent with CHANNEL_CLOSE_ERROR

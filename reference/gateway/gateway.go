@@ -424,6 +424,11 @@ func (g *Gateway) channelFor(id int32) (*Channel, error) {
 }
 
 func (g *Gateway) resolveChannel(id int32) (codec.Value, error) {
+	if id < 1 {
+		// SPEC CHAN-ID-8: no side allocates such an id, so the payload
+		// does not decode (and no channel is made for it).
+		return nil, fmt.Errorf("gateway %s: %w: CHANNEL reference to id %d (ids start at 1)", g.id, ErrBadChannelRef, id)
+	}
 	ch, err := g.channelFor(id)
 	if err != nil {
 		return nil, err

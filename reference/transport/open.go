@@ -61,6 +61,13 @@ type Options struct {
 	// "vagrant_ssh", or a kind of your own). Open consults it before its
 	// built-in popen and socket openers.
 	Openers map[string]Opener
+
+	// WriteLine, when set, writes the bootstrap line to a popen worker's
+	// standard input in place of one write of the whole line. The
+	// conformance runner uses it to deliver the line in pieces (one byte
+	// at a time, at random cut points) and so check that the worker reads
+	// the line whatever its pieces.
+	WriteLine func(w io.Writer, line string) error
 }
 
 // Opener starts or reaches a worker for one kind of xspec and performs the

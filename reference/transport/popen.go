@@ -132,7 +132,7 @@ func startCommand(ctx context.Context, argv []string, makeLine func() string, la
 		return nil, fail(ErrInterpreterNotFound, err)
 	}
 	c := &popenConn{w: inW, r: outR, proc: newProcess(cmd), tail: tail}
-	if err := c.handshake(ctx, deadline, makeLine()); err != nil {
+	if err := c.handshake(ctx, deadline, makeLine(), opts.WriteLine); err != nil {
 		be := &BootstrapError{Spec: label, Command: argv, Pid: c.proc.pid}
 		c.fail(err, be)
 		return nil, be
@@ -184,8 +184,9 @@ type handshakeError struct {
 
 func (e *handshakeError) Error() string { return fmt.Sprint(e.class, e.err) }
 
-// handshake writes line and reads the ready byte before deadline.
-func (c *popenConn) handshake(ctx context.Context, deadline time.Time, line string) error {
+// handshake writes line (with writeLine when not nil) and reads the ready
+// byte before deadline.
+func (c *popenConn) handshake(ctx context.Context, deadline time.Time, line string, writeLine func(io.Writer, string) error) error {
 	deadlines := c.r.SetReadDeadline(deadline) == nil && c.w.SetWriteDeadline(deadline) == nil
 	abort := func() {
 		c.mu.Lock()
@@ -227,7 +228,13 @@ func (c *popenConn) handshake(ctx context.Context, deadline time.Time, line stri
 	// A worker that died before reading makes the write fail (EPIPE); the
 	// read below then sees EOF and reports the exit, so only a timeout
 	// ends the handshake here.
-	if _, err := io.WriteString(c.w, line); err != nil {
+	if writeLine == nil {
+		writeLine = func(w io.Writer, line string) error {
+			_, err := io.WriteString(w, line)
+			return err
+		}
+	}
+	if err := writeLine(c.w, line); err != nil {
 		if he := classify(err).(*handshakeError); he.class != ErrBootstrapIO {
 			return he
 		}

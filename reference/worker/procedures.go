@@ -159,8 +159,9 @@ func procStream(ctx context.Context, ch procChannel, kw *codec.Dict, _ Options) 
 	if err != nil {
 		return err
 	}
-	if size < 0 {
-		size = 0 // as Python's slicing gives b"" for a negative size
+	if count < 0 || size < 0 {
+		// SPEC CONF-ARGS-2, as the Python profile raises.
+		return execErrorf("ValueError: count and size must not be negative, got count %d, size %d", count, size)
 	}
 	if size > MaxStreamItem {
 		return execErrorf("Limit: MemoryError: conform_stream size %d exceeds this worker's bound of %d bytes", size, MaxStreamItem)
@@ -289,6 +290,10 @@ func procSleep(ctx context.Context, _ procChannel, kw *codec.Dict, _ Options) er
 		secs, _ = new(big.Float).SetInt(v.V).Float64()
 	default:
 		return execErrorf("TypeError: seconds must be a number, got %s", kindOf(v))
+	}
+	if math.IsInf(secs, 0) {
+		// SPEC CONF-ARGS-3: refused at once, as Python's time.sleep does.
+		return execErrorf("OverflowError: sleep length %v is not finite", secs)
 	}
 	if math.IsNaN(secs) {
 		return execErrorf("ValueError: Invalid value NaN (not a number)")

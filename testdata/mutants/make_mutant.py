@@ -89,6 +89,77 @@ MUTANTS = {
             )
         ],
     ),
+    "reconfigure-retroactive": (
+        "a gateway RECONFIGURE also changes the strconfig of existing channels",
+        "gateway_base.py",
+        [
+            (
+                "        target._strconfig = loads_internal(message.data, gateway)\n",
+                "        target._strconfig = loads_internal(message.data, gateway)\n"
+                "        if message.channelid == 0:  # mutant: retroactive\n"
+                "            for _c in list(gateway._channelfactory._channels.values()):\n"
+                "                _c._strconfig = target._strconfig\n",
+            )
+        ],
+    ),
+    "last-message-ignored": (
+        "CHANNEL_LAST_MESSAGE does not end the channel's input",
+        "gateway_base.py",
+        [
+            (
+                "        gateway._channelfactory._local_close(message.channelid, sendonly=True)",
+                "        pass  # mutant: LAST_MESSAGE ignored",
+            )
+        ],
+    ),
+    "failed-exec-still-counted": (
+        "an execution that raised stays counted as running (STATUS, end at EOF)",
+        "gateway_base.py",
+        [
+            (
+                "                    channel.close(errortext)\n                    return",
+                "                    channel.close(errortext)\n"
+                "                    self._execpool._running.add(object())  # mutant\n"
+                "                    return",
+            )
+        ],
+    ),
+    "close-error-unknown-lenient": (
+        "an undecodable CHANNEL_CLOSE_ERROR for an unknown id is ignored, not fatal",
+        "gateway_base.py",
+        [
+            (
+                "        remote_error = RemoteError(loads_internal(message.data))\n",
+                "        if message.channelid not in gateway._channelfactory._channels:\n"
+                "            return  # mutant: not fatal for unknown ids\n"
+                "        remote_error = RemoteError(loads_internal(message.data))\n",
+            )
+        ],
+    ),
+    "partial-read-counts": (
+        "end of stream inside a frame hands on the bytes read so far as the frame",
+        "gateway_base.py",
+        [
+            (
+                '            if not data:\n                raise EOFError("expected %d bytes, got %d" % (numbytes, len(buf)))',
+                "            if not data:\n"
+                "                if buf:\n"
+                "                    return buf  # mutant: a partial read counts\n"
+                '                raise EOFError("expected %d bytes, got %d" % (numbytes, len(buf)))',
+            )
+        ],
+    ),
+    "terminate-answered": (
+        "the worker answers GATEWAY_TERMINATE with a frame before it ends",
+        "gateway_base.py",
+        [
+            (
+                "        raise GatewayReceivedTerminate(gateway)",
+                "        gateway._send(Message.CHANNEL_CLOSE, 0)  # mutant: a reply\n"
+                "        raise GatewayReceivedTerminate(gateway)",
+            )
+        ],
+    ),
 }
 
 
