@@ -37,6 +37,7 @@ type Decoder struct {
 	DisallowUnknownKeys bool
 
 	forceSlow bool // tests: Unmarshal skips its fast path
+	fastOnly  bool // tests: Unmarshal fails where its fast path declines
 }
 
 // Loads decodes one wire-form value (no version byte) with DefaultLimits

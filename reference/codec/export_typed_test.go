@@ -6,3 +6,11 @@ func UnmarshalSlow(data []byte, v any) error {
 	_, err := d.Unmarshal(data, v)
 	return err
 }
+
+// UnmarshalFastOnly is Unmarshal that fails where the fast path declines,
+// for tests that the fast path covers an input.
+func UnmarshalFastOnly(data []byte, v any) error {
+	d := Decoder{StrConfig: ChannelStrConfig, fastOnly: true}
+	_, err := d.Unmarshal(data, v)
+	return err
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"math/bits"
 	"reflect"
 	"sync"
 	"unicode/utf8"
@@ -96,6 +97,9 @@ func (dc *Decoder) Unmarshal(data []byte, v any) (n int, err error) {
 		}
 		if err == nil && pos < len(data) && data[pos] == byte(spec.OpStop) {
 			return pos + 1, nil
+		}
+		if dc.fastOnly {
+			return 0, errFallback
 		}
 	}
 	// The fast path met something it does not decode directly (or an
@@ -241,7 +245,13 @@ func (d *udec) text(pos int) (s string, next int, ok bool) {
 }
 
 func validUTF8(b []byte) bool {
-	for i := 0; i < len(b); i++ {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
+			return utf8.Valid(b[i:])
+		}
+	}
+	for ; i < len(b); i++ {
 		if b[i] >= utf8.RuneSelf {
 			return utf8.Valid(b[i:])
 		}
@@ -637,6 +647,9 @@ func decIntKind(k reflect.Kind) decFn {
 			if d.none(pos) {
 				return pos + 1, nil
 			}
+			if (k == reflect.Uint64 || k == reflect.Uint || k == reflect.Uintptr) && unsafe.Sizeof(uint(0)) == 8 {
+				return d.bigUint(pos, p)
+			}
 			return 0, errFallback
 		}
 		if !storeInt(k, p, x) {
@@ -644,6 +657,32 @@ func decIntKind(k reflect.Kind) decFn {
 		}
 		return np, nil
 	}
+}
+
+// bigUint decodes a LONGINT above MaxInt64 into a 64-bit unsigned kind.
+func (d *udec) bigUint(pos int, p unsafe.Pointer) (int, error) {
+	b := d.b
+	if pos >= len(b) || (b[pos] != byte(spec.OpLongInt) && b[pos] != byte(spec.OpLongLong)) {
+		return 0, errFallback
+	}
+	off, n, ok := d.blob(pos)
+	if !ok || n == 0 || n > 20 || n > d.lim.MaxIntDigits || !d.count() {
+		return 0, errFallback
+	}
+	var u uint64
+	for _, c := range b[off : off+n] {
+		if c < '0' || c > '9' {
+			return 0, errFallback
+		}
+		hi, lo := bits.Mul64(u, 10)
+		lo2, carry := bits.Add64(lo, uint64(c-'0'), 0)
+		if hi != 0 || carry != 0 {
+			return 0, errFallback
+		}
+		u = lo2
+	}
+	*(*uint64)(p) = u
+	return off + n, nil
 }
 
 // storeInt stores x into the integer of kind k at p; it reports false when
