@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"reflect"
 	"strconv"
+	"strings"
 )
 
 // assigner stores a decoded Value into a Go value: the general path of
@@ -14,13 +15,9 @@ type assigner struct {
 	strict bool
 }
 
-// pathString renders a path kept as segments in reverse order.
+// pathString renders a path kept as segments, outermost first.
 func pathString(segs []string) string {
-	s := ""
-	for i := len(segs) - 1; i >= 0; i-- {
-		s += segs[i]
-	}
-	return s
+	return strings.Join(segs, "")
 }
 
 func (a *assigner) typeErr(path []string, format string, args ...any) error {

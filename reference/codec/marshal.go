@@ -22,7 +22,8 @@ import (
 // *big.Int as int; float32 and float64 as float; complex64 and complex128
 // as complex; string as text (it must be valid UTF-8); []byte as bytes;
 // other slices and arrays as a list, or as a tuple for a struct field
-// tagged `execnet:",tuple"`; SetOf as a set; other maps as a dict (in Go's
+// tagged `execnet:",tuple"` (an array as a map key or set element is
+// always a tuple, which is hashable); SetOf as a set; other maps as a dict (in Go's
 // map order, which varies: use a struct or *Dict for a fixed order); a
 // struct as a dict of its exported fields under their names or
 // `execnet:"name"` tags, leaving out fields tagged `execnet:"-"` and
@@ -85,6 +86,7 @@ type encFn func(e *uenc, b []byte, p unsafe.Pointer, depth int) ([]byte, error)
 
 type uenc struct {
 	lim Limits
+	key bool // encoding a dict key or set element: arrays become tuples
 }
 
 // eface is the layout of an empty interface.
@@ -195,6 +197,7 @@ func encoderFor(tc *typeCodec) encFn {
 			return e.bigInt(b, (*big.Int)(p))
 		}
 	case bigIntPtrType:
+		tc.custom = true
 		return func(e *uenc, b []byte, p unsafe.Pointer, depth int) ([]byte, error) {
 			z := *(**big.Int)(p)
 			if z == nil {
@@ -449,6 +452,7 @@ func encSeq(tc *typeCodec, tuple bool) encFn {
 			return b, &EncodeError{Err: ErrTooLong, Detail: fmt.Sprintf("sequence of %d elements", n)}
 		}
 		var err error
+		tuple := tuple || (e.key && !isSlice)
 		if !tuple {
 			b = appendInt32(b, spec.OpNewList, int32(n))
 		}
@@ -489,7 +493,10 @@ func encMap(tc *typeCodec) encFn {
 		for it.Next() {
 			kv.SetIterKey(it)
 			ev.SetIterValue(it)
-			if b, err = tc.key.enc(e, b, kp, depth+1); err != nil {
+			e.key = true
+			b, err = tc.key.enc(e, b, kp, depth+1)
+			e.key = false
+			if err != nil {
 				return b, prependPath(err, "<key>")
 			}
 			if b, err = tc.elem.enc(e, b, ep, depth+1); err != nil {
@@ -524,7 +531,10 @@ func encSet(tc *typeCodec) encFn {
 		var err error
 		for it.Next() {
 			kv.SetIterKey(it)
-			if b, err = tc.key.enc(e, b, kp, depth+1); err != nil {
+			e.key = true
+			b, err = tc.key.enc(e, b, kp, depth+1)
+			e.key = false
+			if err != nil {
 				return b, prependPath(err, "{}")
 			}
 		}
