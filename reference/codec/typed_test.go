@@ -104,6 +104,8 @@ func TestUnmarshalLimits(t *testing.T) {
 		{"elements", mustDumps(t, "[1, 2, 3, 4, 5]"), codec.Limits{MaxElements: 4}, new([]int)},
 		{"truncated", mustDumps(t, "[1, 2]")[:8], codec.Limits{}, new([]int)},
 		{"bad-utf8", []byte("N\x00\x00\x00\x01\xffQ"), codec.Limits{}, new(string)},
+		{"bad-utf8-tail", []byte("N\x00\x00\x00\x0aabcdefghi\xffQ"), codec.Limits{}, new(string)},
+		{"bad-utf8-word", []byte("N\x00\x00\x00\x11abc\xe2\x82defghijklmnoQ"), codec.Limits{}, new(string)},
 	} {
 		d := codec.Decoder{Limits: c.lim}
 		_, _, lerr := d.Loads(c.b)

@@ -245,15 +245,22 @@ func (d *udec) text(pos int) (s string, next int, ok bool) {
 }
 
 func validUTF8(b []byte) bool {
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
-			return utf8.Valid(b[i:])
+	const hi = 0x8080808080808080
+	if len(b) >= 8 {
+		// Whole words, the last one overlapping the one before.
+		for s := b; ; s = s[8:] {
+			if len(s) <= 8 {
+				return binary.LittleEndian.Uint64(b[len(b)-8:])&hi == 0 || utf8.Valid(b)
+			}
+			if binary.LittleEndian.Uint64(s)&hi != 0 {
+				return utf8.Valid(b)
+			}
 		}
 	}
-	for ; i < len(b); i++ {
-		if b[i] >= utf8.RuneSelf {
-			return utf8.Valid(b[i:])
+	s := b
+	for _, c := range s {
+		if c >= utf8.RuneSelf {
+			return utf8.Valid(s)
 		}
 	}
 	return true
@@ -441,12 +448,17 @@ func (d *udec) elemEnd(base, i, n, bpos int) int {
 func (d *udec) forEach(base, n, bpos int, f func(i, start, end int) error) error {
 	saved := d.sbase
 	d.sbase = base + n
-	defer func() { d.sbase = saved }()
 	for i := 0; i < n; i++ {
-		if err := f(i, d.starts[base+i], d.elemEnd(base, i, n, bpos)); err != nil {
+		end := bpos
+		if i+1 < n {
+			end = d.starts[base+i+1]
+		}
+		if err := f(i, d.starts[base+i], end); err != nil {
+			d.sbase = saved
 			return err
 		}
 	}
+	d.sbase = saved
 	return nil
 }
 
@@ -1149,12 +1161,22 @@ func decStruct(tc *typeCodec) decFn {
 		pos++
 		next := 0
 		fields := si.fields
-		for !d.dictEnd(pos, end) {
-			off, n, vpos, ok := d.key(pos)
-			if !ok {
+		textKey := !d.cfg.Py3StrAsPy2Str
+		for pos < len(b) && pos != end {
+			c := b[pos]
+			if dictEndOp[c] {
+				break
+			}
+			// The key: PY3STRING (or UNICODE) text, read in place.
+			if !((c == byte(spec.OpPy3String) && textKey) || c == byte(spec.OpUnicode)) || len(b)-pos < 5 {
 				return 0, errFallback
 			}
-			k := b[off : off+n]
+			n := int(int32(binary.BigEndian.Uint32(b[pos+1:])))
+			if n < 0 || n > d.lim.MaxStringLen || n > len(b)-pos-5 || !d.count() {
+				return 0, errFallback
+			}
+			k := b[pos+5 : pos+5+n]
+			vpos := pos + 5 + n
 			var f *field
 			if next < len(fields) && string(k) == fields[next].name {
 				f = &fields[next]
@@ -1176,9 +1198,11 @@ func decStruct(tc *typeCodec) decFn {
 				}
 				np, err = d.discard(vpos, -1, depth+1)
 			} else {
-				fp := f.fieldPtr(p, t, true)
-				if fp == nil {
-					return 0, errFallback
+				fp := unsafe.Add(p, f.offset)
+				if !f.direct {
+					if fp = f.fieldPtr(p, t, true); fp == nil {
+						return 0, errFallback
+					}
 				}
 				np, err = f.tc.dec(d, vpos, -1, fp, depth+1)
 			}
@@ -1192,6 +1216,12 @@ func decStruct(tc *typeCodec) decFn {
 		}
 		return pos, nil
 	}
+}
+
+// dictEndOp marks the opcodes after which no more items of a dict follow.
+var dictEndOp = [256]bool{
+	byte(spec.OpSetItem): true, byte(spec.OpStop): true, byte(spec.OpBuildTuple): true,
+	byte(spec.OpSet): true, byte(spec.OpFrozenSet): true,
 }
 
 // scalarKey reports whether the opcode at pos starts a value that may be
