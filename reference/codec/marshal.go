@@ -143,8 +143,20 @@ func (e *uenc) anyAt(b []byte, p unsafe.Pointer, t reflect.Type, depth int) ([]b
 	} else {
 		v = reflect.NewAt(t, p).Elem().Interface()
 	}
-	if v == nil {
+	switch x := v.(type) { // the types Unmarshal gives an any, without a codec lookup
+	case nil:
 		return append(b, byte(spec.OpNone)), nil
+	case int64:
+		return appendInt(b, x), nil
+	case string:
+		return encString(e, b, unsafe.Pointer(&x), depth)
+	case float64:
+		return binary.BigEndian.AppendUint64(append(b, byte(spec.OpFloat)), math.Float64bits(x)), nil
+	case bool:
+		if x {
+			return append(b, byte(spec.OpTrue)), nil
+		}
+		return append(b, byte(spec.OpFalse)), nil
 	}
 	if depth >= e.lim.MaxDepth {
 		return b, e.depthErr()
