@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"strconv"
 	"sync"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/execnet-conform/execnet-conform/spec"
@@ -414,15 +413,11 @@ func encString(e *uenc, b []byte, p unsafe.Pointer, depth int) ([]byte, error) {
 	if len(s) > maxLen {
 		return b, &EncodeError{Err: ErrTooLong, Detail: fmt.Sprintf("string of %d bytes", len(s))}
 	}
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			if !utf8.ValidString(s[i:]) {
-				return b, &EncodeError{Err: ErrBadUTF8, Detail: "string holds invalid UTF-8 " + badUTF8At(s)}
-			}
-			break
-		}
+	if !validUTF8(unsafe.Slice(unsafe.StringData(s), len(s))) {
+		return b, &EncodeError{Err: ErrBadUTF8, Detail: "string holds invalid UTF-8 " + badUTF8At(s)}
 	}
-	return appendBlob(b, spec.OpPy3String, s), nil
+	b = appendInt32(b, spec.OpPy3String, int32(len(s)))
+	return append(b, s...), nil
 }
 
 func encBytes(e *uenc, b []byte, p unsafe.Pointer, depth int) ([]byte, error) {

@@ -204,6 +204,8 @@ func TestMarshalErrors(t *testing.T) {
 	}{
 		{struct{ F func() }{}, codec.ErrUnsupported, ".F"},
 		{map[string]any{"s": "\xff"}, codec.ErrBadUTF8, ".s"},
+		{[]string{"abcdefghij\xffk"}, codec.ErrBadUTF8, "[0]"},
+		{[]string{"abcdefgh\xe2\x82ijklmnop"}, codec.ErrBadUTF8, "[0]"},
 		{n, codec.ErrLimit, ".next.next"},
 		{[]chan int{nil}, codec.ErrUnsupported, "[0]"},
 	} {
