@@ -28,6 +28,13 @@ type TypedRow struct {
 	MsgpackMarshalAllocs   float64            `json:"msgpack_marshal_allocs"`
 	PyLoadsNs              map[string]float64 `json:"py_loads_ns"` // by interpreter name
 	PyDumpsNs              map[string]float64 `json:"py_dumps_ns"`
+	// Speed-ups, each the median over rounds of that round's ratio (the
+	// other's time over ours), which a load that changes between rounds
+	// disturbs less than a ratio of medians.
+	UnmarshalVsMsgpack float64            `json:"unmarshal_vs_msgpack"`
+	MarshalVsMsgpack   float64            `json:"marshal_vs_msgpack"`
+	UnmarshalVsPy      map[string]float64 `json:"unmarshal_vs_py"`
+	MarshalVsPy        map[string]float64 `json:"marshal_vs_py"`
 }
 
 // timeOp returns the time per call of op, run for about budget.
@@ -76,7 +83,8 @@ func CompareTyped(ctx context.Context, pythons map[string]string, rounds int, bu
 		}
 		wires[i], mps[i] = w, m
 		wvs = append(wvs, WireValue{tv.Name, w})
-		rows[i] = TypedRow{Value: tv.Name, PyLoadsNs: map[string]float64{}, PyDumpsNs: map[string]float64{}}
+		rows[i] = TypedRow{Value: tv.Name, PyLoadsNs: map[string]float64{}, PyDumpsNs: map[string]float64{},
+			UnmarshalVsPy: map[string]float64{}, MarshalVsPy: map[string]float64{}}
 		rows[i].UnmarshalAllocs = testing.AllocsPerRun(100, func() { _ = codec.Unmarshal(w, tv.New()) })
 		rows[i].MsgpackUnmarshalAllocs = testing.AllocsPerRun(100, func() { _ = msgpack.Unmarshal(m, tv.New()) })
 		rows[i].MarshalAllocs = testing.AllocsPerRun(100, func() { _, _ = codec.Marshal(tv.Ptr) })
@@ -110,11 +118,20 @@ func CompareTyped(ctx context.Context, pythons map[string]string, rounds int, bu
 			py[name] = append(py[name], rep)
 		}
 	}
+	ratios := func(num, den []float64) float64 {
+		r := make([]float64, len(num))
+		for k := range num {
+			r[k] = num[k] / den[k]
+		}
+		return median(r)
+	}
 	for i := range rows {
 		rows[i].UnmarshalNs = median(ser[i].un)
 		rows[i].MsgpackUnmarshalNs = median(ser[i].mun)
 		rows[i].MarshalNs = median(ser[i].ma)
 		rows[i].MsgpackMarshalNs = median(ser[i].mma)
+		rows[i].UnmarshalVsMsgpack = ratios(ser[i].mun, ser[i].un)
+		rows[i].MarshalVsMsgpack = ratios(ser[i].mma, ser[i].ma)
 		for name, reps := range py {
 			var l, d []float64
 			for _, rep := range reps {
@@ -123,6 +140,8 @@ func CompareTyped(ctx context.Context, pythons map[string]string, rounds int, bu
 			}
 			rows[i].PyLoadsNs[name] = median(l)
 			rows[i].PyDumpsNs[name] = median(d)
+			rows[i].UnmarshalVsPy[name] = ratios(l, ser[i].un)
+			rows[i].MarshalVsPy[name] = ratios(d, ser[i].ma)
 		}
 	}
 	return rows, nil
