@@ -261,6 +261,7 @@ func TestUnmarshalAnyAndToGo(t *testing.T) {
 		"None", "[1, 'a', b'b', 2.5, (1, (2, 3)), {'k': [None]}, True]",
 		"{1: 'int key', (1, 2): 'tuple key'}", "{1, 'a'}", "frozenset({(1, 2)})",
 		"123456789012345678901234567890", "(-1-2j)",
+		"{123456789012345678901234567890: 1, None: 2}", "{123456789012345678901234567890, 1}",
 	} {
 		v, err := codec.ParseLiteral(lit)
 		if err != nil {

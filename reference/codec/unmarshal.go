@@ -1224,6 +1224,17 @@ var dictEndOp = [256]bool{
 	byte(spec.OpSet): true, byte(spec.OpFrozenSet): true,
 }
 
+// anyKeyOK reports whether the interface k holds a key the fast path
+// stores as ToGo would: nil or a comparable value other than *big.Int
+// (which ToGo turns into its repr as a key).
+func anyKeyOK(k reflect.Value) bool {
+	if k.IsNil() {
+		return true
+	}
+	e := k.Elem()
+	return e.Type().Comparable() && e.Type() != bigIntPtrType
+}
+
 // scalarKey reports whether the opcode at pos starts a value that may be
 // stored as a key of a Go map or set with an interface key: a scalar.
 func (d *udec) scalarKey(pos int) bool {
@@ -1268,7 +1279,7 @@ func decMap(tc *typeCodec) decFn {
 			if err != nil {
 				return 0, err
 			}
-			if keyAny && !kv.IsNil() && !kv.Elem().Type().Comparable() {
+			if keyAny && !anyKeyOK(kv) {
 				return 0, errFallback
 			}
 			ev.SetZero()
@@ -1361,7 +1372,7 @@ func decSet(tc *typeCodec) decFn {
 			if err == nil && np != end {
 				err = errFallback
 			}
-			if err == nil && keyAny && !kv.IsNil() && !kv.Elem().Type().Comparable() {
+			if err == nil && keyAny && !anyKeyOK(kv) {
 				err = errFallback
 			}
 			if err == nil {
@@ -1508,7 +1519,7 @@ func decAny(d *udec, pos, end int, p unsafe.Pointer, depth int) (int, error) {
 		}
 		var e any
 		np, err := decAny(d, start, end, unsafe.Pointer(&e), depth+1)
-		if err == nil && (np != end || (e != nil && !reflect.TypeOf(e).Comparable())) {
+		if err == nil && (np != end || !anyKeyOK(reflect.ValueOf(&e).Elem())) {
 			err = errFallback
 		}
 		if err == nil {
