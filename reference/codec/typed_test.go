@@ -103,6 +103,11 @@ func TestUnmarshalLimits(t *testing.T) {
 		{"digits", digits, codec.Limits{MaxIntDigits: 20}, new(big.Int)},
 		{"elements", mustDumps(t, "[1, 2, 3, 4, 5]"), codec.Limits{MaxElements: 4}, new([]int)},
 		{"truncated", mustDumps(t, "[1, 2]")[:8], codec.Limits{}, new([]int)},
+		{"unhashable-set", []byte("K\x00\x00\x00\x01F\x00\x00\x00\x00F\x00\x00\x00\x07PO\x00\x00\x00\x01Q"), codec.Limits{}, new(codec.SetOf[[1]int])},
+		{"unhashable-key", []byte("JF\x00\x00\x00\x01K\x00\x00\x00\x00@\x00\x00\x00\x02N\x00\x00\x00\x01vPQ"), codec.Limits{}, new(map[struct {
+			A int
+			B [1]int
+		}]string)},
 		{"bad-utf8", []byte("N\x00\x00\x00\x01\xffQ"), codec.Limits{}, new(string)},
 		{"bad-utf8-tail", []byte("N\x00\x00\x00\x0aabcdefghi\xffQ"), codec.Limits{}, new(string)},
 		{"bad-utf8-word", []byte("N\x00\x00\x00\x11abc\xe2\x82defghijklmnoQ"), codec.Limits{}, new(string)},

@@ -1253,7 +1253,13 @@ func decMap(tc *typeCodec) decFn {
 	kt, et := t.Key(), t.Elem()
 	keyAny := kt.Kind() == reflect.Interface
 	kc, ec := tc.key, tc.elem
+	// Array and struct keys decode from tuples, whose elements the fast
+	// path does not check for hashability: leave them to Loads.
+	composite := kt.Kind() == reflect.Array || kt.Kind() == reflect.Struct
 	return func(d *udec, pos, end int, p unsafe.Pointer, depth int) (int, error) {
+		if composite {
+			return 0, errFallback
+		}
 		b := d.b
 		mv := reflect.NewAt(t, p).Elem()
 		if d.none(pos) {
@@ -1346,7 +1352,11 @@ func decSet(tc *typeCodec) decFn {
 	kt := t.Key()
 	keyAny := kt.Kind() == reflect.Interface
 	kc := tc.key
+	composite := kt.Kind() == reflect.Array || kt.Kind() == reflect.Struct // see decMap
 	return func(d *udec, pos, end int, p unsafe.Pointer, depth int) (int, error) {
+		if composite {
+			return 0, errFallback
+		}
 		mv := reflect.NewAt(t, p).Elem()
 		if d.none(pos) {
 			mv.SetZero()
