@@ -31,6 +31,13 @@ type Decoder struct {
 	// modify the input again (a frame payload read into a fresh buffer
 	// qualifies). PY2STRING decoded as latin-1 text is still copied.
 	ZeroCopy bool
+	// DisallowUnknownKeys makes Unmarshal fail with ErrUnknownKey on a
+	// dict key that no field of the target struct takes, instead of
+	// skipping it. Loads does not use it.
+	DisallowUnknownKeys bool
+
+	forceSlow bool // tests: Unmarshal skips its fast path
+	fastOnly  bool // tests: Unmarshal fails where its fast path declines
 }
 
 // Loads decodes one wire-form value (no version byte) with DefaultLimits

@@ -50,7 +50,35 @@ var (
 	// ErrLiteralSyntax: ParseLiteral input that is not a supported Python
 	// literal.
 	ErrLiteralSyntax = errors.New("invalid literal syntax")
+	// ErrType: Unmarshal met a value that does not fit its Go target (a
+	// float into an int, an int out of the target's range, a non-pointer
+	// target), or Marshal a Go value outside the data model.
+	ErrType = errors.New("value does not fit the Go type")
+	// ErrUnknownKey: Unmarshal, with Decoder.DisallowUnknownKeys, met a
+	// dict key that no field of the target struct takes.
+	ErrUnknownKey = errors.New("unknown key")
 )
+
+// UnmarshalTypeError reports a decoded value that does not fit the Go
+// value it was to be stored in. It matches ErrType or ErrUnknownKey.
+type UnmarshalTypeError struct {
+	// Path locates the value from the root in Go terms: ".reports[3]"
+	// is element 3 of the field or key "reports", "" the root.
+	Path   string
+	Err    error  // ErrType or ErrUnknownKey
+	Detail string // for example "float into int"
+}
+
+func (e *UnmarshalTypeError) Error() string {
+	s := "codec: unmarshal "
+	if e.Path != "" {
+		s += e.Path + ": "
+	}
+	return s + e.Detail
+}
+
+// Unwrap returns the sentinel error.
+func (e *UnmarshalTypeError) Unwrap() error { return e.Err }
 
 // UnhashableError reports a list, dict or set used as a dict key or set
 // element. It matches ErrUnhashable with errors.Is.

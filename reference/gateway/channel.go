@@ -400,3 +400,29 @@ func (ch *Channel) deliverEnd() {
 	defer func() { _ = recover() }() // the channel has ended; nothing to report to
 	cb(em)
 }
+
+// SendGo sends a Go value, encoded by codec.Marshal's rules (structs as
+// dicts with their execnet tags, maps, slices, strings, numbers, bools,
+// nil as None).
+func (ch *Channel) SendGo(ctx context.Context, v any) error {
+	val, err := codec.FromGo(v)
+	if err != nil {
+		return fmt.Errorf("send on channel %d: %w", ch.id, err)
+	}
+	return ch.Send(ctx, val)
+}
+
+// ReceiveInto receives the next item, as Receive does, and stores it into
+// the Go value that target points to by codec.Unmarshal's rules. An item
+// that does not fit target fails with a *codec.UnmarshalTypeError; the
+// item is consumed either way.
+func (ch *Channel) ReceiveInto(ctx context.Context, target any) error {
+	v, err := ch.Receive(ctx)
+	if err != nil {
+		return err
+	}
+	if err := codec.UnmarshalValue(v, target); err != nil {
+		return fmt.Errorf("receive on channel %d: %w", ch.id, err)
+	}
+	return nil
+}

@@ -991,6 +991,11 @@ func (g *Gateway) runExec(ch *Channel, e Exec) {
 	g.mu.Lock()
 	g.executing--
 	g.mu.Unlock()
+	// The channel's close ends the execution: it is an answer the master
+	// waits for, so it goes out at once on this goroutine rather than
+	// through the send queue's flusher (a goroutine hand-off, which with
+	// the worker's single P waits for the next reschedule).
+	g.replied.Store(true)
 	if err != nil && !errors.Is(err, io.EOF) {
 		_ = ch.CloseWithError(err.Error())
 	} else {
