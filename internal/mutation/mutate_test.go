@@ -221,19 +221,24 @@ func TestReportScore(t *testing.T) {
 		{Mutant: Mutant{ID: "d", Old: "<", New: "<="}, Status: Survived},
 		{Mutant: Mutant{ID: "e", Old: "<", New: "<="}, Status: NotCompiled},
 		{Mutant: Mutant{ID: "f", Old: "<", New: "<="}, Status: Survived},
+		{Mutant: Mutant{ID: "g", Old: "<", New: "<="}, Status: Survived},
 	}}
 	rep := NewReport(run, map[string]Explanation{
 		"c": {Class: Equivalent, Reason: "r"},
 		"d": {Class: Gap, Reason: "r", Case: "x"},
 		"f": {Class: Equivalent, Reason: "written for other text", Old: ">"},
+		"g": {Class: Unspecified, Reason: "message wording"},
 		"z": {Class: Gap, Reason: "stale"},
 	})
 	c := rep.Counts
-	if c.Run != 5 || c.Killed != 2 || c.Survived != 3 || c.Equivalent != 1 || c.Gap != 1 || c.Unexplained != 1 || c.NotCompiled != 1 {
+	if c.Run != 6 || c.Killed != 2 || c.Survived != 4 || c.Equivalent != 1 || c.Unspecified != 1 || c.Gap != 1 || c.Unexplained != 1 || c.NotCompiled != 1 {
 		t.Errorf("counts %+v", c)
 	}
-	if rep.Score != 0.5 { // 2 killed of 4 non-equivalent
+	if rep.Score != 0.5 { // 2 killed of 4: neither equivalent nor unspecified
 		t.Errorf("score %v, want 0.5", rep.Score)
+	}
+	if rep.StrictScore != 0.4 { // 2 killed of 5 non-equivalent
+		t.Errorf("strict score %v, want 0.4", rep.StrictScore)
 	}
 	if !slices.Equal(rep.Unused, []string{"f", "z"}) {
 		t.Errorf("unused %v", rep.Unused)
@@ -242,7 +247,7 @@ func TestReportScore(t *testing.T) {
 	if err := rep.WriteMarkdown(&md, "cmd"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"2 of 4 non-equivalent", "**Not yet explained.**", "Case that would catch it: x"} {
+	for _, want := range []string{"2 of 4 mutants that break", "2 of 5 non-equivalent", "leaves open", "**Not yet explained.**", "Case that would catch it: x"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("markdown lacks %q", want)
 		}

@@ -13,9 +13,13 @@ import (
 // report merges these by mutant id, so an argument carries over to a
 // later run as long as the mutant's id and text stay the same.
 type Explanation struct {
-	// Class is "equivalent" (no observable behaviour changes; Reason
-	// argues why) or "gap" (the behaviour changes and no case sees it;
-	// Case names the case that would catch it).
+	// Class is "equivalent" (no observable behaviour of the worker
+	// changes; Reason argues why), "unspecified" (the worker behaves
+	// differently, but only where SPEC.md sets no rule, for example the
+	// wording of an error message: no conformance case may fail it;
+	// Reason says what changes and why no rule covers it) or "gap" (a
+	// rule SPEC.md states is broken and no case sees it; Case names the
+	// case that would catch it).
 	Class  string `json:"class"`
 	Reason string `json:"reason"`
 	Case   string `json:"case,omitempty"`
@@ -28,8 +32,9 @@ type Explanation struct {
 
 // The classes of an explanation.
 const (
-	Equivalent = "equivalent"
-	Gap        = "gap"
+	Equivalent  = "equivalent"
+	Unspecified = "unspecified"
+	Gap         = "gap"
 )
 
 // ReadExplanations reads a JSON object of explanations keyed by mutant
@@ -47,8 +52,11 @@ func ReadExplanations(path string) (map[string]Explanation, error) {
 		return nil, fmt.Errorf("mutation: %s: %w", path, err)
 	}
 	for id, e := range m {
-		if e.Class != Equivalent && e.Class != Gap {
-			return nil, fmt.Errorf("mutation: %s: %s: class %q, want %q or %q", path, id, e.Class, Equivalent, Gap)
+		if e.Class != Equivalent && e.Class != Unspecified && e.Class != Gap {
+			return nil, fmt.Errorf("mutation: %s: %s: class %q, want %q, %q or %q", path, id, e.Class, Equivalent, Unspecified, Gap)
+		}
+		if e.Reason == "" || (e.Class == Gap && e.Case == "") {
+			return nil, fmt.Errorf("mutation: %s: %s: an explanation needs a reason, and a gap the case that would catch it", path, id)
 		}
 	}
 	return m, nil
@@ -62,10 +70,14 @@ type Report struct {
 	Generated int      `json:"generated"`
 	Sampled   int      `json:"sampled"`
 	Counts    Counts   `json:"counts"`
-	// Score is killed / (killed + survivors not argued equivalent), the
-	// share of non-equivalent mutants the suite detects.
-	Score   float64          `json:"score"`
-	Mutants []ReportedMutant `json:"mutants"`
+	// Score is killed / (killed + survivors not argued equivalent or
+	// unspecified): the share of the mutants that break a rule of
+	// SPEC.md (or are not yet explained) that the suite detects.
+	Score float64 `json:"score"`
+	// StrictScore counts unspecified survivors as misses: killed /
+	// (killed + survivors not argued equivalent).
+	StrictScore float64          `json:"strict_score"`
+	Mutants     []ReportedMutant `json:"mutants"`
 	// Unused lists explanations whose mutant did not survive this run
 	// (killed now, not sampled, or changed): stale or not needed.
 	Unused []string `json:"unused_explanations,omitempty"`
@@ -77,6 +89,7 @@ type Counts struct {
 	Killed       int `json:"killed"`
 	Survived     int `json:"survived"`
 	Equivalent   int `json:"survived_equivalent"`
+	Unspecified  int `json:"survived_unspecified"`
 	Gap          int `json:"survived_gap"`
 	Unexplained  int `json:"survived_unexplained"`
 	NotCompiled  int `json:"not_compiled"`
@@ -107,9 +120,12 @@ func NewReport(run *Run, expl map[string]Explanation) *Report {
 			if ok && (e.Old == "" || e.Old == res.Old) && (e.New == "" || e.New == res.New) {
 				used[res.ID] = true
 				rm.Explanation = &e
-				if e.Class == Equivalent {
+				switch e.Class {
+				case Equivalent:
 					r.Counts.Equivalent++
-				} else {
+				case Unspecified:
+					r.Counts.Unspecified++
+				default:
 					r.Counts.Gap++
 				}
 			} else {
@@ -128,8 +144,11 @@ func NewReport(run *Run, expl map[string]Explanation) *Report {
 		}
 	}
 	sort.Strings(r.Unused)
-	if d := r.Counts.Killed + r.Counts.Survived - r.Counts.Equivalent; d > 0 {
+	if d := r.Counts.Killed + r.Counts.Survived - r.Counts.Equivalent - r.Counts.Unspecified; d > 0 {
 		r.Score = float64(r.Counts.Killed) / float64(d)
+	}
+	if d := r.Counts.Killed + r.Counts.Survived - r.Counts.Equivalent; d > 0 {
+		r.StrictScore = float64(r.Counts.Killed) / float64(d)
 	}
 	return r
 }
@@ -159,10 +178,48 @@ func (r *Report) WriteMarkdown(w io.Writer, command string) error {
 	fmt.Fprintf(&b, "| run against the suite | %d |\n", c.Run)
 	fmt.Fprintf(&b, "| killed | %d |\n", c.Killed)
 	fmt.Fprintf(&b, "| survived, argued equivalent | %d |\n", c.Equivalent)
+	fmt.Fprintf(&b, "| survived, changes only what SPEC.md leaves open | %d |\n", c.Unspecified)
 	fmt.Fprintf(&b, "| survived, coverage gap | %d |\n", c.Gap)
 	fmt.Fprintf(&b, "| survived, not yet explained | %d |\n\n", c.Unexplained)
-	fmt.Fprintf(&b, "**Score: %d of %d non-equivalent mutants killed (%.1f%%).**\n\n",
-		c.Killed, c.Killed+c.Survived-c.Equivalent, 100*r.Score)
+	fmt.Fprintf(&b, "**Score: %d of %d mutants that break a rule of SPEC.md (or are not yet explained) killed (%.1f%%).**\n",
+		c.Killed, c.Killed+c.Survived-c.Equivalent-c.Unspecified, 100*r.Score)
+	fmt.Fprintf(&b, "Counting the survivors that change only what SPEC.md leaves open as misses: %d of %d non-equivalent mutants killed (%.1f%%).\n\n",
+		c.Killed, c.Killed+c.Survived-c.Equivalent, 100*r.StrictScore)
+
+	type tally struct{ killed, eq, unspec, gap, unexpl int }
+	byFile := map[string]*tally{}
+	var files []string
+	for _, m := range r.Mutants {
+		if m.Status != Killed && m.Status != Survived {
+			continue
+		}
+		t := byFile[m.File]
+		if t == nil {
+			t = &tally{}
+			byFile[m.File] = t
+			files = append(files, m.File)
+		}
+		switch {
+		case m.Status == Killed:
+			t.killed++
+		case m.Explanation == nil:
+			t.unexpl++
+		case m.Explanation.Class == Equivalent:
+			t.eq++
+		case m.Explanation.Class == Unspecified:
+			t.unspec++
+		default:
+			t.gap++
+		}
+	}
+	sort.Strings(files)
+	fmt.Fprintf(&b, "## By file (mutants run)\n\n")
+	fmt.Fprintf(&b, "| file | killed | equivalent | unspecified | gap | unexplained |\n|---|---|---|---|---|---|\n")
+	for _, f := range files {
+		t := byFile[f]
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d |\n", f, t.killed, t.eq, t.unspec, t.gap, t.unexpl)
+	}
+	fmt.Fprintf(&b, "\n")
 
 	fmt.Fprintf(&b, "## Survivors\n\n")
 	any := false
@@ -178,6 +235,8 @@ func (r *Report) WriteMarkdown(w io.Writer, command string) error {
 			fmt.Fprintf(&b, "**Not yet explained.**\n\n")
 		case m.Explanation.Class == Equivalent:
 			fmt.Fprintf(&b, "**Equivalent.** %s\n\n", m.Explanation.Reason)
+		case m.Explanation.Class == Unspecified:
+			fmt.Fprintf(&b, "**Changes only what SPEC.md leaves open.** %s\n\n", m.Explanation.Reason)
 		default:
 			fmt.Fprintf(&b, "**Coverage gap.** %s", m.Explanation.Reason)
 			if m.Explanation.Case != "" {
