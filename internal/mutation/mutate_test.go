@@ -247,7 +247,7 @@ func TestReportScore(t *testing.T) {
 	if err := rep.WriteMarkdown(&md, "cmd"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"2 of 4 mutants that break", "2 of 5 non-equivalent", "leaves open", "**Not yet explained.**", "Case that would catch it: x"} {
+	for _, want := range []string{"2 of 4 mutants that break", "2 of 5 non-equivalent", "leaves open", "**Not yet explained.**", "Case that would catch it: x", "- `d`: x"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("markdown lacks %q", want)
 		}

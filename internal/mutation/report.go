@@ -221,6 +221,16 @@ func (r *Report) WriteMarkdown(w io.Writer, command string) error {
 	}
 	fmt.Fprintf(&b, "\n")
 
+	if c.Gap > 0 {
+		fmt.Fprintf(&b, "## Coverage gaps: the cases that would catch them\n\n")
+		for _, m := range r.Mutants {
+			if m.Status == Survived && m.Explanation != nil && m.Explanation.Class == Gap {
+				fmt.Fprintf(&b, "- `%s`: %s\n", m.ID, m.Explanation.Case)
+			}
+		}
+		fmt.Fprintf(&b, "\n")
+	}
+
 	fmt.Fprintf(&b, "## Survivors\n\n")
 	any := false
 	for _, m := range r.Mutants {
