@@ -294,22 +294,26 @@ func (c *Config) mutant(ctx context.Context, m Mutant, runner, baseHash string) 
 		res.Status = IdenticalBin
 		return res, nil
 	}
-	r := c.suite(ctx, runner, bin, "")
-	if r.status == Killed && (r.outcome == "TIMEOUT" || r.outcome == "run-bound") {
-		// Under load a TIMEOUT can be the machine's: count it only if
-		// the case fails again on its own; otherwise run the suite again.
-		again := r
-		if r.caseID != "" {
-			again = c.suite(ctx, runner, bin, r.caseID)
-		}
-		if again.status != Killed {
-			res.Retried = true
-			r = c.suite(ctx, runner, bin, "")
-		}
-	}
+	r, retried := c.judge(ctx, runner, bin)
 	killStray(bin)
-	res.Status, res.Case, res.Outcome, res.Message = r.status, r.caseID, r.outcome, r.message
+	res.Status, res.Case, res.Outcome, res.Message, res.Retried = r.status, r.caseID, r.outcome, r.message, retried
 	return res, ctx.Err()
+}
+
+// judge runs the suite with runner against the worker binary bin. Under
+// load a TIMEOUT can be the machine's: a kill by TIMEOUT counts only if
+// the case fails again on its own; otherwise, and after a run stopped at
+// the wall-clock bound, the whole suite runs once more and that run
+// decides.
+func (c *Config) judge(ctx context.Context, runner, bin string) (r suiteResult, retried bool) {
+	r = c.suite(ctx, runner, bin, "")
+	if r.status == Killed && (r.outcome == "TIMEOUT" || r.outcome == "run-bound") {
+		if r.caseID != "" && c.suite(ctx, runner, bin, r.caseID).status == Killed {
+			return r, false
+		}
+		return c.suite(ctx, runner, bin, ""), true
+	}
+	return r, false
 }
 
 func firstLine(s string) string {
