@@ -5,7 +5,7 @@
 // the conformance suite against each sampled mutant, and writes the
 // report (report.md, report.json) next to the explanations of survivors.
 //
-//	go run ./tools/mutate                  # seed 1, 120 mutants, report in testdata/mutation
+//	go run ./tools/mutate                  # seed 1, 160 mutants, report in testdata/mutation
 //	go run ./tools/mutate -n 0             # every mutant (hours on two cores)
 //	go run ./tools/mutate -work /tmp/m -resume   # continue an interrupted run
 //
@@ -28,7 +28,7 @@ import (
 
 func main() {
 	seed := flag.Int64("seed", 1, "sampling seed (also the runner's --seed)")
-	n := flag.Int("n", 120, "mutants to run, chosen by the seed; 0 runs all")
+	n := flag.Int("n", 160, "mutants to run, chosen by the seed; 0 runs all")
 	pkgs := flag.String("packages", "reference/worker,reference/codec,reference/frame,reference/gateway", "package directories to mutate (comma-separated)")
 	out := flag.String("out", "testdata/mutation", "directory for report.md and report.json")
 	explain := flag.String("explain", "testdata/mutation/explanations.json", "explanations of survivors, keyed by mutant id")
@@ -84,7 +84,7 @@ func run(ctx context.Context, seed int64, n int, pkgs, out, explain, work string
 		return err
 	}
 	cmd := "go run ./tools/mutate"
-	if seed != 1 || n != 120 {
+	if seed != 1 || n != 160 {
 		cmd = fmt.Sprintf("go run ./tools/mutate -seed %d -n %d", seed, n)
 	}
 	for _, f := range []struct {
