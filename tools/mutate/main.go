@@ -71,6 +71,9 @@ func run(ctx context.Context, seed int64, n int, pkgs, out, explain, work string
 	if err != nil {
 		return err
 	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		return fmt.Errorf("run it from the module root (no go.mod in %s)", root)
+	}
 	c := &mutation.Config{Root: root, Packages: strings.Split(pkgs, ","),
 		Worker: "./internal/mutation/worker", Runner: "./cmd/execnet-conform",
 		Seed: seed, Sample: n, MutantTimeout: bound, CaseTimeout: caseTimeout, Nice: nice,
