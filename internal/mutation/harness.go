@@ -35,7 +35,7 @@ type Config struct {
 	// MutantTimeout bounds one mutant's suite run (wall clock); a run
 	// that exceeds it is stopped and counted as killed ("run-bound").
 	MutantTimeout time.Duration
-	CaseTimeout   time.Duration // the runner's --timeout
+	CaseTimeout   time.Duration // the runner's --timeout; 0 leaves the runner's own default
 	Nice          int           // niceness of builds and runs (0: none)
 	WorkDir       string        // scratch directory (binaries, mutated files, state)
 	Go            string        // the go command
@@ -340,13 +340,18 @@ func (c *Config) suite(ctx context.Context, runner, worker, only string) suiteRe
 	bound := c.MutantTimeout
 	timeout := c.CaseTimeout
 	if only != "" {
+		if timeout <= 0 {
+			timeout = 5 * time.Second // the runner's usual default
+		}
 		timeout *= 4
 		bound = timeout*4 + 30*time.Second
 	}
 	rctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
-	args := []string{"run", "--target", "popen//python=" + worker, "--seed", strconv.FormatInt(c.Seed, 10),
-		"--timeout", timeout.String()}
+	args := []string{"run", "--target", "popen//python=" + worker, "--seed", strconv.FormatInt(c.Seed, 10)}
+	if timeout > 0 {
+		args = append(args, "--timeout", timeout.String())
+	}
 	if only != "" {
 		args = append(args, "--run", only)
 	}

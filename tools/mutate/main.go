@@ -35,7 +35,7 @@ func main() {
 	work := flag.String("work", "", "scratch directory (default: a new temporary directory, removed at the end)")
 	resume := flag.Bool("resume", false, "reuse results recorded in -work by an earlier run")
 	bound := flag.Duration("mutant-timeout", 3*time.Minute, "wall-clock bound of one mutant's suite run")
-	caseTimeout := flag.Duration("timeout", 5*time.Second, "the runner's per-case deadline")
+	caseTimeout := flag.Duration("timeout", 0, "the runner's per-case deadline (0: the runner's own default)")
 	nice := flag.Int("nice", 15, "niceness of builds and runs (0: none)")
 	flag.Parse()
 
