@@ -194,6 +194,14 @@ func Execute(ctx context.Context, c *Config) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	runnerHash, err := codeHash(runner)
+	if err != nil {
+		return nil, err
+	}
+	// A recorded result is reused only for the same runner and the
+	// same original worker: new cases, or other changes to the tree,
+	// can change any mutant's fate.
+	tree := runnerHash[:16] + "/" + baseHash[:16]
 	if r := c.suite(ctx, runner, base, ""); r.status != Survived {
 		return nil, fmt.Errorf("mutation: the suite does not pass against the original worker: %s %s %s", r.outcome, r.caseID, r.message)
 	}
@@ -202,7 +210,7 @@ func Execute(ctx context.Context, c *Config) (*Run, error) {
 	done := map[string]Result{}
 	statePath := filepath.Join(c.WorkDir, "state.jsonl")
 	if c.Resume {
-		done = readState(statePath)
+		done = readState(statePath, tree)
 	}
 	state, err := os.OpenFile(statePath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -226,7 +234,7 @@ func Execute(ctx context.Context, c *Config) (*Run, error) {
 		}
 		c.logf("[%d/%d] %-13s %s (%s) %s", i+1, len(sample), r.Status, m.ID, time.Since(start).Round(100*time.Millisecond), r.Case)
 		run.Results = append(run.Results, r)
-		b, _ := json.Marshal(r)
+		b, _ := json.Marshal(stateLine{Tree: tree, Result: r})
 		if _, err := state.Write(append(b, '\n')); err != nil {
 			return nil, err
 		}
@@ -235,16 +243,24 @@ func Execute(ctx context.Context, c *Config) (*Run, error) {
 	return run, nil
 }
 
-func readState(path string) map[string]Result {
+// stateLine is one line of WORK/state.jsonl: a result and the tree
+// (runner and original worker, by code hash) it was measured on.
+type stateLine struct {
+	Tree string `json:"tree"`
+	Result
+}
+
+// readState returns the results recorded in path for tree.
+func readState(path, tree string) map[string]Result {
 	out := map[string]Result{}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return out
 	}
 	for _, l := range bytes.Split(b, []byte("\n")) {
-		var r Result
-		if json.Unmarshal(l, &r) == nil && r.ID != "" {
-			out[r.ID] = r
+		var r stateLine
+		if json.Unmarshal(l, &r) == nil && r.ID != "" && r.Tree == tree {
+			out[r.ID] = r.Result
 		}
 	}
 	return out

@@ -94,3 +94,23 @@ func TestJudgeWithFakeRunner(t *testing.T) {
 		})
 	}
 }
+
+// Results recorded for one tree are not reused for another.
+func TestReadStateKeyedByTree(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.jsonl")
+	lines := `{"tree":"a/b","id":"x","old":"<","new":"<=","status":"killed"}
+{"tree":"c/d","id":"y","old":"<","new":"<=","status":"survived"}
+{"id":"z","old":"<","new":"<=","status":"survived"}
+not json
+`
+	if err := os.WriteFile(path, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := readState(path, "a/b")
+	if len(got) != 1 || got["x"].Status != Killed || got["x"].New != "<=" {
+		t.Errorf("readState for a/b: %+v, want only x, killed", got)
+	}
+	if got := readState(filepath.Join(t.TempDir(), "none"), "a/b"); len(got) != 0 {
+		t.Errorf("missing file: %+v", got)
+	}
+}
