@@ -89,16 +89,14 @@ func runWorker(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		err = worker.Serve(ctx, in, out, opts)
 	}
-	if worker.EndedInsideFrame(err) {
+	switch {
+	case worker.EndedInsideFrame(err):
 		// FRM-EOF-2: the end of the connection, not a failure (TERM-EOF-3).
 		fmt.Fprintf(stderr, "execnet-conform worker: %v (partial frame discarded)\n", err)
-		return exitOK
-	}
-	if err != nil && !errors.Is(err, context.Canceled) {
+	case err != nil && !errors.Is(err, context.Canceled):
 		fmt.Fprintf(stderr, "execnet-conform worker: %v\n", err)
-		return exitFailure
 	}
-	return exitOK
+	return worker.ExitCode(err) // exitOK or exitFailure
 }
 
 // moduleVersion returns the module version this binary was built from, or

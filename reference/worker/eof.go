@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"errors"
 
 	"github.com/execnet-conform/execnet-conform/reference/frame"
@@ -23,4 +24,16 @@ func EndedInsideFrame(err error) bool {
 		return false // executions had to be abandoned: not a clean end
 	}
 	return errors.Is(fe.Err, frame.ErrShortHeader) || errors.Is(fe.Err, frame.ErrShortPayload)
+}
+
+// ExitCode is the exit status of a worker process whose Serve returned
+// err: 0 for a clean end (nil, ctx cancelled by a signal, or the stream
+// ending inside a frame, which FRM-EOF-2 makes the end of the connection),
+// 1 for anything else. Both the execnet-conform worker command and the
+// mutation harness's worker use it, so that they end alike.
+func ExitCode(err error) int {
+	if err == nil || errors.Is(err, context.Canceled) || EndedInsideFrame(err) {
+		return 0
+	}
+	return 1
 }

@@ -36,6 +36,6 @@ func main() {
 	_ = out.Close()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintf(os.Stderr, "mutation worker: %v\n", err)
-		os.Exit(1)
 	}
+	os.Exit(worker.ExitCode(err)) // as "execnet-conform worker" ends
 }
