@@ -105,5 +105,17 @@ func Exemptions() []Exemption {
 			"binds the conformance runner itself: popen targets get only a secret-free environment"},
 		{"SEC-RUN-1", "conformance TestRunOutcomes, TestRunHungWriteIsKilled",
 			"binds the conformance runner itself"},
+		{"BOOT-VIA-1", "reference/gateway TestViaPythonHop, TestViaGoHop",
+			"binds a master opening a gateway through a hop; the via profile (12.9) is optional and the runner tests the core profile only"},
+		{"BOOT-VIA-2", "reference/worker TestViaHopForPythonMaster; reference/gateway TestViaGoHop",
+			"binds a hop of the optional via profile; the runner tests the core profile only"},
+		{"BOOT-VIA-3", "reference/worker TestViaHopForPythonMaster; reference/gateway TestViaGoHop",
+			"binds a hop of the optional via profile; the runner tests the core profile only"},
+		{"BOOT-VIA-4", "reference/gateway TestViaPythonHop, TestViaConnChunking",
+			"binds a master reading the relayed stream; the runner tests the core profile only"},
+		{"BOOT-VIA-5", "reference/gateway TestViaPythonHop, TestViaGoHop",
+			"binds a master of the optional via profile"},
+		{"BOOT-VIA-6", "reference/worker TestViaHopForPythonMaster",
+			"binds a hop's control channel in the optional via profile; the runner tests the core profile only"},
 	}
 }
