@@ -48,6 +48,9 @@ func runGateway(ctx context.Context, conn transport.Conn, id string, opts Option
 func NewExecutor(opts Options) gateway.Executor {
 	return gateway.ExecutorFunc(func(ctx context.Context, ch *gateway.Channel, e gateway.Exec) error {
 		if e.CallName == "" {
+			if IsIOProxySource(e.Source) { // via= hop (viaproxy.go)
+				return serveIOProxy(ctx, ch, opts)
+			}
 			return errors.New(limitationText(""))
 		}
 		if e.CallName == gateway.SetupCallName { // chdir=, nice=, env: (setup.go)
