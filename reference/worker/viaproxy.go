@@ -289,33 +289,45 @@ func relayToSub(ctx context.Context, ch *gateway.Channel, sub *viaSub) {
 
 // serveControl answers the control requests (BOOT-VIA-6) for as long as
 // the control channel and the gateway live, also after the proxy
-// execution has ended.
+// execution has ended. A kill or close_write takes effect as soon as it
+// arrives, even while an earlier wait is still unanswered; the answers go
+// out in the order of the requests.
 func serveControl(ctx context.Context, ctl *gateway.Channel, sub *viaSub) {
-	for {
-		v, err := ctl.Receive(ctx)
-		if err != nil {
-			return
+	queue := make(chan codec.Value, 64)
+	go func() {
+		defer close(queue)
+		for {
+			v, err := ctl.Receive(ctx)
+			if err != nil {
+				return
+			}
+			switch v {
+			case codec.Int(gateway.ViaKill):
+				sub.kill()
+			case codec.Int(gateway.ViaCloseWrite):
+				sub.closeWrite()
+			case codec.Int(gateway.ViaWait), codec.Int(gateway.ViaRemoteAddress):
+			default:
+				_ = ctl.CloseWithError(fmt.Sprintf("io-proxy: unknown control request %s", codec.Repr(v)))
+				return
+			}
+			select {
+			case queue <- v:
+			case <-ctx.Done():
+				return
+			}
 		}
+	}()
+	for v := range queue {
 		var reply codec.Value = codec.None{}
-		switch v {
-		case codec.Int(gateway.ViaKill):
-			sub.kill()
-		case codec.Int(gateway.ViaWait):
+		if v == codec.Int(gateway.ViaWait) {
 			select {
 			case <-sub.done:
 				reply = codec.Int(sub.code)
 			case <-ctx.Done():
-				return
+				continue
 			}
-		case codec.Int(gateway.ViaRemoteAddress):
-		case codec.Int(gateway.ViaCloseWrite):
-			sub.closeWrite()
-		default:
-			_ = ctl.CloseWithError(fmt.Sprintf("io-proxy: unknown control request %s", codec.Repr(v)))
-			return
 		}
-		if err := ctl.Send(ctx, reply); err != nil {
-			return
-		}
+		_ = ctl.Send(ctx, reply)
 	}
 }
