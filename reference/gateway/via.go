@@ -124,13 +124,50 @@ func viaSources(ctx context.Context, cfg *config) (ioSrc, base string, err error
 // worker serves as the via hop (SPEC.md 12.9): a Python execnet worker, or
 // the Go worker. It runs the io-proxy on hop, sends the spec dict and a
 // control channel, bootstraps the sub in the exec style through the relay
-// and returns a master gateway that behaves like any other. Its Exit sends
+// (DialVia) and returns a master gateway that behaves like any other, with
+// chdir=, nice= and env: applied as Open does. Its Exit sends
 // GATEWAY_TERMINATE through the relay, then close_write and wait on the
 // control channel; SIGTERM and SIGKILL become the hop's kill request. The
 // gateway ends when the proxy channel or hop ends. The id is s.ID, else
-// WithID, else "gw0". Only popen subs are supported by the Go hop; a
-// Python hop also starts ssh subs.
+// WithID, else "gw0". The Go hop starts popen subs only; a Python hop
+// also starts ssh subs.
 func OpenVia(ctx context.Context, hop *Gateway, s *xspec.Spec, opts ...Option) (*Gateway, error) {
+	id := viaID(s, opts)
+	conn, err := DialVia(ctx, hop, s, opts...)
+	if err != nil {
+		return nil, err
+	}
+	g := New(conn, Master, append(opts, WithID(id))...)
+	if s.Chdir != "" || s.Nice != "" || len(s.Env) > 0 {
+		if err := g.setupEnv(ctx, s); err != nil {
+			_ = g.Exit(context.Background())
+			return nil, &ViaError{ID: id, Hop: hop.ID(), Op: "applying chdir/nice/env", Err: err}
+		}
+	}
+	return g, nil
+}
+
+func viaID(s *xspec.Spec, opts []Option) string {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	switch {
+	case s.ID != "":
+		return s.ID
+	case cfg.id != "":
+		return cfg.id
+	}
+	return "gw0"
+}
+
+// DialVia is the transport half of OpenVia: it starts the sub through hop
+// and completes its bootstrap handshake, returning the relayed stream as
+// a transport.Conn whose Process is the control channel. It applies no
+// chdir=, nice= or env: (transport.Open does not either). Of opts it uses
+// WithID, WithIOProxySource and WithTransportOptions (BootstrapTimeout,
+// WorkerID, GatewayBaseSource).
+func DialVia(ctx context.Context, hop *Gateway, s *xspec.Spec, opts ...Option) (transport.Conn, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
@@ -138,13 +175,7 @@ func OpenVia(ctx context.Context, hop *Gateway, s *xspec.Spec, opts ...Option) (
 	for _, o := range opts {
 		o(&cfg)
 	}
-	id := s.ID
-	if id == "" {
-		id = cfg.id
-	}
-	if id == "" {
-		id = "gw0"
-	}
+	id := viaID(s, opts)
 	fail := func(op string, err error) error { return &ViaError{ID: id, Hop: hop.ID(), Op: op, Err: err} }
 	if s.Via == "" {
 		return nil, fail("checking the spec", errors.New("the spec has no via= key"))
@@ -184,14 +215,7 @@ func OpenVia(ctx context.Context, hop *Gateway, s *xspec.Spec, opts ...Option) (
 		conn.abort()
 		return nil, fail("bootstrapping the sub", err)
 	}
-	g := New(conn, Master, append(opts, WithID(id))...)
-	if s.Chdir != "" || s.Nice != "" || len(s.Env) > 0 {
-		if err := g.setupEnv(ctx, s); err != nil {
-			_ = g.Exit(context.Background())
-			return nil, fail("applying chdir/nice/env", err)
-		}
-	}
-	return g, nil
+	return conn, nil
 }
 
 // viaConn is the byte stream to a sub, relayed over the proxy channel.
@@ -243,6 +267,7 @@ func (c *viaConn) abort() {
 	_, _ = c.proc.request(kctx, ViaKill)
 	cancel()
 	_ = c.Close()
+	c.proc.stop()
 }
 
 func (c *viaConn) Read(p []byte) (int, error) { return c.readCtx(c.ctx, p) }

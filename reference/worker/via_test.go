@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,10 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/execnet-conform/execnet-conform/conformance"
+	"github.com/execnet-conform/execnet-conform/conformance/cases"
 	"github.com/execnet-conform/execnet-conform/conformance/profile"
 	"github.com/execnet-conform/execnet-conform/internal/peers"
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/reference/gateway"
+	"github.com/execnet-conform/execnet-conform/reference/transport"
 	"github.com/execnet-conform/execnet-conform/reference/worker"
 	"github.com/execnet-conform/execnet-conform/reference/xspec"
 )
@@ -244,5 +248,55 @@ func TestViaGroup(t *testing.T) {
 		if w.Err != nil || !w.StatusKnown || w.Status.Code != 0 {
 			t.Errorf("worker %s: %+v", w.ID, w)
 		}
+	}
+}
+
+// TestViaSuite runs the channel and remote-execution cases of the
+// conformance suite through the Go worker as via hop, against a Python
+// execnet sub and a Go worker sub, and requires each case's outcome to
+// equal the outcome of the same case against the same kind of worker
+// opened directly: the hop changes nothing the suite can see.
+func TestViaSuite(t *testing.T) {
+	py := peers.CPython(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Second)
+	defer cancel()
+	hop := viaHop(t, ctx, "go")
+	sel := conformance.Selector{Run: []string{"channel", "exec"}}
+	for _, sub := range []struct{ name, direct, via string }{
+		{"python-sub", "popen//python=" + py, "popen//via=hop//python=" + py},
+		{"go-sub", "popen//python=" + workerBin + " worker", "popen//via=hop//python=" + workerBin + " worker"},
+	} {
+		t.Run(sub.name, func(t *testing.T) {
+			direct, err := conformance.Run(ctx, conformance.Options{Target: sub.direct, Style: "exec", Select: sel, InheritEnv: true}, cases.All(), nil)
+			if err != nil {
+				t.Fatalf("direct run: %v", err)
+			}
+			s, err := xspec.Parse(sub.via)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			open := func(ctx context.Context) (transport.Conn, error) {
+				n++
+				return gateway.DialVia(ctx, hop, s, gateway.WithID(fmt.Sprintf("sub%d", n)))
+			}
+			via, err := conformance.Run(ctx, conformance.Options{Open: open, Select: sel}, cases.All(), nil)
+			if err != nil {
+				t.Fatalf("run through the hop: %v", err)
+			}
+			want := map[string]conformance.Outcome{}
+			for _, c := range direct.Cases {
+				want[c.ID] = c.Outcome
+			}
+			if len(via.Cases) < 15 || len(via.Cases) != len(direct.Cases) {
+				t.Fatalf("%d cases through the hop, %d direct", len(via.Cases), len(direct.Cases))
+			}
+			for _, c := range via.Cases {
+				if c.Outcome != want[c.ID] {
+					t.Errorf("%s: %v through the hop, %v direct: %s", c.ID, c.Outcome, want[c.ID], c.Message)
+				}
+			}
+			t.Logf("%d cases, same outcomes through the hop as direct; %d sessions through the hop", len(via.Cases), n)
+		})
 	}
 }

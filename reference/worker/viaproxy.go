@@ -98,7 +98,9 @@ func viaArgv(d *codec.Dict) ([]string, error) {
 	switch p := get("python").(type) {
 	case nil, codec.None:
 	case codec.Str:
+		// PopenCommand reads the python key from Keys, as written.
 		s.Python = string(p)
+		s.Keys = append(s.Keys, xspec.KV{Key: "python", Value: string(p), HasValue: true})
 	default:
 		return nil, fmt.Errorf("io-proxy: python is %s, not text", kindOf(p))
 	}

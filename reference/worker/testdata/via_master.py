@@ -101,6 +101,13 @@ ok("two-subs")
 sub3 = group.makegateway("popen//id=sub3//via=hop//python=" + worker)
 st = sub3.remote_status()
 assert st.numexecuting == 0, st
+try:
+    sub3.remote_exec("channel.send(1)").receive(timeout=30)
+except execnet.RemoteError as e:
+    # The Go worker refuses Python source: the sub is really the Go worker.
+    assert "execnet-conform-go" in str(e), str(e)
+else:
+    raise AssertionError("the sub ran Python source: not the Go worker")
 ok("go-sub")
 
 # ending one sub: exit, then the hop answers close_write and wait
