@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,14 +28,24 @@ func BenchmarkViaRoundTrip(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer hop.Exit(context.Background())
+	pyhop, err := gateway.Open(ctx, "popen//id=pyhop//python="+py)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pyhop.Exit(context.Background())
 	for _, c := range []struct{ name, spec string }{
 		{"go/direct", "popen//id=direct//python=" + workerBin + " worker"},
 		{"go/via-go-hop", "popen//id=sub//via=hop//python=" + workerBin + " worker"},
+		{"go/via-python-hop", "popen//id=sub//via=pyhop//python=" + workerBin + " worker"},
 		{"cpython/direct", "popen//id=direct//python=" + py},
 		{"cpython/via-go-hop", "popen//id=sub//via=hop//python=" + py},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			g := benchOpen(b, ctx, hop, c.spec)
+			h := hop
+			if strings.Contains(c.spec, "pyhop") {
+				h = pyhop
+			}
+			g := benchOpen(b, ctx, h, c.spec)
 			defer g.Exit(context.Background())
 			src, err := profile.Source(profile.Echo)
 			if err != nil {
