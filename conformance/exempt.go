@@ -117,11 +117,11 @@ func Exemptions() []Exemption {
 			"binds a master of the optional via profile"},
 		{"BOOT-VIA-6", "reference/worker TestViaHopForPythonMaster",
 			"binds a hop's control channel in the optional via profile; the runner tests the core profile only"},
-		{"CHAN-RSYNC-1", "none yet: the Go reference does not implement the rsync profile (issue #21); the sequence of SPEC 12.10 was checked by tracing execnet 1.9.0 and main",
+		{"CHAN-RSYNC-1", "reference/worker TestRsyncPythonMaster (execnet's RSync, 1.9.0 to main, as sender to the Go worker); the sequence was traced with execnet 1.9.0 and main",
 			"binds a receiver of the optional rsync profile; the runner tests the core profile only"},
-		{"CHAN-RSYNC-2", "none yet: the Go reference does not implement the rsync profile (issue #21); checked by tracing execnet 1.9.0 and main",
+		{"CHAN-RSYNC-2", "none in Go yet: the Go reference has no rsync sender (issue #21); execnet's sender was traced with 1.9.0 and main, and TestRsyncPythonMaster runs it against the Go receiver",
 			"binds a sender (a master) of the optional rsync profile"},
-		{"CHAN-RSYNC-3", "none yet: the Go reference does not implement the rsync profile (issue #21)",
+		{"CHAN-RSYNC-3", "reference/rsync TestReceiveRefusesPathsOutside",
 			"binds a receiver's file system effects, which the wire does not show"},
 	}
 }

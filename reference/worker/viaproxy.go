@@ -45,15 +45,24 @@ const (
 // indented or not, followed by nothing but an optional comment). execnet's
 // gateway_io.py of 1.9.0, 2.0.2, 2.1.2 and main all match; sources that
 // merely mention the name do not.
-func IsIOProxySource(src string) bool {
+func IsIOProxySource(src string) bool { return definesAndCalls(src, "serve_proxy_io") }
+
+// IsRsyncSource reports whether src is the receiving side of execnet's
+// rsync (rsync_remote.py) by the same rule (SPEC.md CHAN-RSYNC-5): it
+// defines a top-level function serve_rsync and calls
+// serve_rsync(channel) on a line of its own.
+func IsRsyncSource(src string) bool { return definesAndCalls(src, "serve_rsync") }
+
+// definesAndCalls is the recognition rule of BOOT-VIA-8 for function fn.
+func definesAndCalls(src, fn string) bool {
 	var defines, calls bool
 	for _, line := range strings.Split(src, "\n") {
 		line = strings.TrimRight(line, "\r")
-		if strings.HasPrefix(line, "def serve_proxy_io(") {
+		if strings.HasPrefix(line, "def "+fn+"(") {
 			defines = true
 			continue
 		}
-		rest, ok := strings.CutPrefix(strings.TrimLeft(line, " \t"), "serve_proxy_io(channel)")
+		rest, ok := strings.CutPrefix(strings.TrimLeft(line, " \t"), fn+"(channel)")
 		if !ok {
 			continue
 		}

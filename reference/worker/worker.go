@@ -8,7 +8,9 @@
 // CHANNEL_CLOSE_ERROR naming this limitation. One source is recognised
 // instead of run: execnet's io-proxy (gateway_io.py, by the rule of
 // IsIOProxySource), which a master sends to open a gateway with via=; the
-// worker then serves as the via hop natively (SPEC.md 12.9).
+// worker then serves as the via hop natively (SPEC.md 12.9). Likewise
+// execnet's rsync_remote.py (IsRsyncSource) is served by package
+// reference/rsync (SPEC.md 12.10).
 //
 // The worker writes nothing but protocol bytes to its output; diagnostics
 // go to Options.Stderr.
