@@ -326,11 +326,15 @@ func md5File(path string) ([]byte, error) {
 }
 
 func writeFile(path string, data []byte) error {
-	// A read-only file from an earlier copy is replaced, not refused.
-	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o200 == 0 {
-		_ = os.Chmod(path, fi.Mode().Perm()|0o200)
+	err := os.WriteFile(path, data, 0o600)
+	if errors.Is(err, fs.ErrPermission) {
+		// A read-only file from an earlier copy is replaced, not refused.
+		if fi, serr := os.Lstat(path); serr == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o200 == 0 {
+			_ = os.Chmod(path, fi.Mode().Perm()|0o200)
+			err = os.WriteFile(path, data, 0o600)
+		}
 	}
-	return os.WriteFile(path, data, 0o600)
+	return err
 }
 
 func (r *receiver) links() error {
