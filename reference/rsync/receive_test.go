@@ -91,3 +91,34 @@ func TestReceiveProtocolErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestReceiveReplacesReadOnlyFile: a read-only file left by an earlier
+// copy is rewritten with the new content and gets the sent mode.
+func TestReceiveReplacesReadOnlyFile(t *testing.T) {
+	dest := filepath.Join(t.TempDir(), "d")
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(dest, "f")
+	if err := os.WriteFile(f, []byte("old content"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	s := &script{in: []codec.Value{
+		start(dest, false),
+		codec.List{codec.Int(0o40755), codec.Str("f")},
+		codec.Tuple{codec.Int(0o100640), codec.Float(1e9), codec.Int(3)},
+		codec.Bytes("new"),
+		codec.Int(42),
+	}}
+	if err := Receive(context.Background(), s); err != nil {
+		t.Fatalf("Receive: %v (sent %v)", err, s.sent)
+	}
+	b, err := os.ReadFile(f)
+	fi, _ := os.Stat(f)
+	if err != nil || string(b) != "new" || fi.Mode().Perm() != 0o640 {
+		t.Fatalf("file is %q (%v), mode %v; want \"new\", 0640", b, err, fi.Mode())
+	}
+	if len(s.sent) != 5 || codec.Repr(s.sent[4]) != "('done', None)" {
+		t.Fatalf("sent %d items, last %s", len(s.sent), codec.Repr(s.sent[len(s.sent)-1]))
+	}
+}
