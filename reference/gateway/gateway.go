@@ -184,6 +184,8 @@ type config struct {
 	topts      transport.Options
 	logger     *slog.Logger
 	spin       *time.Duration // nil: the connection's default
+
+	ioProxySource string // WithIOProxySource (via.go)
 }
 
 func defaultConfig() config {

@@ -90,6 +90,7 @@ func (g *Gateway) setupEnv(ctx context.Context, s *xspec.Spec) error {
 // Gateways opened without an id get gw0, gw1, ... in order.
 type Group struct {
 	opts []Option
+	via  map[*Gateway]string // the hop's id of gateways opened with via=
 
 	mu   sync.Mutex
 	gws  []*Gateway
@@ -100,7 +101,8 @@ type Group struct {
 func NewGroup(opts ...Option) *Group { return &Group{opts: opts} }
 
 // Open starts one gateway per xspec, in parallel, and adds them to the
-// group. If any fails, the ones that started are terminated and the
+// group. An xspec with via=ID is opened with OpenVia through the group's
+// gateway ID, which must have been opened by an earlier call. If any fails, the ones that started are terminated and the
 // errors are returned joined; the group is left as it was.
 func (gr *Group) Open(ctx context.Context, xspecs ...string) ([]*Gateway, error) {
 	specs := make([]*xspec.Spec, len(xspecs))
@@ -132,7 +134,7 @@ func (gr *Group) Open(ctx context.Context, xspecs ...string) ([]*Gateway, error)
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			gws[i], errs[i] = OpenSpec(ctx, specs[i], append(append([]Option(nil), gr.opts...), WithID(ids[i]))...)
+			gws[i], errs[i] = gr.openOne(ctx, specs[i], append(append([]Option(nil), gr.opts...), WithID(ids[i]))...)
 		}(i)
 	}
 	wg.Wait()
@@ -205,16 +207,19 @@ func (gr *Group) Terminate(ctx context.Context, grace time.Duration) TerminateRe
 	gr.gws = nil
 	gr.mu.Unlock()
 	rep := TerminateReport{Workers: make([]WorkerExit, len(gws))}
-	var wg sync.WaitGroup
-	for i, g := range gws {
-		wg.Add(1)
-		go func(i int, g *Gateway) {
-			defer wg.Done()
-			stage, err := g.Shutdown(ctx, grace)
-			st, ok := g.ExitStatus()
-			rep.Workers[i] = WorkerExit{ID: g.ID(), Pid: g.Pid(), Stage: stage, Status: st, StatusKnown: ok, Err: err}
-		}(i, g)
+	// Gateways opened through a hop end before the hop (BOOT-VIA-7).
+	for _, wave := range gr.terminationWaves(gws) {
+		var wg sync.WaitGroup
+		for _, i := range wave {
+			wg.Add(1)
+			go func(i int, g *Gateway) {
+				defer wg.Done()
+				stage, err := g.Shutdown(ctx, grace)
+				st, ok := g.ExitStatus()
+				rep.Workers[i] = WorkerExit{ID: g.ID(), Pid: g.Pid(), Stage: stage, Status: st, StatusKnown: ok, Err: err}
+			}(i, gws[i])
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	return rep
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/reference/gateway"
+	"github.com/execnet-conform/execnet-conform/reference/rsync"
 	"github.com/execnet-conform/execnet-conform/reference/transport"
 )
 
@@ -48,6 +49,15 @@ func runGateway(ctx context.Context, conn transport.Conn, id string, opts Option
 func NewExecutor(opts Options) gateway.Executor {
 	return gateway.ExecutorFunc(func(ctx context.Context, ch *gateway.Channel, e gateway.Exec) error {
 		if e.CallName == "" {
+			if IsIOProxySource(e.Source) { // via= hop (viaproxy.go)
+				return serveIOProxy(ctx, ch, opts)
+			}
+			if IsRsyncSource(e.Source) { // execnet's RSync target
+				if err := rsync.Receive(ctx, ch); err != nil {
+					return &ExecError{Text: err.Error()}
+				}
+				return nil
+			}
 			return errors.New(limitationText(""))
 		}
 		if e.CallName == gateway.SetupCallName { // chdir=, nice=, env: (setup.go)

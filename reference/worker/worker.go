@@ -5,7 +5,12 @@
 //
 // It runs no Python. A CHANNEL_EXEC whose call_name is not a profile
 // procedure, or that carries source without a call_name, ends at once with
-// CHANNEL_CLOSE_ERROR naming this limitation.
+// CHANNEL_CLOSE_ERROR naming this limitation. One source is recognised
+// instead of run: execnet's io-proxy (gateway_io.py, by the rule of
+// IsIOProxySource), which a master sends to open a gateway with via=; the
+// worker then serves as the via hop natively (SPEC.md 12.9). Likewise
+// execnet's rsync_remote.py (IsRsyncSource) is served by package
+// reference/rsync (SPEC.md 12.10).
 //
 // The worker writes nothing but protocol bytes to its output; diagnostics
 // go to Options.Stderr.

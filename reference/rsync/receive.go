@@ -1,0 +1,404 @@
+// Package rsync implements the receiving side of execnet's rsync channel
+// protocol (SPEC.md 12.10): a directory tree sent by execnet's RSync (or
+// any sender of the protocol) over one channel is written below a
+// destination directory. The Go worker serves it natively when a master
+// runs execnet's rsync_remote.py on it.
+//
+// Unlike execnet's receiver, Receive checks every name and link path it is
+// given: nothing outside the destination directory is created, changed or
+// removed (CHAN-RSYNC-3), and a directory gets its exact mode only after
+// everything below it has been written, so read-only source directories
+// arrive with their modes and without failing the copy.
+package rsync
+
+import (
+	"context"
+	"crypto/md5"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/execnet-conform/execnet-conform/reference/codec"
+)
+
+// Channel is what Receive needs of the protocol's channel.
+type Channel interface {
+	Send(ctx context.Context, v codec.Value) error
+	Receive(ctx context.Context) (codec.Value, error)
+}
+
+// ErrProtocol is wrapped by every error about an item that does not fit
+// the protocol, and ErrOutside by every name or link path that would lead
+// outside the destination directory.
+var (
+	ErrProtocol = errors.New("rsync: protocol error")
+	ErrOutside  = errors.New("rsync: path outside the destination directory")
+)
+
+// MaxDepth bounds the nesting of the structure a sender may send.
+const MaxDepth = 512
+
+type wanted struct {
+	path  string
+	rel   string
+	mode  int64 // 0: none sent
+	mtime float64
+}
+
+type receiver struct {
+	ctx      context.Context
+	ch       Channel
+	dest     string
+	delete   bool
+	modified []wanted
+	dirs     []dirMode // exact modes, applied at the end, deepest first
+}
+
+type dirMode struct {
+	path string
+	mode uint32
+}
+
+// Receive serves one transfer on ch: it reads (destdir, options) and the
+// rest of the exchange of SPEC.md 12.10 and returns nil once it has sent
+// ("done", None). Errors end the transfer; the caller closes the channel
+// with the error text.
+func Receive(ctx context.Context, ch Channel) error {
+	first, err := ch.Receive(ctx)
+	if err != nil {
+		return err
+	}
+	t, ok := first.(codec.Tuple)
+	if !ok || len(t) != 2 {
+		return fmt.Errorf("%w: the first item is %s, not (destdir, options)", ErrProtocol, codec.Repr(first))
+	}
+	dest, ok := t[0].(codec.Str)
+	if !ok || dest == "" {
+		return fmt.Errorf("%w: destdir is %s, not text", ErrProtocol, codec.Repr(t[0]))
+	}
+	r := &receiver{ctx: ctx, ch: ch, dest: filepath.Clean(string(dest))}
+	if opts, ok := t[1].(*codec.Dict); ok {
+		if v, ok := opts.Get(codec.Str("delete")); ok {
+			r.delete = truthy(v)
+		}
+	} else if _, none := t[1].(codec.None); !none {
+		return fmt.Errorf("%w: options are %s, not a dict", ErrProtocol, codec.Repr(t[1]))
+	}
+	if err := r.structure(r.dest, nil, 0); err != nil {
+		return err
+	}
+	if err := r.send(codec.Tuple{codec.Str("list_done"), codec.None{}}); err != nil {
+		return err
+	}
+	for _, w := range r.modified {
+		data, err := ch.Receive(ctx)
+		if err != nil {
+			return err
+		}
+		if err := r.send(codec.Tuple{codec.Str("ack"), codec.Str(w.rel)}); err != nil {
+			return err
+		}
+		switch d := data.(type) {
+		case codec.Bytes:
+			if err := writeFile(w.path, d); err != nil {
+				return err
+			}
+		case codec.None:
+		default:
+			return fmt.Errorf("%w: content of %s is %s, not bytes", ErrProtocol, w.rel, d.Kind())
+		}
+		if w.mode != 0 {
+			_ = syscall.Chmod(w.path, uint32(w.mode&0o7777))
+		}
+		if !math.IsNaN(w.mtime) && !math.IsInf(w.mtime, 0) {
+			sec, frac := math.Modf(w.mtime)
+			ts := time.Unix(int64(sec), int64(math.Round(frac*1e9)))
+			_ = os.Chtimes(w.path, ts, ts)
+		}
+	}
+	if err := r.send(codec.Tuple{codec.Str("links"), codec.None{}}); err != nil {
+		return err
+	}
+	if err := r.links(); err != nil {
+		return err
+	}
+	for i := len(r.dirs) - 1; i >= 0; i-- {
+		_ = syscall.Chmod(r.dirs[i].path, r.dirs[i].mode)
+	}
+	return r.send(codec.Tuple{codec.Str("done"), codec.None{}})
+}
+
+func (r *receiver) send(v codec.Value) error { return r.ch.Send(r.ctx, v) }
+
+func truthy(v codec.Value) bool {
+	switch x := v.(type) {
+	case codec.Bool:
+		return bool(x)
+	case codec.Int:
+		return x != 0
+	case codec.None:
+		return false
+	}
+	return v != nil
+}
+
+// checkName accepts one directory entry name.
+func checkName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
+		return fmt.Errorf("%w: entry name %q", ErrOutside, name)
+	}
+	return nil
+}
+
+// inside joins a relative path below dest, refusing absolute paths and
+// ".." components.
+func (r *receiver) inside(rel string) (string, error) {
+	if rel == "" || filepath.IsAbs(rel) || strings.Contains(rel, "\x00") {
+		return "", fmt.Errorf("%w: %q", ErrOutside, rel)
+	}
+	for _, c := range strings.Split(filepath.ToSlash(rel), "/") {
+		if c == ".." {
+			return "", fmt.Errorf("%w: %q", ErrOutside, rel)
+		}
+	}
+	return filepath.Join(r.dest, rel), nil
+}
+
+func intOf(v codec.Value) (int64, bool) {
+	switch x := v.(type) {
+	case codec.Int:
+		return int64(x), true
+	case codec.None:
+		return 0, true
+	}
+	return 0, false
+}
+
+func floatOf(v codec.Value) (float64, bool) {
+	switch x := v.(type) {
+	case codec.Float:
+		return float64(x), true
+	case codec.Int:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+// pyMtime is a file's st_mtime as CPython computes it.
+func pyMtime(fi fs.FileInfo) float64 {
+	t := fi.ModTime()
+	return float64(t.Unix()) + float64(t.Nanosecond())*1e-9
+}
+
+func (r *receiver) structure(path string, comps []string, depth int) error {
+	if depth > MaxDepth {
+		return fmt.Errorf("%w: the structure nests deeper than %d", ErrProtocol, MaxDepth)
+	}
+	fi, err := os.Lstat(path)
+	if err != nil {
+		fi = nil
+	}
+	msg, err := r.ch.Receive(r.ctx)
+	if err != nil {
+		return err
+	}
+	switch m := msg.(type) {
+	case codec.List:
+		if len(m) == 0 {
+			return fmt.Errorf("%w: a directory item without a mode", ErrProtocol)
+		}
+		if fi != nil && !fi.IsDir() {
+			if err := os.Remove(path); err != nil {
+				return err
+			}
+			fi = nil
+		}
+		if fi == nil {
+			if err := os.MkdirAll(path, 0o700); err != nil {
+				return err
+			}
+		}
+		mode, ok := intOf(m[0])
+		if !ok {
+			return fmt.Errorf("%w: directory mode %s", ErrProtocol, codec.Repr(m[0]))
+		}
+		if mode != 0 {
+			// Writable and searchable while the tree is written; the
+			// exact mode comes at the end.
+			_ = syscall.Chmod(path, uint32(mode&0o7777)|0o700)
+			r.dirs = append(r.dirs, dirMode{path, uint32(mode & 0o7777)})
+		}
+		names := map[string]bool{}
+		for _, e := range m[1:] {
+			name, ok := e.(codec.Str)
+			if !ok {
+				return fmt.Errorf("%w: entry name %s is not text", ErrProtocol, codec.Repr(e))
+			}
+			if err := checkName(string(name)); err != nil {
+				return err
+			}
+			names[string(name)] = true
+			sub := append(append([]string(nil), comps...), string(name))
+			if err := r.structure(filepath.Join(path, string(name)), sub, depth+1); err != nil {
+				return err
+			}
+		}
+		if r.delete {
+			entries, err := os.ReadDir(path)
+			if err != nil {
+				return err
+			}
+			for _, e := range entries {
+				if !names[e.Name()] {
+					if err := os.RemoveAll(filepath.Join(path, e.Name())); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	case codec.Tuple:
+		if len(m) != 3 || len(comps) == 0 {
+			return fmt.Errorf("%w: file item %s", ErrProtocol, codec.Repr(m))
+		}
+		mode, ok1 := intOf(m[0])
+		mtime, ok2 := floatOf(m[1])
+		size, ok3 := intOf(m[2])
+		if !ok1 || !ok2 || !ok3 {
+			return fmt.Errorf("%w: file item %s", ErrProtocol, codec.Repr(m))
+		}
+		var checksum codec.Value = codec.None{}
+		if fi != nil {
+			if fi.Mode().IsRegular() {
+				switch {
+				case size != fi.Size():
+				case mtime != pyMtime(fi):
+					sum, err := md5File(path)
+					if err != nil {
+						return err
+					}
+					checksum = codec.Bytes(sum)
+				case mode != 0 && mode != int64(statMode(fi)):
+					_ = syscall.Chmod(path, uint32(mode&0o7777))
+					return nil
+				default:
+					return nil // already fine
+				}
+			} else if err := os.RemoveAll(path); err != nil {
+				return err
+			}
+		}
+		cl := make(codec.List, len(comps))
+		for i, c := range comps {
+			cl[i] = codec.Str(c)
+		}
+		if err := r.send(codec.Tuple{codec.Str("send"), codec.Tuple{cl, checksum}}); err != nil {
+			return err
+		}
+		r.modified = append(r.modified, wanted{path: path, rel: strings.Join(comps, "/"), mode: mode, mtime: mtime})
+		return nil
+	case codec.None:
+		return nil // a symbolic link: it comes with the links
+	}
+	return fmt.Errorf("%w: structure item %s", ErrProtocol, codec.Repr(msg))
+}
+
+func statMode(fi fs.FileInfo) uint32 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint32(st.Mode)
+	}
+	return uint32(fi.Mode().Perm())
+}
+
+func md5File(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s := md5.Sum(b)
+	return s[:], nil
+}
+
+func writeFile(path string, data []byte) error {
+	err := os.WriteFile(path, data, 0o600)
+	if errors.Is(err, fs.ErrPermission) {
+		// A read-only file from an earlier copy is replaced, not refused.
+		if fi, serr := os.Lstat(path); serr == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o200 == 0 {
+			_ = os.Chmod(path, fi.Mode().Perm()|0o200)
+			err = os.WriteFile(path, data, 0o600)
+		}
+	}
+	return err
+}
+
+func (r *receiver) links() error {
+	for {
+		msg, err := r.ch.Receive(r.ctx)
+		if err != nil {
+			return err
+		}
+		if n, ok := msg.(codec.Int); ok && n == 42 {
+			return nil
+		}
+		t, ok := msg.(codec.Tuple)
+		if !ok || len(t) != 3 {
+			return fmt.Errorf("%w: link item %s", ErrProtocol, codec.Repr(msg))
+		}
+		kind, ok1 := t[0].(codec.Str)
+		rel, ok2 := t[1].(codec.Str)
+		point, ok3 := t[2].(codec.Str)
+		if !ok1 || !ok2 || !ok3 {
+			return fmt.Errorf("%w: link item %s", ErrProtocol, codec.Repr(msg))
+		}
+		path, err := r.inside(string(rel))
+		if err != nil {
+			return err
+		}
+		target := string(point)
+		switch kind {
+		case "linkbase":
+			t, err := r.inside(target)
+			if err != nil {
+				return err
+			}
+			target = t
+		case "link":
+		default:
+			return fmt.Errorf("%w: link kind %q", ErrProtocol, string(kind))
+		}
+		// The link's directory must really be below dest: an earlier
+		// link must not lead this one outside.
+		if err := r.realParentInside(path); err != nil {
+			return err
+		}
+		if err := os.RemoveAll(path); err != nil {
+			return err
+		}
+		if err := os.Symlink(target, path); err != nil {
+			return err
+		}
+	}
+}
+
+// realParentInside checks that path's directory, with symbolic links
+// resolved, is dest or below it.
+func (r *receiver) realParentInside(path string) error {
+	root, err := filepath.EvalSymlinks(r.dest)
+	if err != nil {
+		return err
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrOutside, path, err)
+	}
+	if dir != root && !strings.HasPrefix(dir, root+string(filepath.Separator)) {
+		return fmt.Errorf("%w: %s leads to %s", ErrOutside, path, dir)
+	}
+	return nil
+}
