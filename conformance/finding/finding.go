@@ -2,7 +2,9 @@
 // header well formed, does this payload decode where SPEC.md requires it
 // to, and which clause says so. It is the one place where these judgements
 // live; the conformance runner asks it about every frame the target sends,
-// and tools that watch a stream (tap, replay) are meant to ask it too.
+// and the protocol monitor (conformance/monitor, used by tap and replay)
+// asks it about every frame it sees. It imports nothing of conformance: every
+// judge depends on it, never the other way round.
 //
 //	hdr, _ := br.Peek(spec.HeaderSize)
 //	if f := finding.Header(hdr, maxPayload); f != nil {
@@ -37,10 +39,18 @@ const (
 	ClauseLength = "FRM-HDR-2"
 	// ClauseCode: only message codes 0 to 7.
 	ClauseCode = "FRM-CODE-1"
-	// ClausePayload: payloads of CHANNEL_DATA, CHANNEL_CLOSE_ERROR,
-	// CHANNEL_EXEC and RECONFIGURE must decode (a receiver treats one that
-	// does not as a fatal protocol error).
-	ClausePayload = "FRM-FATAL-2"
+	// ClausePayload: a sender puts exactly one value in wire form into
+	// each payload that carries one (CHANNEL_EXEC, RECONFIGURE,
+	// CHANNEL_CLOSE_ERROR; for CHANNEL_DATA see ClauseData). A receiver
+	// treats such a payload that does not decode as a fatal protocol
+	// error (FRM-FATAL-2), but that clause is the receiver's: a finding
+	// judges the sender.
+	ClausePayload = "SER-WIRE-1"
+	// ClauseData: the same rule for CHANNEL_DATA payloads.
+	ClauseData = "MSG-DATA-1"
+	// ClauseTrailing: no bytes after STOP in a frame payload. The value
+	// still decodes (a decoder ignores them, SER-WIRE-3).
+	ClauseTrailing = "SER-WIRE-2"
 	// ClauseBound: the runner bounds the memory it spends per frame.
 	ClauseBound = "SEC-RUN-1"
 )
@@ -49,6 +59,10 @@ const (
 type Finding struct {
 	// Clause is the SPEC.md anchor broken, e.g. "FRM-CODE-1".
 	Clause string
+	// Also lists further clauses the same fault breaks, e.g. those of a
+	// decoding error's class (SPEC.md table 6.2). Error does not show
+	// them; a tool that reports one line per clause (the monitor) does.
+	Also []string
 	// Fatal reports whether the stream cannot be read on: the frame
 	// boundaries are lost (desynchronised), as opposed to a well-framed
 	// frame whose payload is wrong.
@@ -173,9 +187,16 @@ func ReadError(err error) *Finding {
 	return f
 }
 
-// mustDecode reports whether SPEC.md requires a payload of code to decode
-// as one serialized value (FRM-FATAL-2).
-func mustDecode(code spec.MsgCode) bool {
+// Clauses returns Clause followed by Also.
+func (f *Finding) Clauses() []string {
+	return append([]string{f.Clause}, f.Also...)
+}
+
+// MustDecode reports whether SPEC.md requires a payload of code to be one
+// serialized value in wire form (table 7.2): CHANNEL_DATA,
+// CHANNEL_CLOSE_ERROR, CHANNEL_EXEC and RECONFIGURE. A receiver treats
+// one that does not decode as fatal (FRM-FATAL-2).
+func MustDecode(code spec.MsgCode) bool {
 	switch code {
 	case spec.MsgChannelData, spec.MsgChannelCloseError, spec.MsgChannelExec, spec.MsgReconfigure:
 		return true
@@ -183,30 +204,110 @@ func mustDecode(code spec.MsgCode) bool {
 	return false
 }
 
-// decoder decodes payloads without copying them: a frame payload is a
-// fresh buffer that nobody modifies.
-var decoder = codec.Decoder{StrConfig: codec.ChannelStrConfig, ZeroCopy: true}
+// Decoded is what Decode learned of a frame's payload.
+type Decoded struct {
+	// Value is the decoded value: nil when the code carries no value or
+	// the payload did not decode. It shares memory with the payload.
+	Value codec.Value
+	// Refs are the ids of the CHANNEL references in the value, in order.
+	Refs []int32
+	// Err is the decoding error, or the complaint about bytes after STOP
+	// (then Value is set too); nil when the payload is fine.
+	Err error
+	// Limited is set when the payload exceeded one of the decoder's own
+	// limits (nesting depth, digits): not checked, not a finding, since
+	// SPEC.md lets implementations set limits differently.
+	Limited bool
+	// Finding is what is wrong with the payload, or nil. It is never
+	// fatal: the frame boundaries are intact.
+	Finding *Finding
+}
 
-// Payload judges the payload of a received frame: for the codes whose
-// payload must decode it decodes it and returns the value, or a finding
-// (not fatal: the frame boundaries are intact) when it does not decode.
-// For other codes, and for a payload over the decoder's limits (which
-// SPEC.md lets implementations set differently), it returns nil, nil. The value shares memory with
-// payload.
+// Decode judges the payload of a received frame. For the codes whose
+// payload must be one value (MustDecode) it decodes it with the channel
+// string configuration, collecting the CHANNEL references, and reports a
+// payload that does not decode (ClauseData for CHANNEL_DATA, else
+// ClausePayload, with the clauses of the decoding error's class in Also)
+// or that has bytes after STOP (ClauseTrailing). For other codes it
+// returns the zero Decoded: their payload is judged by the channel rules
+// (FRM-CODE-2), not here.
+func Decode(code spec.MsgCode, channel int32, payload []byte) Decoded {
+	if !MustDecode(code) {
+		return Decoded{}
+	}
+	var d Decoded
+	// ZeroCopy: a frame payload is a fresh buffer that nobody modifies.
+	dec := codec.Decoder{StrConfig: codec.ChannelStrConfig, ZeroCopy: true, Channel: func(id int32) (codec.Value, error) {
+		d.Refs = append(d.Refs, id)
+		return codec.ChannelRef(id), nil
+	}}
+	v, n, err := dec.Loads(payload)
+	clause := ClausePayload
+	if code == spec.MsgChannelData {
+		clause = ClauseData
+	}
+	switch {
+	case errors.Is(err, codec.ErrLimit):
+		d.Err, d.Limited = err, true
+	case err != nil:
+		d.Err = err
+		d.Finding = payloadFinding(code, channel, payload, clause, spec.ClassClauses(ErrorClass(err)),
+			fmt.Sprintf("the %s payload does not decode: %v", code, err))
+	case n != len(payload):
+		d.Value = v
+		d.Err = fmt.Errorf("%d bytes after STOP (one value per payload)", len(payload)-n)
+		var also []string
+		if code == spec.MsgChannelData {
+			also = []string{ClauseData}
+		}
+		d.Finding = payloadFinding(code, channel, payload, ClauseTrailing, also,
+			fmt.Sprintf("the %s payload has %v", code, d.Err))
+	default:
+		d.Value = v
+	}
+	return d
+}
+
+func payloadFinding(code spec.MsgCode, channel int32, payload []byte, clause string, also []string, msg string) *Finding {
+	return &Finding{Clause: clause, Also: also, Offset: -1, Code: code, Channel: channel, HasHeader: true,
+		Excerpt: excerpt(payload), Total: len(payload), Message: msg}
+}
+
+// Payload judges the payload of a received frame as Decode does and
+// returns the value and the finding only.
 func Payload(code spec.MsgCode, channel int32, payload []byte) (codec.Value, *Finding) {
-	if !mustDecode(code) {
-		return nil, nil
+	d := Decode(code, channel, payload)
+	return d.Value, d.Finding
+}
+
+// errorClasses maps codec sentinels to the error classes of SPEC.md
+// table 6.2.
+var errorClasses = []struct {
+	err  error
+	name string
+}{
+	{codec.ErrTruncated, spec.ClassTruncated},
+	{codec.ErrUnknownOpcode, spec.ClassUnknownOpcode},
+	{codec.ErrStackUnderflow, spec.ClassStackUnderflow},
+	{codec.ErrStopStack, spec.ClassStopStack},
+	{codec.ErrUnhashable, spec.ClassUnhashable},
+	{codec.ErrBadInteger, spec.ClassBadInteger},
+	{codec.ErrBadUTF8, spec.ClassBadUTF8},
+	{codec.ErrNegativeLength, spec.ClassNegativeLength},
+	{codec.ErrIndexRange, spec.ClassIndexRange},
+	{codec.ErrNotContainer, spec.ClassNotContainer},
+	{codec.ErrLimit, spec.ClassLimit},
+	{codec.ErrVersion, spec.ClassVersion},
+	{codec.ErrChannelNotAllowed, spec.ClassChannelNotAllowed},
+}
+
+// ErrorClass returns the error class (SPEC.md table 6.2) of a codec
+// decoding error, or "Unknown".
+func ErrorClass(err error) string {
+	for _, c := range errorClasses {
+		if errors.Is(err, c.err) {
+			return c.name
+		}
 	}
-	v, _, err := decoder.Loads(payload)
-	if err == nil {
-		return v, nil
-	}
-	if errors.Is(err, codec.ErrLimit) {
-		// Over one of the reader's own limits (nesting depth, digits):
-		// not proof that the payload is malformed.
-		return nil, nil
-	}
-	return nil, &Finding{Clause: ClausePayload, Offset: -1, Code: code, Channel: channel, HasHeader: true,
-		Excerpt: excerpt(payload), Total: len(payload),
-		Message: fmt.Sprintf("the %s payload does not decode: %v", code, err)}
+	return "Unknown"
 }

@@ -3,6 +3,7 @@ package finding_test
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,7 +14,7 @@ import (
 )
 
 func TestClausesExist(t *testing.T) {
-	for _, id := range []string{finding.ClauseHeader, finding.ClauseLength, finding.ClauseCode, finding.ClausePayload, finding.ClauseBound} {
+	for _, id := range []string{finding.ClauseHeader, finding.ClauseLength, finding.ClauseCode, finding.ClausePayload, finding.ClauseData, finding.ClauseTrailing, finding.ClauseBound} {
 		if _, ok := spec.Lookup(id); !ok {
 			t.Errorf("clause %s is not in SPEC.md", id)
 		}
@@ -90,8 +91,25 @@ func TestPayload(t *testing.T) {
 		t.Errorf("CHANNEL_CLOSE's payload is ignored, got %v, %v", v, f)
 	}
 	f := finding.Payload
-	if _, fd := f(spec.MsgChannelData, 3, []byte{0xff, 0x51}); fd == nil || fd.Clause != finding.ClausePayload || fd.Fatal || !strings.Contains(fd.Error(), "ff51") {
-		t.Errorf("undecodable CHANNEL_DATA: %v", fd)
+	if _, fd := f(spec.MsgChannelData, 3, []byte{0xff, 0x51}); fd == nil || fd.Clause != finding.ClauseData || fd.Fatal || !strings.Contains(fd.Error(), "ff51") ||
+		!slices.Equal(fd.Also, spec.ClassClauses(spec.ClassUnknownOpcode)) {
+		t.Errorf("undecodable CHANNEL_DATA: %v (also %v)", fd, fd.Also)
+	}
+	for _, code := range []spec.MsgCode{spec.MsgChannelExec, spec.MsgReconfigure, spec.MsgChannelCloseError} {
+		if _, fd := f(code, 3, []byte{0xff, 0x51}); fd == nil || fd.Clause != finding.ClausePayload || fd.Fatal {
+			t.Errorf("undecodable %s: %v", code, fd)
+		}
+	}
+	// Two values: the first decodes, the bytes after STOP are the
+	// sender's fault (SER-WIRE-2) although a decoder ignores them.
+	two := append(append([]byte(nil), good...), good...)
+	if v, fd := f(spec.MsgChannelData, 3, two); fd == nil || fd.Clause != finding.ClauseTrailing || fd.Fatal || v == nil ||
+		!slices.Equal(fd.Also, []string{finding.ClauseData}) || !strings.Contains(fd.Error(), "bytes after STOP") {
+		t.Errorf("bytes after STOP: %v, %v", v, fd)
+	}
+	d := finding.Decode(spec.MsgChannelData, 3, mustDumps(t, codec.List{codec.ChannelRef(4), codec.ChannelRef(6)}))
+	if d.Finding != nil || !slices.Equal(d.Refs, []int32{4, 6}) {
+		t.Errorf("references: %v, %v", d.Refs, d.Finding)
 	}
 	// [[[...]]] nested 1001 deep, one over the decoder's depth limit:
 	// NEWLIST 1, INT 0 per level, then None, then SETITEM per level.
@@ -108,4 +126,16 @@ func TestPayload(t *testing.T) {
 	if _, fd := f(spec.MsgChannelData, 3, deep); fd != nil {
 		t.Errorf("a payload over the reader's own limits is not a finding: %v", fd)
 	}
+	if d := finding.Decode(spec.MsgChannelData, 3, deep); !d.Limited || d.Finding != nil {
+		t.Errorf("a payload over the reader's own limits: %+v", d)
+	}
+}
+
+func mustDumps(t *testing.T, v codec.Value) []byte {
+	t.Helper()
+	b, err := codec.Dumps(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -46,21 +46,29 @@
 //     GATEWAY_TERMINATE [MSG-TERM-1], no GATEWAY_TERMINATE from a worker
 //     [MSG-TERM-3];
 //   - payloads: CHANNEL_DATA, CHANNEL_EXEC, CHANNEL_CLOSE_ERROR and
-//     RECONFIGURE payloads decode as exactly one value [MSG-DATA-1, and the
-//     clauses of the decoding error's class]; CHANNEL_EXEC has the shape
+//     RECONFIGURE payloads decode as exactly one value [MSG-DATA-1 for
+//     CHANNEL_DATA, SER-WIRE-1 for the others, and the clauses of the
+//     decoding error's class], with no bytes after STOP [SER-WIRE-2];
+//     CHANNEL_EXEC has the shape
 //     of table 8.4 [MSG-EXEC-1], RECONFIGURE is two bools [MSG-RECONF-1],
 //     CHANNEL_CLOSE_ERROR carries a text [MSG-CLOSEERR-1].
 //
-// Decoding uses the reference codec (reference/codec) with the channel
-// string configuration; a payload beyond the codec's limits is reported
-// in the event, not as a finding (limits are a receiver's choice).
+// The frame-level judgements are not made here but by package
+// conformance/finding, the ones the conformance runner applies to every
+// frame its target sends: what a frame header means (finding.Header),
+// what a frame reader's error means (finding.ReadError), which codes
+// carry a value and whether a payload decodes (finding.Decode, with the
+// reference codec and the channel string configuration). A payload beyond
+// the codec's limits is reported in the event, not as a finding (limits
+// are a receiver's choice). This package adds the rules that need the
+// connection's state, and the handshake.
 package monitor
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 
+	"github.com/execnet-conform/execnet-conform/conformance/finding"
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/reference/frame"
 	"github.com/execnet-conform/execnet-conform/spec"
@@ -151,7 +159,7 @@ func parity(s Side) int32 {
 	return 0
 }
 
-func finding(clause string, from Side, index int, offset int64, f frame.Frame, format string, a ...any) Finding {
+func newFinding(clause string, from Side, index int, offset int64, f frame.Frame, format string, a ...any) Finding {
 	fd := Finding{Clause: clause, From: from, Frame: index, Offset: offset, Code: f.Code.String(), Channel: f.Channel,
 		Message: fmt.Sprintf(format, a...)}
 	if c, ok := spec.Lookup(clause); ok {
@@ -160,49 +168,59 @@ func finding(clause string, from Side, index int, offset int64, f frame.Frame, f
 	return fd
 }
 
-// payloadCodes are the codes whose payload is one serialized value.
-func carriesValue(c spec.MsgCode) bool {
-	switch c {
-	case spec.MsgReconfigure, spec.MsgChannelExec, spec.MsgChannelData, spec.MsgChannelCloseError:
-		return true
-	}
-	return false
-}
-
 // Frame judges one whole frame sent by from; index counts the side's
 // frames from 1 and offset is the frame's stream offset (both only for
-// the findings). It returns the decoded payload and the findings.
+// the findings). It decodes the payload with finding.Decode and returns
+// the decoded payload and the findings: the payload's, then Judge's.
 func (c *Checker) Frame(from Side, index int, offset int64, f frame.Frame) (Decoded, []Finding) {
+	p := finding.Decode(f.Code, f.Channel, f.Payload)
+	out := fromFinding(p.Finding, from, index, offset)
+	out = append(out, c.Judge(from, index, offset, f, p)...)
+	return Decoded{Value: p.Value, Err: p.Err, Limited: p.Limited}, out
+}
+
+// fromFinding turns a frame-level finding into one Finding per clause it
+// names.
+func fromFinding(fd *finding.Finding, from Side, index int, offset int64) []Finding {
+	if fd == nil {
+		return nil
+	}
+	var out []Finding
+	for _, cl := range fd.Clauses() {
+		f := Finding{Clause: cl, From: from, Frame: index, Offset: offset, Message: fd.Message}
+		if fd.HasHeader {
+			f.Code, f.Channel = fd.Code.String(), fd.Channel
+		}
+		if c, ok := spec.Lookup(cl); ok {
+			f.Level = c.Level
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// Judge applies the rules that need the connection's state (channel ids,
+// parity, the channel state machine) and the shape of table 7.2 and 8.4 to
+// one whole frame sent by from, whose payload p has been judged by
+// finding.Decode. It does not repeat p's finding: a caller that has
+// reported it already (the conformance runner) calls Judge, others call
+// Frame.
+func (c *Checker) Judge(from Side, index int, offset int64, f frame.Frame, p finding.Decoded) []Finding {
 	var out []Finding
 	add := func(clause, format string, a ...any) {
-		out = append(out, finding(clause, from, index, offset, f, format, a...))
+		out = append(out, newFinding(clause, from, index, offset, f, format, a...))
 	}
-	var dec Decoded
-	var refs []int32
-	if carriesValue(f.Code) {
-		dec, refs = decodePayload(f.Payload)
-		switch {
-		case dec.Err != nil:
-			clauses := []string{"MSG-DATA-1"}
-			if f.Code != spec.MsgChannelData {
-				clauses = []string{"FRM-FATAL-2"}
-			}
-			clauses = append(clauses, spec.ClassClauses(ErrorClass(dec.Err))...)
-			for _, cl := range clauses {
-				add(cl, "%s payload does not decode: %v", f.Code, dec.Err)
-			}
-		}
-	}
-
+	refs := p.Refs
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := c.sides[from]
 	if st.terminated {
 		add("MSG-TERM-1", "frame after the master's GATEWAY_TERMINATE")
 	}
-	if !f.Code.Known() {
-		add("FRM-CODE-1", "message code %d is not one of 0 to 7", int8(f.Code))
-		return dec, out
+	if fd := finding.Header(frame.AppendHeader(nil, f.Code, f.Channel, len(f.Payload)), 0); fd != nil {
+		// An unknown code (the only header fault a whole frame can have).
+		add(fd.Clause, "%s", fd.Message)
+		return out
 	}
 	switch f.Code {
 	case spec.MsgStatus, spec.MsgGatewayTerminate, spec.MsgChannelClose, spec.MsgChannelLastMessage:
@@ -220,13 +238,13 @@ func (c *Checker) Frame(from Side, index int, offset int64, f frame.Frame) (Deco
 		} else {
 			st.terminated = true
 		}
-		return dec, out
+		return out
 	case f.Channel == 0 && f.Code != spec.MsgReconfigure:
 		add("CHAN-ID-3", "%s on channel 0, which is only for RECONFIGURE and GATEWAY_TERMINATE", f.Code)
-		return dec, out
+		return out
 	case f.Channel < 0:
 		add("CHAN-ID-1", "negative channel id %d", f.Channel)
-		return dec, out
+		return out
 	case f.Channel == 0:
 		// RECONFIGURE of the gateway default.
 	case f.Code == spec.MsgChannelExec || f.Code == spec.MsgStatus:
@@ -280,10 +298,10 @@ func (c *Checker) Frame(from Side, index int, offset int64, f frame.Frame) (Deco
 			st.used[id] = true
 		}
 	}
-	if dec.Value != nil {
-		out = append(out, shapeFindings(from, index, offset, f, dec.Value)...)
+	if p.Value != nil {
+		out = append(out, shapeFindings(from, index, offset, f, p.Value)...)
 	}
-	return dec, out
+	return out
 }
 
 func parityWord(s Side) string {
@@ -293,33 +311,12 @@ func parityWord(s Side) string {
 	return "even"
 }
 
-// decodePayload decodes a frame payload with the channel string
-// configuration, collecting the CHANNEL references.
-func decodePayload(b []byte) (Decoded, []int32) {
-	var refs []int32
-	// ZeroCopy: a frame payload is a fresh buffer that nobody modifies.
-	d := codec.Decoder{StrConfig: codec.ChannelStrConfig, ZeroCopy: true, Channel: func(id int32) (codec.Value, error) {
-		refs = append(refs, id)
-		return codec.ChannelRef(id), nil
-	}}
-	v, n, err := d.Loads(b)
-	switch {
-	case errors.Is(err, codec.ErrLimit):
-		return Decoded{Err: err, Limited: true}, refs
-	case err != nil:
-		return Decoded{Err: err}, refs
-	case n != len(b):
-		return Decoded{Value: v, Err: fmt.Errorf("%d bytes after STOP (one value per payload)", len(b)-n)}, refs
-	}
-	return Decoded{Value: v}, refs
-}
-
 // shapeFindings checks the decoded value against what the message code
 // prescribes.
 func shapeFindings(from Side, index int, offset int64, f frame.Frame, v codec.Value) []Finding {
 	var out []Finding
 	add := func(clause, format string, a ...any) {
-		out = append(out, finding(clause, from, index, offset, f, format, a...))
+		out = append(out, newFinding(clause, from, index, offset, f, format, a...))
 	}
 	switch f.Code {
 	case spec.MsgReconfigure:
@@ -384,34 +381,7 @@ func shortRepr(v codec.Value) string {
 	return s
 }
 
-// errorClasses maps codec sentinels to the error classes of SPEC.md
-// table 6.2.
-var errorClasses = []struct {
-	err  error
-	name string
-}{
-	{codec.ErrTruncated, spec.ClassTruncated},
-	{codec.ErrUnknownOpcode, spec.ClassUnknownOpcode},
-	{codec.ErrStackUnderflow, spec.ClassStackUnderflow},
-	{codec.ErrStopStack, spec.ClassStopStack},
-	{codec.ErrUnhashable, spec.ClassUnhashable},
-	{codec.ErrBadInteger, spec.ClassBadInteger},
-	{codec.ErrBadUTF8, spec.ClassBadUTF8},
-	{codec.ErrNegativeLength, spec.ClassNegativeLength},
-	{codec.ErrIndexRange, spec.ClassIndexRange},
-	{codec.ErrNotContainer, spec.ClassNotContainer},
-	{codec.ErrLimit, spec.ClassLimit},
-	{codec.ErrVersion, spec.ClassVersion},
-	{codec.ErrChannelNotAllowed, spec.ClassChannelNotAllowed},
-}
-
 // ErrorClass returns the error class (SPEC.md table 6.2) of a codec
-// decoding error, or "Unknown".
-func ErrorClass(err error) string {
-	for _, c := range errorClasses {
-		if errors.Is(err, c.err) {
-			return c.name
-		}
-	}
-	return "Unknown"
-}
+// decoding error, or "Unknown". It is finding.ErrorClass, kept here for
+// the callers of this package.
+func ErrorClass(err error) string { return finding.ErrorClass(err) }

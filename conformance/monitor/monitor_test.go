@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/reference/frame"
@@ -104,8 +105,9 @@ func TestCheckerRules(t *testing.T) {
 		{"data after last message", []sent{ex(1), code(Master, spec.MsgChannelLastMessage, 1, nil), data(Master, 1, codec.Int(1))}, "MSG-LAST-1"},
 		{"undecodable data", []sent{ex(1), code(Worker, spec.MsgChannelData, 1, []byte{'F', 0, 0})}, "MSG-DATA-1"},
 		{"undecodable data: class clause", []sent{ex(1), code(Worker, spec.MsgChannelData, 1, []byte{'F', 0, 0})}, spec.ClassClauses(spec.ClassTruncated)[0]},
-		{"two values", []sent{ex(1), code(Worker, spec.MsgChannelData, 1, append(enc(t, codec.Int(1)), enc(t, codec.Int(2))...))}, "MSG-DATA-1"},
-		{"undecodable exec", []sent{code(Master, spec.MsgChannelExec, 1, []byte{0xff})}, "FRM-FATAL-2"},
+		{"two values", []sent{ex(1), code(Worker, spec.MsgChannelData, 1, append(enc(t, codec.Int(1)), enc(t, codec.Int(2))...))}, "SER-WIRE-2"},
+		{"two values: one per payload", []sent{ex(1), code(Worker, spec.MsgChannelData, 1, append(enc(t, codec.Int(1)), enc(t, codec.Int(2))...))}, "MSG-DATA-1"},
+		{"undecodable exec", []sent{code(Master, spec.MsgChannelExec, 1, []byte{0xff})}, "SER-WIRE-1"},
 		{"exec not a tuple", []sent{code(Master, spec.MsgChannelExec, 1, enc(t, codec.Str("x")))}, "MSG-EXEC-1"},
 		{"exec kwargs not a dict", []sent{code(Master, spec.MsgChannelExec, 1, enc(t, codec.Tuple{codec.Str("x"), codec.None{}, codec.None{}, codec.List{}}))}, "MSG-EXEC-1"},
 		{"reconfigure not bools", []sent{code(Master, spec.MsgReconfigure, 0, enc(t, codec.Tuple{codec.Int(0), codec.Bool(true)}))}, "MSG-RECONF-1"},
@@ -206,6 +208,37 @@ func TestMonitorStreamFindings(t *testing.T) {
 		if !found {
 			t.Errorf("%s: no [%s] finding; got %v", c.name, c.clause, fs)
 		}
+	}
+}
+
+// Text where a frame header belongs is judged by finding.Header, as the
+// runner judges it: FRM-CODE-1 at once, and the stream is not followed
+// further (its "length" of hundreds of megabytes is never waited for).
+func TestMonitorTextAfterReadyByte(t *testing.T) {
+	worker := append([]byte("1hello from the worker\n"), frame.Append(nil, frame.Frame{Code: spec.MsgChannelClose, Channel: 2})...)
+	var ends []Event
+	m := New(Options{Handshake: true, OnEvent: func(e Event) {
+		if e.Kind == EventEnd && e.From == Worker {
+			ends = append(ends, e)
+		}
+	}})
+	m.Write(Worker, worker)
+	m.Write(Master, []byte("'x'\n"))
+	m.Close(Master)
+	// The worker's side is not closed: the finding must come without
+	// waiting for the end of its stream.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(m.Findings()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	m.Close(Worker)
+	fs := m.Wait()
+	if len(fs) != 1 || fs[0].Clause != "FRM-CODE-1" || fs[0].Frame != 1 || fs[0].From != Worker ||
+		!strings.Contains(fs[0].Message, "message code 104 is not 0 to 7") {
+		t.Fatalf("findings %v, want one FRM-CODE-1 on worker frame 1", fs)
+	}
+	if len(ends) != 1 || ends[0].Err == nil {
+		t.Errorf("end events %+v, want one with the finding as its error", ends)
 	}
 }
 

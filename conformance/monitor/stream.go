@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/execnet-conform/execnet-conform/conformance/finding"
 	"github.com/execnet-conform/execnet-conform/reference/frame"
 	"github.com/execnet-conform/execnet-conform/spec"
 )
@@ -187,6 +188,18 @@ func (m *Monitor) read(f *sideFeed) {
 	r := frame.NewReader(br)
 	for index := 1; ; index++ {
 		off := r.Offset()
+		// The header is judged before its payload is awaited, as the
+		// runner does: a stream that is not at a frame boundary (text,
+		// junk) cannot be followed, and its "length" must not be waited
+		// for. No bound on the length: that is a receiver's choice.
+		if _, err := br.Peek(spec.HeaderSize); err == nil {
+			hdr, _ := br.Peek(max(spec.HeaderSize, min(br.Buffered(), finding.ExcerptMax)))
+			if fd := finding.Header(hdr, 0); fd != nil {
+				m.emit(Event{Kind: EventEnd, From: f.side, At: f.last, Offset: off, Err: fd,
+					Findings: fromFinding(fd, f.side, index, off)})
+				return
+			}
+		}
 		fr, err := r.ReadFrame()
 		if err != nil {
 			e := Event{Kind: EventEnd, From: f.side, At: f.last, Offset: off}
@@ -202,23 +215,14 @@ func (m *Monitor) read(f *sideFeed) {
 	}
 }
 
-// streamFindings judges a frame reader's error.
+// streamFindings judges a frame reader's error with finding.ReadError.
+// Any other error (the monitor's own feed only ends with io.EOF) is
+// reported against FRM-HDR-1 as a stream that could not be read.
 func streamFindings(from Side, index int, off int64, fr frame.Frame, err error) []Finding {
-	var fe *frame.Error
-	if !errors.As(err, &fe) {
-		return []Finding{finding("FRM-HDR-1", from, 0, off, fr, "reading the stream failed: %v", err)}
+	if fd := finding.ReadError(err); fd != nil {
+		return fromFinding(fd, from, index, off)
 	}
-	switch {
-	case errors.Is(err, frame.ErrNegativeLength):
-		return []Finding{finding("FRM-HDR-2", from, index, off, fr, "%v", fe)}
-	case errors.Is(err, frame.ErrShortHeader), errors.Is(err, frame.ErrShortPayload):
-		f := finding("FRM-HDR-1", from, index, off, fr, "the stream ended inside a frame: %v", fe)
-		if errors.Is(err, frame.ErrShortHeader) {
-			f.Code, f.Channel = "", 0
-		}
-		return []Finding{f}
-	}
-	return []Finding{finding("FRM-HDR-1", from, index, off, fr, "%v", fe)}
+	return []Finding{newFinding(finding.ClauseHeader, from, 0, off, fr, "reading the stream failed: %v", err)}
 }
 
 // handshake reads the side's part of the bootstrap handshake; it returns
