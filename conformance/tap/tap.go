@@ -21,8 +21,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/execnet-conform/execnet-conform/conformance/monitor"
@@ -76,9 +78,20 @@ const masterGrace = 500 * time.Millisecond
 
 // Run starts the worker and proxies until the worker has exited and both
 // streams have ended. ctx ending kills the worker.
+//
+// When o.Stdout is the process's standard output (the tap run as a popen
+// worker command), Run makes the process ignore SIGPIPE: an execnet master
+// closes its end of the pipe as soon as its receiver fails (for instance
+// on a payload that does not decode), and Go ends a program whose write to
+// a closed standard output raises SIGPIPE, which would lose the whole trace
+// and the report of the very violation that made the master stop. Ignored,
+// the write fails with EPIPE and the tap winds down as at any end.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	if len(o.Argv) == 0 {
 		return nil, errors.New("tap: no worker command")
+	}
+	if f, ok := o.Stdout.(*os.File); ok && f.Fd() == 1 {
+		signal.Ignore(syscall.SIGPIPE)
 	}
 	start := time.Now()
 	res := &Result{TracePath: o.TracePath}
