@@ -42,6 +42,7 @@ func All() []conformance.Case {
 		robustnessCases(),
 		propertyCases(),
 		gapCases(), // cases of several sections, sorted in below
+		codecGapCases(),
 	} {
 		all = append(all, group...)
 	}
