@@ -43,6 +43,7 @@ func All() []conformance.Case {
 		propertyCases(),
 		gapCases(), // cases of several sections, sorted in below
 		codecGapCases(),
+		channelGapCases(),
 	} {
 		all = append(all, group...)
 	}
