@@ -205,6 +205,12 @@ func codecGapCases() []conformance.Case {
 			wire(spec.OpNewDict, opBlob(spec.OpPy3String, "a"), opN(spec.OpPy3String, 10), []byte("abcde"), spec.OpSetItem, spec.OpStop)},
 		{"truncated/unicode-one-short", "Truncated", "UNICODE of length 4 with 'abc' and STOP",
 			wire(opN(spec.OpUnicode, 4), []byte("abc"), spec.OpStop)},
+		// The input ends with the text: a decoder that checks the declared
+		// length against one byte more than is left reads past the input.
+		{"truncated/unicode-one-short-at-end", "Truncated", "UNICODE of length 4 with only 'abc' and nothing more",
+			wire(opN(spec.OpUnicode, 4), []byte("abc"))},
+		{"truncated/py3string-one-short-at-end", "Truncated", "PY3STRING of length 4 with only 'abc' and nothing more",
+			wire(opN(spec.OpPy3String, 4), []byte("abc"))},
 		{"integer/malformed-longint-in-dict", "BadInteger", "{'a': LONGINT '1x'}",
 			wire(spec.OpNewDict, opBlob(spec.OpPy3String, "a"), opBlob(spec.OpLongInt, "1x"), spec.OpSetItem, spec.OpStop)},
 	}
