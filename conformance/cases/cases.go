@@ -44,6 +44,7 @@ func All() []conformance.Case {
 		gapCases(), // cases of several sections, sorted in below
 		codecGapCases(),
 		channelGapCases(),
+		procGapCases(),
 	} {
 		all = append(all, group...)
 	}
