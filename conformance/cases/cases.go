@@ -42,6 +42,9 @@ func All() []conformance.Case {
 		robustnessCases(),
 		propertyCases(),
 		gapCases(), // cases of several sections, sorted in below
+		codecGapCases(),
+		channelGapCases(),
+		procGapCases(),
 	} {
 		all = append(all, group...)
 	}

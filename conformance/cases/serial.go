@@ -160,12 +160,12 @@ func serialValues() []serialValue {
 // conform_loads (the target decodes the canonical bytes to the value).
 func serialCases() []conformance.Case {
 	var cs []conformance.Case
-	for _, sv := range serialValues() {
+	for _, sv := range append(serialValues(), dictGapValues()...) {
 		sv := sv
 		cs = append(cs,
 			conformance.Case{
 				ID:          "serial/" + sv.name + "/echo",
-				Clauses:     sortedClauses(append(append([]string{}, sv.clauses...), cProfEcho, cChanStart, cMsgDataDeliver, cSerKinds, cSerKindsEnc)),
+				Clauses:     sortedClauses(append(append([]string{}, sv.clauses...), cProfEcho, cChanStart, cMsgDataDeliver, cSerKinds, cSerKindsEnc, cSerUnique)),
 				Level:       conformance.MUST,
 				Description: "conform_echo returns " + sv.name + " identical (value decoded and re-encoded by the target)",
 				Run: func(t *conformance.T) {
@@ -186,7 +186,7 @@ func serialCases() []conformance.Case {
 			},
 			conformance.Case{
 				ID:          "serial/" + sv.name + "/loads",
-				Clauses:     sortedClauses(append(append([]string{}, sv.clauses...), cProfLoads, cSerKinds, "SER-SM-1", "SER-REG-1")),
+				Clauses:     sortedClauses(append(append([]string{}, sv.clauses...), cProfLoads, cSerKinds, "SER-SM-1", "SER-REG-1", cSerUnique)),
 				Level:       conformance.MUST,
 				Description: "conform_loads decodes the canonical bytes of " + sv.name,
 				Run: func(t *conformance.T) {

@@ -183,18 +183,13 @@ func vectorDecodeCase(v vector) conformance.Case {
 			}
 			if v.Channels {
 				got, raw := echoRaw(t, b)
-				if !codec.Identical(want, got) {
-					t.Fatalf("vector %s (hex %s) through conform_echo: got %s (hex %s), want %s",
-						v.Name, v.Hex, reprOf(got), hexOf(raw), reprOf(want))
-				}
+				checkIdentical(t, fmt.Sprintf("vector %s (hex %s) through conform_echo", v.Name, v.Hex), want, got, raw)
 				return
 			}
 			ch, f := execLoads(t, b)
 			what := fmt.Sprintf("vector %s: conform_loads of hex %s", v.Name, v.Hex)
 			got := decodeReply(t, f, what)
-			if !codec.Identical(want, got) {
-				t.Fatalf("%s: got %s (reply hex %s), want %s", what, reprOf(got), hexOf(f.Payload), reprOf(want))
-			}
+			checkIdentical(t, what, want, got, f.Payload)
 			closeChannel(t, ch)
 		},
 	}
@@ -322,7 +317,8 @@ func vectorClauses(v vector, proc string) []string {
 	if proc == cProfDumps {
 		cl = append(cl, cSerUnique, cSerStop, "SER-REG-1", "SER-INT-5", "SER-STR-4")
 	} else {
-		cl = append(cl, "SER-SM-1", "SER-REG-1")
+		// The reply's bytes are compared too (checkReplyBytes).
+		cl = append(cl, "SER-SM-1", "SER-REG-1", cSerUnique)
 	}
 	return sortedClauses(dedupe(cl))
 }
