@@ -36,6 +36,7 @@ var noVectorRows = map[string]string{
 	"DEV-50": "master-side process termination",
 	"DEV-51": "message level: a CHANNEL reference resolved with a channel context (the vectors decode without one)",
 	"DEV-52": "message level: the shape of a CHANNEL_EXEC payload",
+	"DEV-53": "channel state: a finaliser's CHANNEL_CLOSE for a rebuilt channel object, sent whenever the object is freed",
 }
 
 // TestEveryDeviationHasVector checks that every row of Appendix B has a
