@@ -310,8 +310,8 @@ func (r *receiver) structure(path string, comps []string, depth int) error {
 }
 
 func statMode(fi fs.FileInfo) uint32 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return uint32(st.Mode)
+	if m, ok := rawMode(fi); ok {
+		return m
 	}
 	return uint32(fi.Mode().Perm())
 }

@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/reference/gateway"
@@ -135,8 +134,8 @@ func (s *Sender) broadcast(ctx context.Context, v codec.Value) error {
 // pyStat returns st_mode and st_mtime as CPython reports them.
 func pyStat(fi fs.FileInfo) (int64, float64) {
 	mode := int64(fi.Mode().Perm())
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		mode = int64(st.Mode)
+	if m, ok := rawMode(fi); ok {
+		mode = int64(m)
 	}
 	return mode, pyMtime(fi)
 }
