@@ -300,3 +300,33 @@ func TestNormalizeTimings(t *testing.T) {
 		t.Errorf("Normalize = %s", a)
 	}
 }
+
+// TestCompareCloseAfterMasterEnded: a worker CHANNEL_CLOSE that only one
+// session has, on a channel the master ended with CHANNEL_CLOSE or
+// CHANNEL_LAST_MESSAGE, is execnet's race (DEV-54), not a divergence; on
+// a channel the master did not end it still is one.
+func TestCompareCloseAfterMasterEnded(t *testing.T) {
+	close1 := frame.Frame{Code: spec.MsgChannelClose, Channel: 1}
+	data1 := frame.Frame{Code: spec.MsgChannelData, Channel: 1, Payload: str(t, codec.Int(1))}
+	for _, end := range []spec.MsgCode{spec.MsgChannelClose, spec.MsgChannelLastMessage} {
+		seq := []recorded{
+			rec(t, 1, monitor.Master, frame.Frame{Code: spec.MsgChannelExec, Channel: 1}),
+			rec(t, 2, monitor.Worker, data1),
+			rec(t, 3, monitor.Master, frame.Frame{Code: end, Channel: 1}),
+		}
+		if d := compareFrames(seq, []received{{f: data1}, {f: close1}}); len(d) != 0 {
+			t.Errorf("after the master's %s, an extra worker close: %v", end, d)
+		}
+		withClose := append(append([]recorded(nil), seq...), rec(t, 4, monitor.Worker, close1))
+		if d := compareFrames(withClose, []received{{f: data1}}); len(d) != 0 {
+			t.Errorf("after the master's %s, a recorded close the replay lacks: %v", end, d)
+		}
+	}
+	open := []recorded{
+		rec(t, 1, monitor.Master, frame.Frame{Code: spec.MsgChannelExec, Channel: 1}),
+		rec(t, 2, monitor.Worker, data1),
+	}
+	if d := compareFrames(open, []received{{f: data1}, {f: close1}}); len(d) != 1 {
+		t.Errorf("an extra close on a channel the master did not end: %v, want one divergence", d)
+	}
+}
