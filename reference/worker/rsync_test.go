@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -67,18 +69,10 @@ func makeWritable(dir string) {
 // TestIsRsyncSource checks the recognition rule against the
 // rsync_remote.py of every execnet release on this machine.
 func TestIsRsyncSource(t *testing.T) {
-	files := []string{"/usr/lib/python3/dist-packages/execnet/rsync_remote.py"}
-	if d := peers.SharedDir(); d != "" {
-		m, _ := filepath.Glob(filepath.Join(d, "execnet-*", "execnet", "rsync_remote.py"))
-		files = append(files, m...)
-	}
-	seen := 0
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		seen++
+	srcs := execnetSources("rsync_remote.py")
+	seen := len(srcs)
+	for _, f := range slices.Sorted(maps.Keys(srcs)) {
+		b := srcs[f]
 		if !worker.IsRsyncSource(string(b)) {
 			t.Errorf("%s is not recognised as the rsync receiver", f)
 		}

@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,18 +62,10 @@ func TestViaHopForPythonMaster(t *testing.T) {
 // the gateway_io.py of every execnet release on this machine, and against
 // sources that only resemble it.
 func TestIsIOProxySource(t *testing.T) {
-	files := []string{"/usr/lib/python3/dist-packages/execnet/gateway_io.py"}
-	if d := peers.SharedDir(); d != "" {
-		m, _ := filepath.Glob(filepath.Join(d, "execnet-*", "execnet", "gateway_io.py"))
-		files = append(files, m...)
-	}
-	seen := 0
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		seen++
+	srcs := execnetSources("gateway_io.py")
+	seen := len(srcs)
+	for _, f := range slices.Sorted(maps.Keys(srcs)) {
+		b := srcs[f]
 		if !worker.IsIOProxySource(string(b)) {
 			t.Errorf("%s is not recognised as the io-proxy source", f)
 		}
@@ -307,4 +301,23 @@ func TestViaSuite(t *testing.T) {
 			t.Logf("%d cases, same outcomes through the hop as direct; %d sessions through the hop", len(via.Cases), n)
 		})
 	}
+}
+
+// execnetSources reads the module file name (such as gateway_io.py) of
+// every execnet release on this machine: Debian's 1.9.0 and the source
+// snapshots under the shared peers folder. Files that cannot be read are
+// left out; the map is keyed by path.
+func execnetSources(name string) map[string][]byte {
+	files := []string{"/usr/lib/python3/dist-packages/execnet/" + name}
+	if d := peers.SharedDir(); d != "" {
+		m, _ := filepath.Glob(filepath.Join(d, "execnet-*", "execnet", name))
+		files = append(files, m...)
+	}
+	out := map[string][]byte{}
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil {
+			out[f] = b
+		}
+	}
+	return out
 }
