@@ -250,7 +250,15 @@ func TestViaGroup(t *testing.T) {
 // execnet sub and a Go worker sub, and requires each case's outcome to
 // equal the outcome of the same case against the same kind of worker
 // opened directly: the hop changes nothing the suite can see.
+//
+// It does not run under the race detector: the hop and the sub-workers are
+// the worker binary, which TestMain builds without -race, so the detector
+// would watch only the runner and DialVia, which TestViaGoMaster already
+// drives under it; the comparison costs a minute of .ci/run's race step.
 func TestViaSuite(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the hop is the worker binary, built without -race; runs in the plain go test step")
+	}
 	py := peers.CPython(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Second)
 	defer cancel()
