@@ -12,7 +12,7 @@ import (
 var idRE = regexp.MustCompile(`^[a-z][a-z0-9-]*(/[^/\s]+)+$`)
 
 var sections = []string{"bootstrap", "framing", "delivery", "serial", "vectors", "channel", "exec",
-	"status", "reconfigure", "errors", "concurrency", "termination", "robustness", "property"}
+	"status", "reconfigure", "errors", "concurrency", "termination", "robustness", "property", "via"}
 
 func TestCatalogue(t *testing.T) {
 	all := All()
@@ -41,6 +41,11 @@ func TestCatalogue(t *testing.T) {
 		}
 		if len(c.Clauses) == 0 {
 			t.Errorf("case %s cites no clause", c.ID)
+		}
+		// The cases of an optional profile (SPEC.md 12.8) are the section
+		// of that name, and only they carry the profile.
+		if (c.Section() == "via") != (c.Profile == "via") || (c.Profile != "" && c.Profile != "via") {
+			t.Errorf("case %s: profile %q in section %q", c.ID, c.Profile, c.Section())
 		}
 		if c.Description == "" || strings.Contains(c.Description, "\n") {
 			t.Errorf("case %s: description must be one non-empty line", c.ID)

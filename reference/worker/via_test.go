@@ -325,3 +325,36 @@ func execnetSources(name string) map[string][]byte {
 	}
 	return out
 }
+
+// TestViaProfileCases runs the via profile's conformance cases
+// (conformance/cases/via.go) with the Go worker as the target: the runner
+// drives it as the hop byte by byte, and its sub is a Go worker too, the
+// target's own command. Every case must pass.
+func TestViaProfileCases(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	sel := conformance.Selector{Run: []string{"via"}, Profiles: []string{"via"}}
+	res, err := conformance.Run(ctx, conformance.Options{Target: "popen//python=" + workerBin + " worker", Select: sel}, cases.All(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Cases) < 7 {
+		t.Fatalf("%d via cases ran, want at least 7", len(res.Cases))
+	}
+	for _, c := range res.Cases {
+		if c.Outcome != conformance.Pass {
+			t.Errorf("%s: %s: %s", c.ID, c.Outcome, c.Message)
+		}
+	}
+	// Without the claim the via cases are not selected at all.
+	res, err = conformance.Run(ctx, conformance.Options{Target: "popen//python=" + workerBin + " worker",
+		Select: conformance.Selector{Run: []string{"via", "status/reply"}}}, cases.All(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Cases {
+		if strings.HasPrefix(c.ID, "via/") {
+			t.Errorf("%s ran although the via profile was not claimed", c.ID)
+		}
+	}
+}
