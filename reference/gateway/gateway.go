@@ -113,6 +113,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -340,6 +341,7 @@ func New(conn transport.Conn, role Role, opts ...Option) *Gateway {
 	g.lsrc.conn = conn
 	if wr, ok := conn.(transport.WaitReader); ok && wr.CanWait() {
 		g.lsrc.wr = wr
+		g.lsrc.yieldFirst = runtime.GOMAXPROCS(0) == 1
 	}
 	if sp, ok := conn.(interface{ SetSpin(time.Duration) }); ok && cfg.spin != nil {
 		sp.SetSpin(*cfg.spin) // before the receiver goroutine reads
