@@ -209,7 +209,8 @@ func GoMaster(ctx context.Context, pair, spec string, w Workload, progress func(
 	// machine: their ratio (WriteText's round trips per execution) is
 	// then a figure of one moment, not of two. The first turn is a
 	// warm-up.
-	progress(pair + ": round trips and executions")
+	progress(pair + ": round trips")
+	progress(pair + ": executions, in turns with the round trips")
 	roundTrips := func() (float64, error) {
 		ch, err := g.RemoteExec(ctx, echo)
 		if err != nil {

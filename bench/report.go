@@ -317,8 +317,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		if base != nil {
 			b, bpe = base.ExecsPerS.Median, base.RoundTripsPerExec()
 		}
-		fmt.Fprintf(tw, "%s\t%.0f (%s)\t%.2f round trips each (py-py %.2f)\t\n", p.Pair, p.ExecsPerS.Median, ratio(p.ExecsPerS.Median, b),
-			p.RoundTripsPerExec(), bpe)
+		basePer := "-" // no baseline pair in this run
+		if bpe > 0 {
+			basePer = fmt.Sprintf("%.2f", bpe)
+		}
+		fmt.Fprintf(tw, "%s\t%.0f (%s)\t%.2f round trips each (py-py %s)\t\n", p.Pair, p.ExecsPerS.Median, ratio(p.ExecsPerS.Median, b),
+			p.RoundTripsPerExec(), basePer)
 	}
 	tw.Flush()
 
