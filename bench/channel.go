@@ -93,6 +93,16 @@ type PairResult struct {
 	Error      string          `json:"error,omitempty"`
 }
 
+// RoundTripsPerExec is what one sequential execution costs in the
+// pair's own round trips of the same run: round trips per second over
+// executions per second (0 when either is missing).
+func (p *PairResult) RoundTripsPerExec() float64 {
+	if p.RoundTrips.Median <= 0 || p.ExecsPerS.Median <= 0 {
+		return 0
+	}
+	return p.RoundTrips.Median / p.ExecsPerS.Median
+}
+
 func procExec(name string, kw ...codec.Item) (gateway.Exec, error) {
 	src, err := profile.Source(name)
 	if err != nil {
@@ -194,56 +204,74 @@ func GoMaster(ctx context.Context, pair, spec string, w Workload, progress func(
 	}
 	defer g.Exit(context.Background())
 
+	// Round trips and sequential executions are measured in turns, a
+	// sample of each per repeat, so that both see the same load on the
+	// machine: their ratio (WriteText's round trips per execution) is
+	// then a figure of one moment, not of two. The first turn is a
+	// warm-up.
 	progress(pair + ": round trips")
-	var rts []float64
-	for r := 0; r < max(1, w.Repeats)+1; r++ {
+	progress(pair + ": executions, in turns with the round trips")
+	roundTrips := func() (float64, error) {
 		ch, err := g.RemoteExec(ctx, echo)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		t0 := time.Now()
 		for i := 0; i < w.RoundTrips; i++ {
 			if err := ch.Send(ctx, codec.Int(i)); err != nil {
-				return nil, err
+				return 0, err
 			}
 			if _, err := ch.Receive(ctx); err != nil {
-				return nil, err
+				return 0, err
 			}
 		}
-		if r > 0 {
-			rts = append(rts, float64(w.RoundTrips)/time.Since(t0).Seconds())
-		}
+		d := time.Since(t0).Seconds()
 		_ = ch.Close()
 		_ = ch.WaitClose(ctx)
+		return float64(w.RoundTrips) / d, nil
 	}
-	res.RoundTrips = stat(rts)
-
-	progress(pair + ": executions")
-	var exs []float64
-	for r := 0; w.Execs > 0 && r < max(1, w.Repeats)+1; r++ {
+	execs := func() (float64, error) {
 		t0 := time.Now()
 		for i := 0; i < w.Execs; i++ {
 			ch, err := g.RemoteExec(ctx, echo)
 			if err != nil {
-				return nil, err
+				return 0, err
 			}
 			if err := ch.Send(ctx, codec.Int(i)); err != nil {
-				return nil, err
+				return 0, err
 			}
 			if _, err := ch.Receive(ctx); err != nil {
-				return nil, err
+				return 0, err
 			}
 			if err := ch.Close(); err != nil {
-				return nil, err
+				return 0, err
 			}
 			if err := ch.WaitClose(ctx); err != nil {
+				return 0, err
+			}
+		}
+		return float64(w.Execs) / time.Since(t0).Seconds(), nil
+	}
+	var rts, exs []float64
+	for r := 0; r < max(1, w.Repeats)+1; r++ {
+		rt, err := roundTrips()
+		if err != nil {
+			return nil, err
+		}
+		ex := 0.0
+		if w.Execs > 0 {
+			if ex, err = execs(); err != nil {
 				return nil, err
 			}
 		}
 		if r > 0 {
-			exs = append(exs, float64(w.Execs)/time.Since(t0).Seconds())
+			rts = append(rts, rt)
+			if w.Execs > 0 {
+				exs = append(exs, ex)
+			}
 		}
 	}
+	res.RoundTrips = stat(rts)
 	res.ExecsPerS = stat(exs)
 
 	stream := func(count, size int) (float64, error) {

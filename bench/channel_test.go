@@ -48,7 +48,7 @@ func TestMastersMeasureEveryFigure(t *testing.T) {
 	if err := r.WriteText(&out); err != nil {
 		t.Fatal(err)
 	}
-	if !regexp.MustCompile(`(?m)^go-cpython +\d+ \(\d+\.\d\dx\)`).Match(out.Bytes()) {
-		t.Errorf("the text report has no sequential-executions row with a ratio to cpython-cpython:\n%s", out.String())
+	if !regexp.MustCompile(`(?m)^go-cpython +\d+ \(\d+\.\d\dx\) +\d+\.\d\d round trips each \(py-py \d+\.\d\d\)`).Match(out.Bytes()) {
+		t.Errorf("the text report has no sequential-executions row with a ratio to cpython-cpython and the round trips per execution beside py-py's:\n%s", out.String())
 	}
 }

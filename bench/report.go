@@ -306,17 +306,23 @@ func (r *Report) WriteText(w io.Writer) error {
 	tw.Flush()
 	fmt.Fprintln(w, "(vs pipe: ratio to the faster of the two raw pipes)")
 
-	fmt.Fprintln(w, "\nsequential remote executions per second (remote_exec, one round trip, close; ratio to py-py)")
+	fmt.Fprintln(w, "\nsequential remote executions per second (remote_exec, one round trip, close; ratio to py-py),")
+	fmt.Fprintln(w, "and what one costs in the pair's own round trips (round trips/s over executions/s, measured in turns)")
 	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	for _, p := range r.Pairs {
 		if p.Error != "" {
 			continue
 		}
-		var b float64
+		var b, bpe float64
 		if base != nil {
-			b = base.ExecsPerS.Median
+			b, bpe = base.ExecsPerS.Median, base.RoundTripsPerExec()
 		}
-		fmt.Fprintf(tw, "%s\t%.0f (%s)\t\n", p.Pair, p.ExecsPerS.Median, ratio(p.ExecsPerS.Median, b))
+		basePer := "-" // no baseline pair in this run
+		if bpe > 0 {
+			basePer = fmt.Sprintf("%.2f", bpe)
+		}
+		fmt.Fprintf(tw, "%s\t%.0f (%s)\t%.2f round trips each (py-py %s)\t\n", p.Pair, p.ExecsPerS.Median, ratio(p.ExecsPerS.Median, b),
+			p.RoundTripsPerExec(), basePer)
 	}
 	tw.Flush()
 

@@ -89,26 +89,24 @@ def main():
 
     gw = execnet.makegateway(spec)
     try:
+        # round trips and sequential remote executions in turns, a sample
+        # of each per repeat, as GoMaster: the first turn warms up
         n = req.get("roundtrips", 2000)
-        samples = []
-        for _ in range(reps):
+        ne = req.get("execs", 0)
+
+        def roundtrips():
             ch = gw.remote_exec(echo)
-            ch.send(0)
-            ch.receive()  # warm-up
 
             def run():
                 for i in range(n):
                     ch.send(i)
                     ch.receive()
-            samples.append(n / timed(run))
+            rate = n / timed(run)
             ch.close()
             ch.waitclose(30)
-        out["roundtrips_per_s"] = {"median": median(samples), "samples": samples}
+            return rate
 
-        # sequential remote executions, as GoMaster: the first pass warms up
-        ne = req.get("execs", 0)
-        samples = []
-        for r in range(reps + 1 if ne else 0):
+        def execs():
             def run():
                 for i in range(ne):
                     ch = gw.remote_exec(echo)
@@ -116,10 +114,18 @@ def main():
                     ch.receive()
                     ch.close()
                     ch.waitclose(30)
-            t = timed(run)
+            return ne / timed(run)
+
+        rts, exs = [], []
+        for r in range(reps + 1):
+            rt = roundtrips()
+            ex = execs() if ne else 0
             if r:
-                samples.append(ne / t)
-        out["execs_per_s"] = {"median": median(samples), "samples": samples}
+                rts.append(rt)
+                if ne:
+                    exs.append(ex)
+        out["roundtrips_per_s"] = {"median": median(rts), "samples": rts}
+        out["execs_per_s"] = {"median": median(exs), "samples": exs}
 
         ow = req.get("oneway", {"count": 20000, "size": 16})
         samples = []

@@ -18,6 +18,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -118,28 +119,43 @@ func Payload(name string, kwargs *codec.Dict) (codec.Tuple, error) {
 // of procedure name, each under a str key, as Python would require to
 // call the function.
 func CheckKwargs(name string, kwargs *codec.Dict) error {
-	p, err := lookup(name)
+	return NewTable().CheckKwargs(name, kwargs)
+}
+
+// Table is profile.py parsed once. The package functions parse the file
+// on every call, which costs tens of microseconds; a program that checks
+// a call per execution, as the Go worker does, builds a Table once and
+// keeps it. A Table is never changed after NewTable and may be used from
+// any number of goroutines.
+type Table struct{ procs []procedure }
+
+// NewTable parses profile.py.
+func NewTable() *Table { return &Table{procs: parse()} }
+
+// CheckKwargs is the package's CheckKwargs, with t's procedures.
+func (t *Table) CheckKwargs(name string, kwargs *codec.Dict) error {
+	p, err := t.lookup(name)
 	if err != nil {
 		return err
 	}
-	want := map[string]bool{}
-	for _, n := range p.params {
-		want[n] = true
-	}
+	seen := make([]bool, len(p.params)) // a handful: no map to allocate per call
 	for _, it := range kwargs.Items() {
 		k, ok := it.Key.(codec.Str)
 		if !ok {
 			return fmt.Errorf("profile: %s: keyword names must be str, got %s", name, it.Key.Kind())
 		}
-		if !want[string(k)] {
+		i := slices.Index(p.params, string(k))
+		if i < 0 || seen[i] {
 			return fmt.Errorf("profile: %s() got an unexpected keyword argument %q", name, string(k))
 		}
-		delete(want, string(k))
+		seen[i] = true
 	}
-	if len(want) > 0 {
-		missing := make([]string, 0, len(want))
-		for n := range want {
-			missing = append(missing, n)
+	if slices.Contains(seen, false) {
+		var missing []string
+		for i, n := range p.params {
+			if !seen[i] {
+				missing = append(missing, n)
+			}
 		}
 		sort.Strings(missing)
 		return fmt.Errorf("profile: %s() missing keyword arguments: %s", name, strings.Join(missing, ", "))
@@ -147,8 +163,10 @@ func CheckKwargs(name string, kwargs *codec.Dict) error {
 	return nil
 }
 
-func lookup(name string) (procedure, error) {
-	for _, p := range parse() {
+func lookup(name string) (procedure, error) { return NewTable().lookup(name) }
+
+func (t *Table) lookup(name string) (procedure, error) {
+	for _, p := range t.procs {
 		if p.name == name {
 			return p, nil
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -171,5 +172,47 @@ func TestPythonLoadsVectors(t *testing.T) {
 				t.Fatalf("%v:\n%s", err, out)
 			}
 		})
+	}
+}
+
+// TestTableCheckKwargs checks that a Table gives the package function's
+// verdicts and messages, and that a check through it parses nothing (the
+// Go worker checks every execution's call through one Table).
+func TestTableCheckKwargs(t *testing.T) {
+	tbl := NewTable()
+	d := func(items ...codec.Item) *codec.Dict {
+		t.Helper()
+		x, err := codec.NewDict(items...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	str := func(k string, v codec.Value) codec.Item { return codec.Item{Key: codec.Str(k), Value: v} }
+	cases := []struct {
+		name string
+		kw   *codec.Dict
+		ok   bool
+	}{
+		{Echo, d(), true},
+		{Stream, d(str("count", codec.Int(1)), str("size", codec.Int(2))), true},
+		{Stream, d(str("size", codec.Int(2)), str("count", codec.Int(1))), true},
+		{Stream, d(), false},
+		{Stream, d(str("size", codec.Int(2))), false},
+		{Stream, d(str("count", codec.Int(1)), str("size", codec.Int(2)), str("extra", codec.Int(3))), false},
+		{Echo, d(str("x", codec.Int(1))), false},
+		{Echo, d(codec.Item{Key: codec.Int(1), Value: codec.Int(1)}), false},
+		{"conform_nope", d(), false},
+	}
+	for _, c := range cases {
+		want := CheckKwargs(c.name, c.kw)
+		got := tbl.CheckKwargs(c.name, c.kw)
+		if (got == nil) != c.ok || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s(%v): Table says %v, CheckKwargs %v, want ok=%v", c.name, c.kw, got, want, c.ok)
+		}
+	}
+	empty := d()
+	if n := testing.AllocsPerRun(50, func() { _ = tbl.CheckKwargs(Echo, empty) }); n != 0 {
+		t.Errorf("Table.CheckKwargs(conform_echo) allocates %.0f times per call, want 0", n)
 	}
 }

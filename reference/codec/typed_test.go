@@ -320,3 +320,37 @@ func TestUnmarshalNonPointer(t *testing.T) {
 		}
 	}
 }
+
+// TestUnmarshalListsDoNotShare: short []any lists and the strings boxed
+// in them are carved from blocks shared within one Unmarshal; each list
+// must still be a value of its own: appending to one leaves the others
+// as they were, and an empty list is [] (non-nil), not None.
+func TestUnmarshalListsDoNotShare(t *testing.T) {
+	type rec struct {
+		A []any `execnet:"a"`
+		B []any `execnet:"b"`
+		C []any `execnet:"c"`
+		E []any `execnet:"e"`
+	}
+	in := rec{A: []any{int64(1), "one"}, B: []any{"two", []any{"three", int64(3)}}, C: []any{"four"}, E: []any{}}
+	wire, err := codec.Marshal(&in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out rec
+	if err := codec.Unmarshal(wire, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(out, in) {
+		t.Fatalf("Unmarshal = %#v, want %#v", out, in)
+	}
+	out.A = append(out.A, "appended")
+	out.B[1] = append(out.B[1].([]any), "appended")
+	want := rec{A: []any{int64(1), "one", "appended"}, B: []any{"two", []any{"three", int64(3), "appended"}}, C: []any{"four"}, E: []any{}}
+	if !reflect.DeepEqual(out, want) {
+		t.Errorf("after appending to a and b[1]: %#v, want %#v", out, want)
+	}
+	if out.E == nil {
+		t.Error("an empty list decoded as nil")
+	}
+}

@@ -139,6 +139,52 @@ type udec struct {
 	listSlots int
 	starts    []int // tuple element starts, see extent
 	sbase     int
+	// Blocks that small []any lists and boxed strings are carved from
+	// (anys, boxString): one allocation for several, not one each.
+	anyBlock []any
+	strBlock []string
+}
+
+// Sizes of the blocks of udec.anys and udec.boxString, in elements.
+const (
+	anyBlockLen = 16
+	strBlockLen = 16
+)
+
+// anys returns a new []any of n nil elements (non-nil, also for n == 0).
+// Short lists are carved from a block shared with the other short lists
+// of this decode, each capped at its own length, so that an append to one
+// never writes into another; the block lives as long as any of them.
+func (d *udec) anys(n int) []any {
+	if n == 0 || n > anyBlockLen/4 {
+		return make([]any, n)
+	}
+	k := len(d.anyBlock)
+	if cap(d.anyBlock)-k < n {
+		d.anyBlock, k = make([]any, 0, anyBlockLen), 0
+	}
+	d.anyBlock = d.anyBlock[:k+n]
+	return d.anyBlock[k : k+n : k+n]
+}
+
+// stringTypeWord is the type word of an interface holding a string.
+var stringTypeWord = func() unsafe.Pointer {
+	var s any = ""
+	return (*eface)(unsafe.Pointer(&s)).typ
+}()
+
+// boxString returns s as an interface value whose string header lives in
+// a block shared with the other boxed strings of this decode, instead of
+// an allocation of its own. The header is written once and never again:
+// an interface's value cannot be changed through it.
+func (d *udec) boxString(s string) any {
+	if len(d.strBlock) == cap(d.strBlock) {
+		d.strBlock = make([]string, 0, strBlockLen)
+	}
+	d.strBlock = append(d.strBlock, s)
+	var v any
+	*(*eface)(unsafe.Pointer(&v)) = eface{typ: stringTypeWord, data: unsafe.Pointer(&d.strBlock[len(d.strBlock)-1])}
+	return v
 }
 
 // sliceHeader is the layout of a slice.
@@ -936,14 +982,14 @@ func decPointer(tc *typeCodec) decFn {
 
 // sliceAt sets the slice of type t at p to n zero elements, reusing its
 // array when it has room, and returns the array.
-func sliceAt(t reflect.Type, p unsafe.Pointer, n int) unsafe.Pointer {
+func (d *udec) sliceAt(t reflect.Type, p unsafe.Pointer, n int) unsafe.Pointer {
 	if t == anySliceType {
 		s := (*[]any)(p)
 		if cap(*s) >= n && *s != nil {
 			*s = (*s)[:n]
 			clear(*s)
 		} else {
-			*s = make([]any, n)
+			*s = d.anys(n)
 		}
 		return unsafe.Pointer(unsafe.SliceData(*s))
 	}
@@ -985,7 +1031,7 @@ func decSlice(tc *typeCodec) decFn {
 			if !ok {
 				return 0, errFallback
 			}
-			data := sliceAt(t, p, n)
+			data := d.sliceAt(t, p, n)
 			return d.listItems(pos+5, end, n, func(i, pos int) (int, error) {
 				return elem.dec(d, pos, -1, unsafe.Add(data, uintptr(i)*size), depth+1)
 			})
@@ -996,7 +1042,7 @@ func decSlice(tc *typeCodec) decFn {
 		if !ok || op != spec.OpBuildTuple {
 			return 0, errFallback
 		}
-		data := sliceAt(t, p, n)
+		data := d.sliceAt(t, p, n)
 		err := d.forEach(base, n, bpos, func(i, start, end int) error {
 			np, err := elem.dec(d, start, end, unsafe.Add(data, uintptr(i)*size), depth+1)
 			if err == nil && np != end {
@@ -1171,17 +1217,28 @@ func decStruct(tc *typeCodec) decFn {
 			if !((c == byte(spec.OpPy3String) && textKey) || c == byte(spec.OpUnicode)) || len(b)-pos < 5 {
 				return 0, errFallback
 			}
-			n := int(int32(binary.BigEndian.Uint32(b[pos+1:])))
-			if n < 0 || n > d.lim.MaxStringLen || n > len(b)-pos-5 || !d.count() {
-				return 0, errFallback
-			}
-			k := b[pos+5 : pos+5+n]
-			vpos := pos + 5 + n
 			var f *field
-			if next < len(fields) && string(k) == fields[next].name {
-				f = &fields[next]
-				next++
-			} else {
+			var vpos int
+			if next < len(fields) {
+				// Keys usually come in field order: the next field's
+				// length and name, as its wire key holds them, compared
+				// in one step with the input.
+				if wk := fields[next].key; len(b)-pos >= len(wk) && string(b[pos+1:pos+len(wk)]) == string(wk[1:]) {
+					if len(wk)-5 > d.lim.MaxStringLen || !d.count() {
+						return 0, errFallback
+					}
+					f, vpos = &fields[next], pos+len(wk)
+					next++
+				}
+			}
+			var k []byte
+			if f == nil {
+				n := int(int32(binary.BigEndian.Uint32(b[pos+1:])))
+				if n < 0 || n > d.lim.MaxStringLen || n > len(b)-pos-5 || !d.count() {
+					return 0, errFallback
+				}
+				k = b[pos+5 : pos+5+n]
+				vpos = pos + 5 + n
 				for i := range fields {
 					if string(k) == fields[i].name {
 						f = &fields[i]
@@ -1452,7 +1509,7 @@ func decAny(d *udec, pos, end int, p unsafe.Pointer, depth int) (int, error) {
 		v, np = c, n
 	case spec.OpPy3String, spec.OpUnicode, spec.OpPy2String, spec.OpBytes:
 		if s, n, ok := d.text(pos); ok {
-			v, np = s, n
+			v, np = d.boxString(s), n
 		} else if x, n, ok := d.bytesOp(pos); ok {
 			v, np = x, n
 		} else {
@@ -1485,7 +1542,7 @@ func decAny(d *udec, pos, end int, p unsafe.Pointer, depth int) (int, error) {
 		if !ok {
 			return 0, errFallback
 		}
-		l := make([]any, n)
+		l := d.anys(n)
 		e, err := d.listItems(pos+5, end, n, func(i, pos int) (int, error) {
 			return decAny(d, pos, -1, unsafe.Pointer(&l[i]), depth+1)
 		})
@@ -1508,7 +1565,7 @@ func decAny(d *udec, pos, end int, p unsafe.Pointer, depth int) (int, error) {
 		return 0, errFallback
 	}
 	if op == spec.OpBuildTuple {
-		l := make([]any, n)
+		l := d.anys(n)
 		err := d.forEach(base, n, bpos, func(i, start, end int) error {
 			np, err := decAny(d, start, end, unsafe.Pointer(&l[i]), depth+1)
 			if err == nil && np != end {

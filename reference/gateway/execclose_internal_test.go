@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -98,5 +99,74 @@ func TestExecCloseNotQueued(t *testing.T) {
 	}
 	if spy.viaFlusher > 0 {
 		t.Errorf("%d of %d execution-ending CHANNEL_CLOSE frames went through the flusher goroutine", spy.viaFlusher, spy.closes)
+	}
+}
+
+// goroutineID returns the number the runtime gives the calling goroutine
+// (the first line of its stack dump), for tests only.
+func goroutineID() string {
+	var b [64]byte
+	line, _, _ := strings.Cut(string(b[:runtime.Stack(b[:], false)]), "[")
+	return strings.TrimSpace(line)
+}
+
+// TestExecGoroutineReused: executions that come one after another run
+// on the goroutine that ran the one before (runExecs), not on a new
+// goroutine each, whose stack the first Receive grows by copying.
+func TestExecGoroutineReused(t *testing.T) {
+	pipe := func() (*transport.WaitFile, *os.File) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		wf, err := transport.NewWaitFile(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wf, w
+	}
+	toWorkerR, toWorkerW := pipe()
+	toMasterR, toMasterW := pipe()
+	var mu sync.Mutex
+	ran := map[string]int{}
+	echo := ExecutorFunc(func(ctx context.Context, ch *Channel, e Exec) error {
+		mu.Lock()
+		ran[goroutineID()]++
+		mu.Unlock()
+		v, err := ch.Receive(ctx)
+		if err != nil {
+			return err
+		}
+		return ch.Send(ctx, v)
+	})
+	worker := New(&waitPipeConn{WaitFile: toWorkerR, w: toMasterW}, Worker, WithExecutor(echo))
+	master := New(&waitPipeConn{WaitFile: toMasterR, w: toWorkerW}, Master)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	const n = 40
+	for i := 0; i < n; i++ {
+		ch, err := master.RemoteExec(ctx, Exec{Source: "echo"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ch.Send(ctx, codec.Int(i)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ch.Receive(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := ch.WaitClose(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	master.Exit(ctx)
+	worker.Exit(ctx)
+	mu.Lock()
+	defer mu.Unlock()
+	// The next CHANNEL_EXEC can come before the goroutine of the last
+	// execution waits for it (the close went out just before), so a few
+	// new goroutines are allowed, not one per execution.
+	if len(ran) > n/4 {
+		t.Errorf("%d executions ran on %d goroutines, want at most %d", n, len(ran), n/4)
 	}
 }

@@ -115,12 +115,27 @@ type leadSource struct {
 	// while one is in progress (see watchProcess).
 	reads   atomic.Int64
 	yielded int64 // nanotime of the last yield (see yieldEvery)
+	// yieldFirst: let other goroutines run before a read that may block
+	// (see Read).
+	yieldFirst bool
 }
 
 // Read implements io.Reader.
 func (s *leadSource) Read(p []byte) (int, error) {
 	s.reads.Add(1)
 	defer s.reads.Add(1)
+	if s.yieldFirst {
+		// A wait outside the network poller (transport.WaitReader) keeps
+		// its thread and, with GOMAXPROCS=1 (the Go worker's setting),
+		// the only P: a goroutine made runnable just before, such as the
+		// execution that the frame just dispatched started, would then
+		// wait until the runtime's monitor takes the P back, 20 us to
+		// 10 ms later. In a trace of the Go worker serving sequential
+		// executions that wait was up to 1.7 ms per execution. Yielding
+		// first runs it before the wait; it costs well under a
+		// microsecond when nothing else is runnable.
+		runtime.Gosched()
+	}
 	if s.ctx == nil {
 		return s.conn.Read(p)
 	}

@@ -47,6 +47,7 @@ func runGateway(ctx context.Context, conn transport.Conn, id string, opts Option
 // profile natively. It can serve a Go worker gateway built by other code,
 // for example in-process tests of a Go master.
 func NewExecutor(opts Options) gateway.Executor {
+	procs := newProcTable()
 	return gateway.ExecutorFunc(func(ctx context.Context, ch *gateway.Channel, e gateway.Exec) error {
 		if e.CallName == "" {
 			if IsIOProxySource(e.Source) { // via= hop (viaproxy.go)
@@ -63,7 +64,7 @@ func NewExecutor(opts Options) gateway.Executor {
 		if e.CallName == gateway.SetupCallName { // chdir=, nice=, env: (setup.go)
 			return runSetup(e.Kwargs)
 		}
-		return runProcedure(ctx, gwChannel{ch}, e.CallName, e.Kwargs, opts)
+		return procs.runProcedure(ctx, gwChannel{ch}, e.CallName, e.Kwargs, opts)
 	})
 }
 

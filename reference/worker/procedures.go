@@ -72,17 +72,30 @@ func limitationText(callName string) string {
 		"it implements only the conformance profile procedures: %s", Implementation, what, strings.Join(profile.Names(), ", "))
 }
 
+// procTable is what runProcedure looks a call up in, built once per
+// executor: the native procedures and the parsed profile. Building them
+// per execution (parsing profile.py to check the keyword arguments) cost
+// some 40 us, more than the rest of a short execution together.
+type procTable struct {
+	procs   map[string]procedure
+	profile *profile.Table
+}
+
+func newProcTable() *procTable {
+	return &procTable{procs: procedures(), profile: profile.NewTable()}
+}
+
 // runProcedure runs the procedure callName with kwargs on ch. A nil
 // result means a normal end; an *ExecError carries the error text.
-func runProcedure(ctx context.Context, ch procChannel, callName string, kwargs *codec.Dict, opts Options) error {
-	p, ok := procedures()[callName]
+func (t *procTable) runProcedure(ctx context.Context, ch procChannel, callName string, kwargs *codec.Dict, opts Options) error {
+	p, ok := t.procs[callName]
 	if !ok {
 		return &ExecError{Text: limitationText(callName)}
 	}
 	if kwargs == nil {
 		kwargs = &codec.Dict{}
 	}
-	if err := profile.CheckKwargs(callName, kwargs); err != nil {
+	if err := t.profile.CheckKwargs(callName, kwargs); err != nil {
 		return execErrorf("TypeError: %s", strings.TrimPrefix(err.Error(), "profile: "))
 	}
 	err := p(ctx, ch, kwargs, opts)
