@@ -1,7 +1,8 @@
 // Package cases is the execnet-conform conformance suite: the cases that
 // check a worker against SPEC.md, grouped by spec section (bootstrap,
 // framing, delivery, serial, vectors, channel, exec, status, reconfigure, errors,
-// concurrency, termination, robustness, property).
+// concurrency, termination, robustness, property), then the cases of the
+// optional profiles a worker may claim (rsync, SPEC.md 12.10).
 //
 // Every case has a stable, readable id whose first path element is its
 // section, the SPEC.md clause anchors it checks, a requirement level and a
@@ -18,7 +19,8 @@ import (
 // sectionOrder returns the sections in the order All lists them.
 func sectionOrder() []string {
 	return []string{"bootstrap", "framing", "delivery", "serial", "vectors", "channel", "exec",
-		"status", "reconfigure", "errors", "concurrency", "termination", "robustness", "property"}
+		"status", "reconfigure", "errors", "concurrency", "termination", "robustness", "property",
+		"rsync"}
 }
 
 // All returns every case of the suite, in a fixed order: by section as
@@ -45,6 +47,7 @@ func All() []conformance.Case {
 		codecGapCases(),
 		channelGapCases(),
 		procGapCases(),
+		rsyncCases(),
 	} {
 		all = append(all, group...)
 	}

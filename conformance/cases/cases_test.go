@@ -12,7 +12,8 @@ import (
 var idRE = regexp.MustCompile(`^[a-z][a-z0-9-]*(/[^/\s]+)+$`)
 
 var sections = []string{"bootstrap", "framing", "delivery", "serial", "vectors", "channel", "exec",
-	"status", "reconfigure", "errors", "concurrency", "termination", "robustness", "property"}
+	"status", "reconfigure", "errors", "concurrency", "termination", "robustness", "property",
+	"rsync"}
 
 func TestCatalogue(t *testing.T) {
 	all := All()
