@@ -71,7 +71,11 @@ type dirMode struct {
 // Receive serves one transfer on ch: it reads (destdir, options) and the
 // rest of the exchange of SPEC.md 12.10 and returns nil once it has sent
 // ("done", None). Errors end the transfer; the caller closes the channel
-// with the error text.
+// with the error text. File contents are written by up to 4 goroutines
+// while later items arrive; all of them are written before the links,
+// and none is written after Receive returns. When ch is a
+// *gateway.Channel, each written item is given back to its gateway
+// (Gateway.Recycle).
 func Receive(ctx context.Context, ch Channel) error {
 	first, err := ch.Receive(ctx)
 	if err != nil {

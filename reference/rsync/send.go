@@ -104,7 +104,9 @@ type link struct{ kind, rel, point string }
 
 // Send sends the tree to every target and serves their requests until
 // each has sent "done" and ended its execution. It returns the errors of
-// the targets that failed, joined.
+// the targets that failed, joined. For each target it reads the files
+// asked for ahead of sending them: up to 4 at once and 128 MiB of
+// content not yet sent (a larger file is read alone).
 func (s *Sender) Send(ctx context.Context) error {
 	if len(s.targets) == 0 {
 		return errors.New("rsync: no targets (AddTarget first)")
@@ -227,8 +229,9 @@ type fileJob struct {
 
 // bufPool is a small free list of content buffers of one target.
 type bufPool struct {
-	mu   sync.Mutex
-	free [][]byte
+	mu    sync.Mutex
+	free  [][]byte
+	bytes int // capacity kept, at most readAheadBudget MiB
 }
 
 func (p *bufPool) get(n int) []byte {
@@ -237,6 +240,7 @@ func (p *bufPool) get(n int) []byte {
 	for i, b := range p.free {
 		if cap(b) >= n && cap(b) <= 2*n+4096 {
 			p.free = append(p.free[:i], p.free[i+1:]...)
+			p.bytes -= cap(b)
 			return b[:0]
 		}
 	}
@@ -248,8 +252,9 @@ func (p *bufPool) put(b []byte) {
 		return // small contents are copied into the send queue anyway
 	}
 	p.mu.Lock()
-	if len(p.free) < readAheadFiles+1 {
+	if len(p.free) < readAheadFiles+1 && p.bytes+cap(b) <= readAheadBudget<<20 {
 		p.free = append(p.free, b)
+		p.bytes += cap(b)
 	}
 	p.mu.Unlock()
 }
