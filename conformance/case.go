@@ -32,6 +32,12 @@ type Case struct {
 	Level Level
 	// Description is one line saying what is checked.
 	Description string
+	// Profile names the optional profile of SPEC.md 12.8 whose features
+	// the case checks ("via"), or is "" for the core profile. A case of an
+	// optional profile runs only when the selection claims that profile
+	// (Selector.Profiles): a port that does not claim it is not judged by
+	// it.
+	Profile string
 	// Fresh asks for a brand-new target session (e.g. termination cases,
 	// or cases that change gateway-wide state).
 	Fresh bool

@@ -81,3 +81,19 @@ func targetKind(target string) string {
 	}
 	return s.Kind
 }
+
+// targetStyle returns the bootstrap style a target gets: the xspec's
+// style= key, else style (Options.Style, never empty here); a socket
+// target's server is sent source in the exec style whatever the option.
+func targetStyle(target, style string) string {
+	s, err := xspec.Parse(target)
+	switch {
+	case err != nil:
+		return style
+	case s.Has("style"):
+		return s.Style
+	case s.Kind == "socket":
+		return transport.StyleExec
+	}
+	return style
+}

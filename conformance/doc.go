@@ -79,7 +79,9 @@
 // from stdin, writes the byte "1", then speaks frames on stdin/stdout and
 // implements the conformance profile procedures (SPEC.md section 13) by
 // call_name. "--run serial,channel" and "--skip robustness" select cases
-// (list them with "execnet-conform list"), "--known-failing FILE" records
+// (list them with "execnet-conform list"), "--profile via" adds the cases
+// of an optional profile the worker claims (SPEC.md 12.8; Case.Profile,
+// Selector.Profiles), "--known-failing FILE" records
 // accepted deviations, "--format json", "--junit FILE" and "--trace FILE"
 // produce machine-readable reports and a wire log.
 package conformance

@@ -599,10 +599,12 @@ type jsonListCase struct {
 	Clauses     []string `json:"clauses"`
 	Description string   `json:"description"`
 	Fresh       bool     `json:"fresh,omitempty"`
+	Profile     string   `json:"profile,omitempty"` // optional profile (SPEC.md 12.8); absent for core
 }
 
 // WriteList lists cases as text (one per line: level, id, clauses,
-// description) or as JSON (format "json": {"schema":
+// description, and "(profile NAME)" for a case of an optional profile)
+// or as JSON (format "json": {"schema":
 // "execnet-conform/list/v1", "cases": [...]}).
 func WriteList(w io.Writer, cases []Case, format string) error {
 	if format == "json" {
@@ -617,14 +619,18 @@ func WriteList(w io.Writer, cases []Case, format string) error {
 				cl = []string{}
 			}
 			out.Cases = append(out.Cases, jsonListCase{ID: c.ID, Section: c.Section(), Level: c.Level,
-				Clauses: uniqueClauses(cl), Description: c.Description, Fresh: c.Fresh})
+				Clauses: uniqueClauses(cl), Description: c.Description, Fresh: c.Fresh, Profile: c.Profile})
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
 	for _, c := range cases {
-		if _, err := fmt.Fprintf(w, "%-6s %s  [%s]  %s\n", c.Level, c.ID, strings.Join(uniqueClauses(c.Clauses), " "), c.Description); err != nil {
+		desc := c.Description
+		if c.Profile != "" {
+			desc += " (profile " + c.Profile + ")"
+		}
+		if _, err := fmt.Fprintf(w, "%-6s %s  [%s]  %s\n", c.Level, c.ID, strings.Join(uniqueClauses(c.Clauses), " "), desc); err != nil {
 			return err
 		}
 	}

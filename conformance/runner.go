@@ -204,6 +204,9 @@ func Run(ctx context.Context, opts Options, cases []Case, rep Reporter) (*Result
 	if err := opts.Select.Validate(); err != nil {
 		return nil, err
 	}
+	if err := CheckProfiles(opts.Select.Profiles, cases); err != nil {
+		return nil, err
+	}
 	if opts.Target == "" && opts.Open == nil {
 		return nil, errors.New("conformance: no target given")
 	}
@@ -243,7 +246,7 @@ func Run(ctx context.Context, opts Options, cases []Case, rep Reporter) (*Result
 	}
 	var selected []Case
 	for _, c := range cases {
-		if opts.Select.Match(c.ID) {
+		if opts.Select.Selects(c) {
 			selected = append(selected, c)
 		}
 	}
@@ -297,6 +300,7 @@ func Run(ctx context.Context, opts Options, cases []Case, rep Reporter) (*Result
 	r.info = TargetInfo{Spec: opts.Target, Implementation: r.fetchInfo(ctx), Pid: r.pid()}
 	if opts.Open == nil {
 		r.info.Kind = targetKind(opts.Target)
+		r.info.Style = targetStyle(opts.Target, opts.Style)
 	}
 	res.Implementation = r.info.Implementation
 	r.calibrate(ctx)

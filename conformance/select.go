@@ -14,10 +14,16 @@ import (
 // "serial/int/zero"; "*/int" matches "serial/int/zero"; "serial/**/echo"
 // matches "serial/int/zero/echo"; "**/echo" any case with an echo
 // segment). A case is selected when it matches some Run pattern (or Run
-// is empty), no Skip pattern, and is in Only (when Only is not nil).
+// is empty), no Skip pattern, is in Only (when Only is not nil), and
+// belongs to the core profile or to one of Profiles (see Selects).
 type Selector struct {
 	Run  []string
 	Skip []string
+	// Profiles lists the optional profiles of SPEC.md 12.8 the target
+	// claims, by the names cases carry in Case.Profile ("via"), or
+	// AllProfiles for every one. The cases of other optional profiles are
+	// not selected: by default only the core profile is tested.
+	Profiles []string
 	// Only, when not nil, limits the selection to these case ids: for
 	// example the cases that cite a clause (CasesCiting), or those of
 	// the levels asked for (CasesAtLevels).
@@ -49,7 +55,48 @@ func (s Selector) Validate() error {
 	return nil
 }
 
-// Match reports whether the case id is selected.
+// AllProfiles in Selector.Profiles claims every optional profile.
+const AllProfiles = "all"
+
+// Selects reports whether the case is selected: its id matches (Match)
+// and its profile is the core profile or one that Profiles claims.
+func (s Selector) Selects(c Case) bool {
+	return s.ClaimsProfile(c.Profile) && s.Match(c.ID)
+}
+
+// ClaimsProfile reports whether the cases of profile p are selected: p is
+// "" (the core profile), or Profiles lists p or AllProfiles.
+func (s Selector) ClaimsProfile(p string) bool {
+	return p == "" || slices.Contains(s.Profiles, p) || slices.Contains(s.Profiles, AllProfiles)
+}
+
+// CaseProfiles returns the optional profiles that the cases belong to,
+// sorted, without the core profile.
+func CaseProfiles(cases []Case) []string {
+	var out []string
+	for _, c := range cases {
+		if c.Profile != "" && !slices.Contains(out, c.Profile) {
+			out = append(out, c.Profile)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// CheckProfiles reports a profile name that is neither AllProfiles nor
+// the profile of one of the cases.
+func CheckProfiles(profiles []string, cases []Case) error {
+	known := CaseProfiles(cases)
+	for _, p := range profiles {
+		if p != AllProfiles && !slices.Contains(known, p) {
+			return fmt.Errorf("unknown profile %q (the suite's optional profiles: %s, or %s)", p, strings.Join(known, ", "), AllProfiles)
+		}
+	}
+	return nil
+}
+
+// Match reports whether the case id is selected by Run, Skip and Only;
+// it does not look at profiles (Selects does).
 func (s Selector) Match(id string) bool {
 	if s.Only != nil && !s.Only[id] {
 		return false

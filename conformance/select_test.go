@@ -59,3 +59,38 @@ func TestCasesCiting(t *testing.T) {
 		t.Error("Selector.Only is not applied")
 	}
 }
+
+func TestSelectorProfiles(t *testing.T) {
+	core := Case{ID: "a/core", Level: MUST}
+	via := Case{ID: "via/hop/x", Level: MUST, Profile: "via"}
+	other := Case{ID: "q/y", Level: MUST, Profile: "other"}
+	for _, tc := range []struct {
+		profiles []string
+		want     map[string]bool
+	}{
+		{nil, map[string]bool{"a/core": true}},
+		{[]string{"via"}, map[string]bool{"a/core": true, "via/hop/x": true}},
+		{[]string{"other", "via"}, map[string]bool{"a/core": true, "via/hop/x": true, "q/y": true}},
+		{[]string{AllProfiles}, map[string]bool{"a/core": true, "via/hop/x": true, "q/y": true}},
+	} {
+		s := Selector{Profiles: tc.profiles}
+		for _, c := range []Case{core, via, other} {
+			if got := s.Selects(c); got != tc.want[c.ID] {
+				t.Errorf("profiles %v: Selects(%s) = %v", tc.profiles, c.ID, got)
+			}
+		}
+	}
+	if s := (Selector{Profiles: []string{"via"}, Run: []string{"a"}}); s.Selects(via) || !s.Selects(core) {
+		t.Error("a claimed profile's case is selected although --run does not match it")
+	}
+	cs := []Case{core, via, other}
+	if got := CaseProfiles(cs); len(got) != 2 || got[0] != "other" || got[1] != "via" {
+		t.Errorf("CaseProfiles = %v", got)
+	}
+	if err := CheckProfiles([]string{"via", AllProfiles}, cs); err != nil {
+		t.Error(err)
+	}
+	if err := CheckProfiles([]string{"vai"}, cs); err == nil {
+		t.Error("an unknown profile is accepted")
+	}
+}

@@ -30,6 +30,12 @@ type TargetInfo struct {
 	Implementation map[string]string
 	// Pid is the local process id of the current session's worker, or 0.
 	Pid int
+	// Style is the bootstrap style the runner used for a Python target
+	// ("import" or "exec"; the style= key of the xspec wins over
+	// Options.Style), or "" for a target started by Options.Open. Cases
+	// that start a further worker through the target (the via profile)
+	// bootstrap it the same way.
+	Style string
 }
 
 // Language returns the implementation's language as reported by

@@ -39,6 +39,8 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.Var(&skip, "skip", "skip cases matching these `patterns` (as for --run)")
 	var clauses patternList
 	fs.Var(&clauses, "clause", "run only the cases that cite these SPEC.md `clauses` (SER-INT-1, or globs such as SER-INT-*; comma-separated, repeatable)")
+	var profiles patternList
+	fs.Var(&profiles, "profile", "also run the cases of these optional `profiles` of SPEC.md 12.8 that the target claims (via, or all; comma-separated, repeatable; by default only the core profile is tested)")
 	strict := fs.Bool("strict", false, "also run the SHOULD and MAY cases (by default only MUST cases run and count, as in h2spec)")
 	timeout := fs.Duration("timeout", 0, "default deadline of each case (default 5s, with every deadline scaled by the target's round-trip time measured at start; a value given here is used as is)")
 	runTimeout := fs.Duration("run-timeout", 0, "end the whole run after this long, writing the reports with what ran (0: no limit)")
@@ -87,13 +89,16 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if !seedSet {
 		*seed = time.Now().UnixNano() % 1_000_000_000
 	}
-	sel := conformance.Selector{Run: run, Skip: skip}
+	sel := conformance.Selector{Run: run, Skip: skip, Profiles: profiles}
 	if err := sel.Validate(); err != nil {
 		return usageErr("%v", err)
 	}
 	all := cases.All()
 	if err := conformance.CheckCases(all); err != nil {
 		return usageErr("%v", err)
+	}
+	if err := conformance.CheckProfiles(profiles, all); err != nil {
+		return usageErr("--profile: %v", err)
 	}
 	var notes []string
 	if len(clauses) > 0 {
@@ -110,10 +115,15 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			notes = append(notes, fmt.Sprintf("%d SHOULD or MAY cases not run (--strict runs them)", n))
 		}
 	}
+	if n := countUnclaimed(all, sel); n > 0 {
+		notes = append(notes, fmt.Sprintf("%d cases of optional profiles not run (--profile %s runs them)", n, strings.Join(unclaimedProfiles(all, sel), ",")))
+	}
 	if countSelected(all, sel) == 0 {
 		switch {
+		case len(notes) > 0 && !*strict:
+			return usageErr("no MUST case is selected; %s", strings.Join(notes, "; "))
 		case len(notes) > 0:
-			return usageErr("no MUST case is selected; %s", notes[0])
+			return usageErr("no case is selected; %s", strings.Join(notes, "; "))
 		case len(run) > 0 && len(clauses) == 0:
 			return usageErr("no case matches --run %s", run.String())
 		default:
@@ -256,7 +266,8 @@ func runList(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "execnet-conform list: --format must be text or json, not %q\n", *format)
 		return exitUsage
 	}
-	sel := conformance.Selector{Run: run, Skip: skip}
+	// The catalogue lists the cases of every profile, each marked.
+	sel := conformance.Selector{Run: run, Skip: skip, Profiles: []string{conformance.AllProfiles}}
 	if err := sel.Validate(); err != nil {
 		fmt.Fprintf(stderr, "execnet-conform list: %v\n", err)
 		return exitUsage
@@ -271,7 +282,7 @@ func runList(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	var out []conformance.Case
 	for _, c := range cases.All() {
-		if sel.Match(c.ID) {
+		if sel.Selects(c) {
 			out = append(out, c)
 		}
 	}
@@ -282,10 +293,33 @@ func runList(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// countUnclaimed counts the cases that sel would select if it claimed
+// every profile, but does not because their profile is not claimed.
+func countUnclaimed(all []conformance.Case, sel conformance.Selector) int {
+	n := 0
+	for _, c := range all {
+		if !sel.ClaimsProfile(c.Profile) && sel.Match(c.ID) {
+			n++
+		}
+	}
+	return n
+}
+
+// unclaimedProfiles names the profiles of the cases countUnclaimed counts.
+func unclaimedProfiles(all []conformance.Case, sel conformance.Selector) []string {
+	var out []conformance.Case
+	for _, c := range all {
+		if !sel.ClaimsProfile(c.Profile) && sel.Match(c.ID) {
+			out = append(out, c)
+		}
+	}
+	return conformance.CaseProfiles(out)
+}
+
 func countSelected(all []conformance.Case, sel conformance.Selector) int {
 	n := 0
 	for _, c := range all {
-		if sel.Match(c.ID) {
+		if sel.Selects(c) {
 			n++
 		}
 	}

@@ -1,8 +1,8 @@
 // Package cases is the execnet-conform conformance suite: the cases that
 // check a worker against SPEC.md, grouped by spec section (bootstrap,
 // framing, delivery, serial, vectors, channel, exec, status, reconfigure, errors,
-// concurrency, termination, robustness, property), then the cases of the
-// optional profiles a worker may claim (rsync, SPEC.md 12.10).
+// concurrency, termination, robustness, property), and the cases of the
+// optional profiles after them (via, rsync).
 //
 // Every case has a stable, readable id whose first path element is its
 // section, the SPEC.md clause anchors it checks, a requirement level and a
@@ -19,7 +19,7 @@ import (
 // sectionOrder returns the sections in the order All lists them.
 func sectionOrder() []string {
 	return []string{"bootstrap", "framing", "delivery", "serial", "vectors", "channel", "exec",
-		"status", "reconfigure", "errors", "concurrency", "termination", "robustness", "property",
+		"status", "reconfigure", "errors", "concurrency", "termination", "robustness", "property", "via",
 		"rsync"}
 }
 
@@ -47,6 +47,7 @@ func All() []conformance.Case {
 		codecGapCases(),
 		channelGapCases(),
 		procGapCases(),
+		viaCases(),
 		rsyncCases(),
 	} {
 		all = append(all, group...)

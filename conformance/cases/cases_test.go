@@ -3,6 +3,7 @@ package cases
 import (
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,7 +13,7 @@ import (
 var idRE = regexp.MustCompile(`^[a-z][a-z0-9-]*(/[^/\s]+)+$`)
 
 var sections = []string{"bootstrap", "framing", "delivery", "serial", "vectors", "channel", "exec",
-	"status", "reconfigure", "errors", "concurrency", "termination", "robustness", "property",
+	"status", "reconfigure", "errors", "concurrency", "termination", "robustness", "property", "via",
 	"rsync"}
 
 func TestCatalogue(t *testing.T) {
@@ -42,6 +43,12 @@ func TestCatalogue(t *testing.T) {
 		}
 		if len(c.Clauses) == 0 {
 			t.Errorf("case %s cites no clause", c.ID)
+		}
+		// The cases of an optional profile (SPEC.md 12.8) are the section
+		// of that name, and only they carry the profile.
+		profiles := []string{"via", "rsync"}
+		if sec := c.Section(); (slices.Contains(profiles, sec) || c.Profile != "") && c.Profile != sec {
+			t.Errorf("case %s: profile %q in section %q", c.ID, c.Profile, c.Section())
 		}
 		if c.Description == "" || strings.Contains(c.Description, "\n") {
 			t.Errorf("case %s: description must be one non-empty line", c.ID)

@@ -8,11 +8,10 @@ package cases
 // answers the "send" requests and sends the links. The destination is a
 // directory the runner creates on its own file system, so the cases need a
 // target that runs on this machine (popen, or one started by
-// Options.Open); they are skipped for ssh and socket targets. A worker
-// that runs no Python and answers the CHANNEL_EXEC with
-// CHANNEL_CLOSE_ERROR before any item of the protocol does not claim the
-// profile (MSG-EXEC-8), and the case is skipped with its error text; a
-// Python worker runs the release's own receiver and must pass.
+// Options.Open); they are skipped for ssh and socket targets. They run
+// only when the selection claims the rsync profile (Case.Profile,
+// execnet-conform run --profile rsync); a Python worker runs its
+// release's own receiver.
 
 import (
 	"crypto/md5"
@@ -28,6 +27,9 @@ import (
 	"github.com/execnet-conform/execnet-conform/reference/transport"
 	"github.com/execnet-conform/execnet-conform/spec"
 )
+
+// profileRsync is the Case.Profile of the rsync cases.
+const profileRsync = "rsync"
 
 const (
 	cRsyncReceiver = "CHAN-RSYNC-1"
@@ -182,9 +184,8 @@ func rsyncSource(t *conformance.T) (string, codec.Value) {
 
 // rsyncExchange is one transfer on one channel, the runner as sender.
 type rsyncExchange struct {
-	t        *conformance.T
-	ch       int32
-	received int // items received from the receiver
+	t  *conformance.T
+	ch int32
 }
 
 // startRsync starts the receiver for dest on a new channel as execnet's
@@ -212,9 +213,7 @@ func (x *rsyncExchange) sendTree(root *rsNode) {
 
 // next returns the receiver's next item as (command, argument); ended
 // is set, with the error text, when the receiver ended the channel with
-// CHANNEL_CLOSE_ERROR instead. A worker that runs no Python and ends
-// the channel so before any item does not serve the profile: the case
-// is skipped.
+// CHANNEL_CLOSE_ERROR instead.
 func (x *rsyncExchange) next(waiting string) (cmd string, arg codec.Value, ended bool, errText string) {
 	t := x.t
 	f, err := t.RecvOn(x.ch)
@@ -222,17 +221,11 @@ func (x *rsyncExchange) next(waiting string) (cmd string, arg codec.Value, ended
 		t.Fatalf("rsync receiver, waiting for %s: %v", waiting, err)
 	}
 	if f.Code == spec.MsgChannelCloseError {
-		text := closeErrorText(f)
-		if x.received == 0 && !t.Target().IsPython() {
-			t.Skipf("the worker (language %q) does not serve the optional rsync profile: it answered the receiver's CHANNEL_EXEC with CHANNEL_CLOSE_ERROR %q",
-				t.Target().Language(), strings.TrimSpace(text))
-		}
-		return "", nil, true, text
+		return "", nil, true, closeErrorText(f)
 	}
 	if f.Code != spec.MsgChannelData {
 		t.Fatalf("rsync receiver, waiting for %s: got %s on channel %d (payload hex %s), want CHANNEL_DATA", waiting, f.Code, x.ch, hexOf(f.Payload))
 	}
-	x.received++
 	v := decodeReply(t, f, "rsync receiver, waiting for "+waiting)
 	tu, ok := v.(codec.Tuple)
 	if !ok || len(tu) != 2 {
@@ -420,6 +413,7 @@ func rsyncCases() []conformance.Case {
 			ID:          "rsync/copy/tree-arrives",
 			Clauses:     []string{cRsyncReceiver, cRsyncNative},
 			Level:       conformance.MUST,
+			Profile:     profileRsync,
 			Description: "a tree (files, directories, an executable, an empty file, two kinds of symlink) sent to a fresh destination: one request per file in structure order, list_done, acks, links, done; the files, modes, mtimes and links arrive",
 			Run: func(t *conformance.T) {
 				_, dest, cleanup := rsyncDirs(t)
@@ -455,6 +449,7 @@ func rsyncCases() []conformance.Case {
 			ID:          "rsync/copy/only-changed-files-requested",
 			Clauses:     []string{cRsyncReceiver},
 			Level:       conformance.MUST,
+			Profile:     profileRsync,
 			Description: "a destination holding a file of the same size and mtime, one of the same size and another mtime, and one of another size: no request for the first, the MD5 checksum for the second, None for the third",
 			Run: func(t *conformance.T) {
 				_, dest, cleanup := rsyncDirs(t)
@@ -482,6 +477,7 @@ func rsyncCases() []conformance.Case {
 			ID:          "rsync/delete/extra-entries-removed",
 			Clauses:     []string{cRsyncReceiver},
 			Level:       conformance.MUST,
+			Profile:     profileRsync,
 			Description: "with the option delete, a file and a directory in the destination that the structure does not name are removed; named ones are kept",
 			Run: func(t *conformance.T) {
 				_, dest, cleanup := rsyncDirs(t)
@@ -506,6 +502,7 @@ func rsyncCases() []conformance.Case {
 			ID:          "rsync/delete/extra-entries-kept-without-option",
 			Clauses:     []string{cRsyncReceiver},
 			Level:       conformance.MUST,
+			Profile:     profileRsync,
 			Description: "without the option delete, entries of the destination that the structure does not name stay",
 			Run: func(t *conformance.T) {
 				_, dest, cleanup := rsyncDirs(t)
@@ -523,6 +520,7 @@ func rsyncCases() []conformance.Case {
 			ID:          "rsync/outside/dotdot-entry-name",
 			Clauses:     []string{cRsyncInside},
 			Level:       conformance.MUST,
+			Profile:     profileRsync,
 			Description: "an entry named ../escaped in the structure: the receiver creates nothing beside its destination (it may refuse the transfer with CHANNEL_CLOSE_ERROR)",
 			Run: func(t *conformance.T) {
 				base, dest, cleanup := rsyncDirs(t)
@@ -538,6 +536,7 @@ func rsyncCases() []conformance.Case {
 			ID:          "rsync/outside/absolute-entry-name",
 			Clauses:     []string{cRsyncInside},
 			Level:       conformance.MUST,
+			Profile:     profileRsync,
 			Description: "an entry whose name is an absolute path beside the destination: the receiver creates nothing there (it may refuse the transfer with CHANNEL_CLOSE_ERROR)",
 			Run: func(t *conformance.T) {
 				base, dest, cleanup := rsyncDirs(t)
@@ -552,6 +551,7 @@ func rsyncCases() []conformance.Case {
 			ID:          "rsync/outside/dotdot-link-path",
 			Clauses:     []string{cRsyncInside},
 			Level:       conformance.MUST,
+			Profile:     profileRsync,
 			Description: "a link tuple whose relative path is ../escaped-link: the receiver creates no link beside its destination (it may refuse the transfer with CHANNEL_CLOSE_ERROR)",
 			Run: func(t *conformance.T) {
 				base, dest, cleanup := rsyncDirs(t)

@@ -250,7 +250,15 @@ func TestViaGroup(t *testing.T) {
 // execnet sub and a Go worker sub, and requires each case's outcome to
 // equal the outcome of the same case against the same kind of worker
 // opened directly: the hop changes nothing the suite can see.
+//
+// It does not run under the race detector: the hop and the sub-workers are
+// the worker binary, which TestMain builds without -race, so the detector
+// would watch only the runner and DialVia, which TestViaGoMaster already
+// drives under it; the comparison costs a minute of .ci/run's race step.
 func TestViaSuite(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the hop is the worker binary, built without -race; runs in the plain go test step")
+	}
 	py := peers.CPython(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Second)
 	defer cancel()
@@ -316,4 +324,37 @@ func execnetSources(name string) map[string][]byte {
 		}
 	}
 	return out
+}
+
+// TestViaProfileCases runs the via profile's conformance cases
+// (conformance/cases/via.go) with the Go worker as the target: the runner
+// drives it as the hop byte by byte, and its sub is a Go worker too, the
+// target's own command. Every case must pass.
+func TestViaProfileCases(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	sel := conformance.Selector{Run: []string{"via"}, Profiles: []string{"via"}}
+	res, err := conformance.Run(ctx, conformance.Options{Target: "popen//python=" + workerBin + " worker", Select: sel}, cases.All(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Cases) < 7 {
+		t.Fatalf("%d via cases ran, want at least 7", len(res.Cases))
+	}
+	for _, c := range res.Cases {
+		if c.Outcome != conformance.Pass {
+			t.Errorf("%s: %s: %s", c.ID, c.Outcome, c.Message)
+		}
+	}
+	// Without the claim the via cases are not selected at all.
+	res, err = conformance.Run(ctx, conformance.Options{Target: "popen//python=" + workerBin + " worker",
+		Select: conformance.Selector{Run: []string{"via", "status/reply"}}}, cases.All(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Cases {
+		if strings.HasPrefix(c.ID, "via/") {
+			t.Errorf("%s ran although the via profile was not claimed", c.ID)
+		}
+	}
 }
