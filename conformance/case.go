@@ -21,7 +21,8 @@ type Case struct {
 	// ID is stable and readable, e.g. "serial/int/beyond-int32-negative".
 	// Its first path element names the spec section group (bootstrap,
 	// framing, delivery, serial, vectors, channel, exec, status, reconfigure, errors,
-	// concurrency, termination, robustness, property).
+	// concurrency, termination, robustness, property, and rsync for the optional
+	// rsync profile).
 	ID string
 	// Clauses are the SPEC.md anchors the case checks, without brackets,
 	// e.g. "SER-INT-3".

@@ -107,11 +107,7 @@ func Exemptions() []Exemption {
 			"binds a master reading the relayed stream; in the via cases the runner is that master"},
 		{"BOOT-VIA-5", "reference/worker TestViaGoMaster",
 			"binds a master of the optional via profile; in the via cases the runner is that master"},
-		{"CHAN-RSYNC-1", "reference/worker TestRsyncPythonMaster (execnet's RSync, 1.9.0 to main, as sender to the Go worker); the sequence was traced with execnet 1.9.0 and main",
-			"binds a receiver of the optional rsync profile; the runner tests the core profile only"},
 		{"CHAN-RSYNC-2", "reference/worker TestRsyncGoMaster (the Go sender to execnet's receiver and to the Go worker), TestRsyncPythonMaster (execnet's sender)",
 			"binds a sender (a master) of the optional rsync profile"},
-		{"CHAN-RSYNC-3", "reference/rsync TestReceiveRefusesPathsOutside",
-			"binds a receiver's file system effects, which the wire does not show"},
 	}
 }

@@ -38,6 +38,7 @@ var noVectorRows = map[string]string{
 	"DEV-52": "message level: the shape of a CHANNEL_EXEC payload",
 	"DEV-53": "channel state: a finaliser's CHANNEL_CLOSE for a rebuilt channel object, sent whenever the object is freed",
 	"DEV-54": "channel state: a race between the receiver thread and an ending execution",
+	"DEV-55": "the rsync profile: a receiver's file system effects (the protocol's items are ordinary values)",
 }
 
 // TestEveryDeviationHasVector checks that every row of Appendix B has a

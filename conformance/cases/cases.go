@@ -2,7 +2,7 @@
 // check a worker against SPEC.md, grouped by spec section (bootstrap,
 // framing, delivery, serial, vectors, channel, exec, status, reconfigure, errors,
 // concurrency, termination, robustness, property), and the cases of the
-// optional profiles after them (via).
+// optional profiles after them (via, rsync).
 //
 // Every case has a stable, readable id whose first path element is its
 // section, the SPEC.md clause anchors it checks, a requirement level and a
@@ -19,7 +19,8 @@ import (
 // sectionOrder returns the sections in the order All lists them.
 func sectionOrder() []string {
 	return []string{"bootstrap", "framing", "delivery", "serial", "vectors", "channel", "exec",
-		"status", "reconfigure", "errors", "concurrency", "termination", "robustness", "property", "via"}
+		"status", "reconfigure", "errors", "concurrency", "termination", "robustness", "property", "via",
+		"rsync"}
 }
 
 // All returns every case of the suite, in a fixed order: by section as
@@ -47,6 +48,7 @@ func All() []conformance.Case {
 		channelGapCases(),
 		procGapCases(),
 		viaCases(),
+		rsyncCases(),
 	} {
 		all = append(all, group...)
 	}

@@ -3,6 +3,7 @@ package cases
 import (
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,7 +13,8 @@ import (
 var idRE = regexp.MustCompile(`^[a-z][a-z0-9-]*(/[^/\s]+)+$`)
 
 var sections = []string{"bootstrap", "framing", "delivery", "serial", "vectors", "channel", "exec",
-	"status", "reconfigure", "errors", "concurrency", "termination", "robustness", "property", "via"}
+	"status", "reconfigure", "errors", "concurrency", "termination", "robustness", "property", "via",
+	"rsync"}
 
 func TestCatalogue(t *testing.T) {
 	all := All()
@@ -44,7 +46,8 @@ func TestCatalogue(t *testing.T) {
 		}
 		// The cases of an optional profile (SPEC.md 12.8) are the section
 		// of that name, and only they carry the profile.
-		if (c.Section() == "via") != (c.Profile == "via") || (c.Profile != "" && c.Profile != "via") {
+		profiles := []string{"via", "rsync"}
+		if sec := c.Section(); (slices.Contains(profiles, sec) || c.Profile != "") && c.Profile != sec {
 			t.Errorf("case %s: profile %q in section %q", c.ID, c.Profile, c.Section())
 		}
 		if c.Description == "" || strings.Contains(c.Description, "\n") {

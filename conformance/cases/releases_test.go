@@ -122,9 +122,9 @@ func runRelease(rr releaseRun) (*conformance.Result, error) {
 		Target:       "popen//python=" + rr.python,
 		Style:        "import",
 		KnownFailing: known,
-		// Every release serves the io-proxy (SPEC.md 12.9): execnet
-		// claims the via profile.
-		Select: conformance.Selector{Profiles: []string{profileVia}},
+		// Every release serves the io-proxy (SPEC.md 12.9) and the
+		// rsync receiver (12.10): execnet claims both profiles.
+		Select: conformance.Selector{Profiles: []string{profileVia, profileRsync}},
 		Seed:   1,
 		Count:  20,
 		Env:    append(conformance.TargetEnv(os.Environ(), nil), rr.env...),

@@ -139,23 +139,43 @@ func (fr *frameReader) next() (f frame.Frame, start int64, fresh bool, err error
 			got = copy(fr.pfx[:], p)
 			_, _ = fr.r.Discard(got)
 		}
-		if err == nil && fr.bufs != nil && f.Code == spec.MsgChannelData && int(length) <= freshExact &&
+		var blob []byte
+		apart := false // STOP is read apart from blob, which holds the value's bytes only
+		if err == nil && fr.bufs != nil && f.Code == spec.MsgChannelData &&
 			spec.Opcode(fr.pfx[0]) == spec.OpBytes && int64(binary.BigEndian.Uint32(fr.pfx[1:5])) == int64(length)-6 {
+			if int(length) <= freshExact {
+				blob = fr.bufs.get(int(length) - 5)
+			} else {
+				// Beyond freshExact only into a buffer the program gave
+				// back (Recycle): memory it holds already. A recycled
+				// item has room for its value, not for STOP.
+				blob, apart = fr.bufs.getLarge(int(length)-6), true
+			}
+		}
+		if blob != nil {
 			// Read the value and STOP into a buffer of their own.
-			blob := fr.bufs.get(int(length) - 5)
 			var k int
 			k, err = fr.readThrough(blob)
 			got += k
-			if err == nil && blob[len(blob)-1] == byte(spec.OpStop) {
+			value, last := blob, byte(0)
+			if err == nil && apart {
+				var sb [1]byte
+				k, err = fr.readThrough(sb[:])
+				got += k
+				last = sb[0]
+			} else if err == nil {
+				value, last = blob[:len(blob)-1], blob[len(blob)-1]
+			}
+			if err == nil && last == byte(spec.OpStop) {
 				fr.off += int64(got)
-				fr.blob = blob[:len(blob)-1]
+				fr.blob = value
 				return f, start, false, nil
 			}
 			if err == nil {
 				// Not closed by STOP: hand the decoder the whole
 				// payload, so that it reports the error as for any
 				// frame.
-				f.Payload = append(append(make([]byte, 0, length), fr.pfx[:]...), blob...)
+				f.Payload = append(append(append(make([]byte, 0, length), fr.pfx[:]...), value...), last)
 				fresh = true
 			}
 		} else if err == nil {

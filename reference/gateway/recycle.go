@@ -26,6 +26,11 @@ const (
 	recycleBudget = 32 << 20
 	// recycleSlots bounds the number of buffers it holds.
 	recycleSlots = 16
+	// recycleLargeSlots and recycleLargeBudget bound the buffers kept
+	// that are larger than recycleMax (items beyond freshExact, e.g. the
+	// whole files of an rsync transfer): at most two, of 256 MiB in all.
+	recycleLargeSlots  = 2
+	recycleLargeBudget = 256 << 20
 )
 
 // bufFree is a small free list of receive buffers, shared by the receiver
@@ -34,6 +39,45 @@ type bufFree struct {
 	mu    sync.Mutex
 	free  [][]byte
 	bytes int
+	// large holds buffers over recycleMax, oldest first, apart from
+	// free: they are read into only when one fits (getLarge), never
+	// allocated for an item, so a frame that declares a huge length
+	// costs no memory beyond what the program gave back.
+	large      [][]byte
+	largeBytes int
+}
+
+// getLarge returns a kept buffer over recycleMax of length n whose
+// capacity is at least n and at most twice n, or nil when none fits.
+func (p *bufFree) getLarge(n int) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := len(p.large) - 1; i >= 0; i-- {
+		if c := cap(p.large[i]); c >= n && c/2 <= n {
+			b := p.large[i]
+			p.large = append(p.large[:i], p.large[i+1:]...)
+			p.largeBytes -= c
+			return b[:n]
+		}
+	}
+	return nil
+}
+
+// putLarge keeps b (over recycleMax), dropping the oldest kept ones when
+// over recycleLargeSlots or recycleLargeBudget.
+func (p *bufFree) putLarge(b []byte) {
+	if cap(b) > recycleLargeBudget {
+		return
+	}
+	p.mu.Lock()
+	p.large = append(p.large, b[:0])
+	p.largeBytes += cap(b)
+	for len(p.large) > recycleLargeSlots || p.largeBytes > recycleLargeBudget {
+		p.largeBytes -= cap(p.large[0])
+		p.large[0] = nil
+		p.large = p.large[1:]
+	}
+	p.mu.Unlock()
 }
 
 // get returns a buffer of length n: the newest recycled one whose
@@ -61,7 +105,11 @@ func (p *bufFree) get(n int) []byte {
 // that when the item size changes, the new size soon owns the list).
 func (p *bufFree) put(b []byte) {
 	c := cap(b)
-	if c < recycleMin || c > recycleMax+1 {
+	if c > recycleMax+1 {
+		p.putLarge(b)
+		return
+	}
+	if c < recycleMin {
 		return
 	}
 	p.mu.Lock()
@@ -87,7 +135,10 @@ func (p *bufFree) put(b []byte) {
 // Recycle, neither v nor any slice of it may be used again, because its
 // bytes will be overwritten. Values of other kinds, and items smaller than
 // 32 KiB, are ignored (they are not read into buffers of their own), so
-// calling Recycle on every item received is safe and cheap.
+// calling Recycle on every item received is safe and cheap. Items larger
+// than 16 MiB are kept too, at most two of them and 256 MiB in all: a
+// later item of about the same size is then read straight into one,
+// instead of in pieces that are joined (whole files of an rsync transfer).
 func (g *Gateway) Recycle(v codec.Value) {
 	if b, ok := v.(codec.Bytes); ok && len(b) > 0 {
 		g.rbufs.put(b[:cap(b)])

@@ -277,3 +277,69 @@ func (c *chunkConn) Read(p []byte) (int, error) {
 	}
 	return c.fixedConn.Read(p)
 }
+
+// An item beyond freshExact is read in pieces and joined, unless a buffer
+// of about its size was recycled: then it is read straight into that
+// buffer, intact; a short frame still fails as any short frame.
+func TestRecycleLargeItems(t *testing.T) {
+	size := freshExact + 1<<20
+	items := []codec.Bytes{bulkItem(size, 1), bulkItem(size-1000, 2)}
+	var stream []byte
+	for _, it := range items {
+		p, err := codec.Dumps(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stream = append(stream, dataFrame(t, 1, p)...)
+	}
+	var g Gateway
+	read := func(stream []byte) (*frameReader, error) {
+		c := newFixedConn(stream)
+		close(c.start)
+		fr := newFrameReader(c, 0)
+		fr.bufs = &g.rbufs
+		_, _, _, err := fr.next()
+		return fr, err
+	}
+	fr, err := read(stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fr.blob != nil {
+		t.Fatal("an item beyond freshExact was read into a buffer nobody recycled")
+	}
+	first := items[0]
+	g.Recycle(first)
+	fr, err = read(stream[len(stream)-(len(items[1])+6+spec.HeaderSize):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fr.blob == nil || &fr.blob[0] != &first[0] {
+		t.Fatal("the recycled large buffer was not reused for an item of similar size")
+	}
+	if !bytes.Equal(fr.blob, items[1]) {
+		t.Fatal("the item read into a recycled large buffer is corrupt")
+	}
+	g.Recycle(codec.Bytes(fr.blob))
+	noStop := append([]byte(nil), stream[:len(stream)-(len(items[1])+6+spec.HeaderSize)]...)
+	noStop[len(noStop)-1] = byte(spec.OpNone)
+	c := newFixedConn(noStop)
+	close(c.start)
+	fr = newFrameReader(c, 0)
+	fr.bufs = &g.rbufs
+	f, _, _, err := fr.next()
+	if err != nil || fr.blob != nil || len(f.Payload) != len(noStop)-spec.HeaderSize || f.Payload[len(f.Payload)-1] != byte(spec.OpNone) {
+		t.Fatalf("a large item not closed by STOP: err %v, blob %v, payload of %d bytes; want the whole payload for the decoder", err, fr.blob != nil, len(f.Payload))
+	}
+	g.Recycle(items[0])
+	short := stream[:len(stream)/4]
+	if _, err := read(short); !errors.Is(err, frame.ErrShortPayload) {
+		t.Fatalf("a short large frame into a recycled buffer: %v, want frame.ErrShortPayload", err)
+	}
+	for range 2 * recycleLargeSlots {
+		g.Recycle(codec.Bytes(make([]byte, size)))
+	}
+	if n := len(g.rbufs.large); n > recycleLargeSlots || g.rbufs.largeBytes > recycleLargeBudget {
+		t.Fatalf("%d large buffers of %d bytes kept, over the bounds", n, g.rbufs.largeBytes)
+	}
+}

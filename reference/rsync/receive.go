@@ -16,15 +16,18 @@ import (
 	"crypto/md5"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/execnet-conform/execnet-conform/reference/codec"
+	"github.com/execnet-conform/execnet-conform/reference/gateway"
 )
 
 // Channel is what Receive needs of the protocol's channel.
@@ -68,7 +71,11 @@ type dirMode struct {
 // Receive serves one transfer on ch: it reads (destdir, options) and the
 // rest of the exchange of SPEC.md 12.10 and returns nil once it has sent
 // ("done", None). Errors end the transfer; the caller closes the channel
-// with the error text.
+// with the error text. File contents are written by up to 4 goroutines
+// while later items arrive; all of them are written before the links,
+// and none is written after Receive returns. When ch is a
+// *gateway.Channel, each written item is given back to its gateway
+// (Gateway.Recycle).
 func Receive(ctx context.Context, ch Channel) error {
 	first, err := ch.Receive(ctx)
 	if err != nil {
@@ -96,31 +103,8 @@ func Receive(ctx context.Context, ch Channel) error {
 	if err := r.send(codec.Tuple{codec.Str("list_done"), codec.None{}}); err != nil {
 		return err
 	}
-	for _, w := range r.modified {
-		data, err := ch.Receive(ctx)
-		if err != nil {
-			return err
-		}
-		if err := r.send(codec.Tuple{codec.Str("ack"), codec.Str(w.rel)}); err != nil {
-			return err
-		}
-		switch d := data.(type) {
-		case codec.Bytes:
-			if err := writeFile(w.path, d); err != nil {
-				return err
-			}
-		case codec.None:
-		default:
-			return fmt.Errorf("%w: content of %s is %s, not bytes", ErrProtocol, w.rel, d.Kind())
-		}
-		if w.mode != 0 {
-			_ = syscall.Chmod(w.path, uint32(w.mode&0o7777))
-		}
-		if !math.IsNaN(w.mtime) && !math.IsInf(w.mtime, 0) {
-			sec, frac := math.Modf(w.mtime)
-			ts := time.Unix(int64(sec), int64(math.Round(frac*1e9)))
-			_ = os.Chtimes(w.path, ts, ts)
-		}
+	if err := r.contents(); err != nil {
+		return err
 	}
 	if err := r.send(codec.Tuple{codec.Str("links"), codec.None{}}); err != nil {
 		return err
@@ -135,6 +119,105 @@ func Receive(ctx context.Context, ch Channel) error {
 }
 
 func (r *receiver) send(v codec.Value) error { return r.ch.Send(r.ctx, v) }
+
+// writers is the number of goroutines writing files: creating a file
+// costs more in the kernel than the protocol costs here, and several
+// files are created faster at once than one after the other.
+const writers = 4
+
+// content is one received file content to write.
+type content struct {
+	w    wanted
+	data codec.Value // bytes, or None: keep the file's content
+}
+
+// contents receives the content of every file asked for, acknowledges
+// each at once (as execnet's receiver does, before writing it), and
+// hands it to one of the writers: always the same one for a path, so
+// that a path named twice is written in order. It returns once every
+// file has been written, with the first error.
+func (r *receiver) contents() error {
+	ctx, cancel := context.WithCancelCause(r.ctx)
+	defer cancel(nil)
+	var recycle func(codec.Value)
+	if gc, ok := r.ch.(*gateway.Channel); ok {
+		recycle = gc.Gateway().Recycle
+	}
+	var wg sync.WaitGroup
+	queues := make([]chan content, writers)
+	for i := range queues {
+		queues[i] = make(chan content, 4)
+		wg.Add(1)
+		go func(q chan content) {
+			defer wg.Done()
+			for c := range q {
+				if ctx.Err() == nil {
+					if err := writeContent(c.w, c.data); err != nil {
+						cancel(err)
+					}
+				}
+				if recycle != nil {
+					recycle(c.data) // written and dropped
+				}
+			}
+		}(queues[i])
+	}
+	err := r.receiveContents(ctx, queues)
+	for _, q := range queues {
+		close(q)
+	}
+	wg.Wait()
+	if err == nil {
+		err = context.Cause(ctx)
+	} else if c := context.Cause(ctx); c != nil && ctx.Err() != nil && r.ctx.Err() == nil {
+		err = c // a write failed, and the wait for the next item ended
+	}
+	return err
+}
+
+func (r *receiver) receiveContents(ctx context.Context, queues []chan content) error {
+	for _, w := range r.modified {
+		data, err := r.ch.Receive(ctx)
+		if err != nil {
+			return err
+		}
+		if err := r.send(codec.Tuple{codec.Str("ack"), codec.Str(w.rel)}); err != nil {
+			return err
+		}
+		switch d := data.(type) {
+		case codec.Bytes, codec.None:
+		default:
+			return fmt.Errorf("%w: content of %s is %s, not bytes", ErrProtocol, w.rel, d.Kind())
+		}
+		h := fnv.New32a()
+		_, _ = h.Write([]byte(w.path))
+		select {
+		case queues[h.Sum32()%uint32(len(queues))] <- content{w, data}:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+	return nil
+}
+
+// writeContent writes one file (unless data is None) and applies its
+// mode and modification time.
+func writeContent(w wanted, data codec.Value) error {
+	if d, ok := data.(codec.Bytes); ok {
+		if err := writeFile(w.path, d); err != nil {
+			return err
+		}
+	}
+	if w.mode != 0 {
+		_ = syscall.Chmod(w.path, uint32(w.mode&0o7777))
+	}
+	if !math.IsNaN(w.mtime) && !math.IsInf(w.mtime, 0) {
+		sec, frac := math.Modf(w.mtime)
+		ts := time.Unix(int64(sec), int64(math.Round(frac*1e9)))
+		_ = os.Chtimes(w.path, ts, ts)
+	}
+	return nil
+}
 
 func truthy(v codec.Value) bool {
 	switch x := v.(type) {

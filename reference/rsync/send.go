@@ -5,12 +5,14 @@ import (
 	"crypto/md5"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/reference/gateway"
@@ -36,6 +38,9 @@ type Sender struct {
 	filter   func(path string) bool
 	targets  []*gateway.Channel
 	receiver string // the receiver source sent to each target
+	// sizes holds the size of each regular file the structure listed,
+	// by path: what the read-ahead budgets for, without a stat.
+	sizes map[string]int64
 }
 
 // SenderOption configures a Sender.
@@ -99,12 +104,15 @@ type link struct{ kind, rel, point string }
 
 // Send sends the tree to every target and serves their requests until
 // each has sent "done" and ended its execution. It returns the errors of
-// the targets that failed, joined.
+// the targets that failed, joined. For each target it reads the files
+// asked for ahead of sending them: up to 4 at once and 128 MiB of
+// content not yet sent (a larger file is read alone).
 func (s *Sender) Send(ctx context.Context) error {
 	if len(s.targets) == 0 {
 		return errors.New("rsync: no targets (AddTarget first)")
 	}
 	var links []link
+	s.sizes = map[string]int64{}
 	if err := s.structure(ctx, s.source, &links); err != nil {
 		return err
 	}
@@ -148,6 +156,7 @@ func (s *Sender) structure(ctx context.Context, path string, links *[]link) erro
 	mode, mtime := pyStat(fi)
 	switch {
 	case fi.Mode().IsRegular():
+		s.sizes[path] = fi.Size()
 		return s.broadcast(ctx, codec.Tuple{codec.Int(mode), codec.Float(mtime), codec.Int(fi.Size())})
 	case fi.IsDir():
 		ents, err := os.ReadDir(path)
@@ -190,13 +199,209 @@ func (s *Sender) structure(ctx context.Context, path string, links *[]link) erro
 	return fmt.Errorf("rsync: cannot copy %s (%s)", path, fi.Mode().Type())
 }
 
-// serve answers one target's requests (CHAN-RSYNC-2).
-func (s *Sender) serve(ctx context.Context, idx int, ch *gateway.Channel, links []link) error {
-	sizes := map[string]int64{}
-	var asked []string
+// Bounds of the read-ahead of Sender.serve.
+const (
+	// readAheadFiles is the number of files read at once for one target.
+	readAheadFiles = 4
+	// readAheadBudget bounds, in MiB, the content read for one target
+	// and not yet sent; a larger file is read alone.
+	readAheadBudget = 128
+	// inlineMax: a file smaller than this is read and answered at once
+	// when no earlier answer is queued.
+	inlineMax = 256 << 10
+	// queuedJobs is how many requests wait for a reader before serve
+	// stops taking items from the channel (the gateway keeps queueing).
+	queuedJobs = 64
+)
+
+// fileJob is the answer to one "send" request: read by a reader
+// goroutine ahead of time, sent by the sending goroutine in request order.
+type fileJob struct {
+	rel      string
+	path     string
+	checksum []byte        // nil: the receiver sent none
+	ready    chan struct{} // closed once out and size are set
+	out      codec.Value   // the content as bytes, or None
+	size     int64         // bytes read, for the callbacks (0 if unreadable)
+	buf      []byte        // the buffer holding out, returned to the pool after sending
+	weight   int           // MiB of the budget held until sent
+}
+
+// bufPool is a small free list of content buffers of one target.
+type bufPool struct {
+	mu    sync.Mutex
+	free  [][]byte
+	bytes int // capacity kept, at most readAheadBudget MiB
+}
+
+func (p *bufPool) get(n int) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, b := range p.free {
+		if cap(b) >= n && cap(b) <= 2*n+4096 {
+			p.free = append(p.free[:i], p.free[i+1:]...)
+			p.bytes -= cap(b)
+			return b[:0]
+		}
+	}
+	return make([]byte, 0, n)
+}
+
+func (p *bufPool) put(b []byte) {
+	if cap(b) < 64<<10 {
+		return // small contents are copied into the send queue anyway
+	}
+	p.mu.Lock()
+	if len(p.free) < readAheadFiles+1 && p.bytes+cap(b) <= readAheadBudget<<20 {
+		p.free = append(p.free, b)
+		p.bytes += cap(b)
+	}
+	p.mu.Unlock()
+}
+
+// readContent reads path into a buffer from pool, as os.ReadFile would.
+func readContent(path string, pool *bufPool) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	size := 512
+	if fi, err := f.Stat(); err == nil && fi.Size() < 1<<31 {
+		size = int(fi.Size()) + 1 // one more, to see the end in one read
+	}
+	b := pool.get(size)
+	for {
+		n, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				return b, nil
+			}
+			pool.put(b)
+			return nil, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
+
+// load reads the job's file, sets out and size, and closes ready.
+func (j *fileJob) load(pool *bufPool) {
+	defer close(j.ready)
+	j.out = codec.None{}
+	data, err := readContent(j.path, pool)
+	if err != nil {
+		return // unreadable: None, as execnet sends
+	}
+	j.size = int64(len(data))
+	if j.checksum != nil {
+		if sum := md5.Sum(data); string(sum[:]) == string(j.checksum) {
+			pool.put(data)
+			return // the receiver has this content
+		}
+	}
+	j.out, j.buf = codec.Bytes(data), data
+}
+
+// serve answers one target's requests (CHAN-RSYNC-2). The receiver asks
+// for every file it needs while it reads the structure, before it reads
+// any content, so the answers are pipelined: readers fetch the files of
+// the next requests (up to readAheadFiles at once, and readAheadBudget
+// MiB of content not yet sent) while a sending goroutine writes the
+// earlier ones to the channel, in request order.
+func (s *Sender) serve(ctx context.Context, idx int, ch *gateway.Channel, links []link) (err error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	jobs := make(chan *fileJob, queuedJobs)    // requests, in order
+	ordered := make(chan *fileJob, queuedJobs) // started reads, in order
+	budget := make(chan struct{}, readAheadBudget)
+	var pool bufPool
+	var outstanding atomic.Int64 // jobs queued and not yet sent
+	var wg sync.WaitGroup
+	closed := false
+	finish := func() {
+		if !closed {
+			closed = true
+			close(jobs)
+		}
+	}
+	defer func() {
+		if err != nil {
+			cancel(err)
+		}
+		finish()
+		wg.Wait()
+		cancel(nil)
+	}()
+	wg.Add(2)
+	go func() { // dispatcher: takes budget in request order, starts reads
+		defer wg.Done()
+		defer close(ordered)
+		readers := make(chan struct{}, readAheadFiles)
+		for j := range jobs {
+			size, ok := s.sizes[j.path]
+			if !ok {
+				if fi, err := os.Stat(j.path); err == nil {
+					size = fi.Size()
+				}
+			}
+			j.weight = int(min((size+1<<20-1)>>20, readAheadBudget))
+			for range j.weight {
+				select {
+				case budget <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+			}
+			select {
+			case readers <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			wg.Add(1)
+			go func(j *fileJob) {
+				defer wg.Done()
+				defer func() { <-readers }()
+				j.load(&pool)
+			}(j)
+			select {
+			case ordered <- j:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { // sender: answers in request order
+		defer wg.Done()
+		for j := range ordered {
+			select {
+			case <-j.ready:
+			case <-ctx.Done():
+				return
+			}
+			if err := ch.Send(ctx, j.out); err != nil {
+				cancel(fmt.Errorf("rsync target %d: %w", idx, err))
+				return
+			}
+			if j.buf != nil {
+				pool.put(j.buf)
+				j.buf = nil
+			}
+			for range j.weight {
+				<-budget
+			}
+			outstanding.Add(-1)
+		}
+	}()
+	byRel := map[string]*fileJob{}
+	var asked []*fileJob
 	for {
 		v, err := ch.Receive(ctx)
 		if err != nil {
+			if c := context.Cause(ctx); c != nil && c != ctx.Err() {
+				return c
+			}
 			return fmt.Errorf("rsync target %d: %w", idx, err)
 		}
 		req, ok := v.(codec.Tuple)
@@ -222,36 +427,72 @@ func (s *Sender) serve(ctx context.Context, idx int, ch *gateway.Channel, links 
 				}
 				parts[i] = string(cs)
 			}
-			rel := strings.Join(parts, "/")
-			var out codec.Value = codec.None{}
-			data, err := os.ReadFile(filepath.Join(append([]string{s.source}, parts...)...))
-			if err == nil {
-				sizes[rel] = int64(len(data))
-				sum := md5.Sum(data)
-				if cs, ok := arg[1].(codec.Bytes); !ok || string(cs) != string(sum[:]) {
-					out = codec.Bytes(data)
-				}
-			} else {
-				sizes[rel] = 0
+			j := &fileJob{rel: strings.Join(parts, "/"), path: filepath.Join(append([]string{s.source}, parts...)...),
+				ready: make(chan struct{})}
+			if cs, ok := arg[1].(codec.Bytes); ok {
+				j.checksum = append([]byte{}, cs...)
 			}
-			asked = append(asked, rel)
-			if err := ch.Send(ctx, out); err != nil {
-				return err
+			if closed {
+				return fmt.Errorf("rsync target %d: %w: a send request after links", idx, ErrProtocol)
+			}
+			byRel[j.rel] = j
+			asked = append(asked, j)
+			if outstanding.Load() == 0 {
+				// Nothing queued: a small file is answered at once, from
+				// here (a reply right after the request, which the
+				// gateway writes without a hand-off).
+				if size, ok := s.sizes[j.path]; !ok || size < inlineMax {
+					j.load(&pool)
+					if err := ch.Send(ctx, j.out); err != nil {
+						return fmt.Errorf("rsync target %d: %w", idx, err)
+					}
+					if j.buf != nil {
+						pool.put(j.buf)
+						j.buf = nil
+					}
+					continue
+				}
+			}
+			outstanding.Add(1)
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+				return context.Cause(ctx)
 			}
 		case "list_done":
 			if s.callback != nil {
 				var total int64
-				for _, p := range asked {
-					total += sizes[p]
+				for _, j := range asked {
+					select {
+					case <-j.ready:
+					case <-ctx.Done():
+						return context.Cause(ctx)
+					}
+					total += j.size
 				}
 				s.callback(Event{Kind: "list", Size: total, Target: idx})
 			}
 		case "ack":
 			p, _ := req[1].(codec.Str)
 			if s.callback != nil {
-				s.callback(Event{Kind: "ack", Size: sizes[string(p)], Target: idx, Path: string(p)})
+				var size int64
+				if j := byRel[string(p)]; j != nil {
+					select {
+					case <-j.ready:
+					case <-ctx.Done():
+						return context.Cause(ctx)
+					}
+					size = j.size
+				}
+				s.callback(Event{Kind: "ack", Size: size, Target: idx, Path: string(p)})
 			}
 		case "links":
+			// Every answer goes out before the links.
+			finish()
+			wg.Wait()
+			if c := context.Cause(ctx); c != nil {
+				return c
+			}
 			for _, l := range links {
 				if err := ch.Send(ctx, codec.Tuple{codec.Str(l.kind), codec.Str(l.rel), codec.Str(l.point)}); err != nil {
 					return err
