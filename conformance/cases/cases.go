@@ -27,6 +27,7 @@ func All() []conformance.Case {
 	var all []conformance.Case
 	for _, group := range [][]conformance.Case{
 		bootstrapCases(),
+		bootstrapIDCases(),
 		framingCases(),
 		deliveryCases(),
 		serialCases(),
