@@ -34,6 +34,7 @@ func All() []conformance.Case {
 		vectorCases(),
 		negativeCases(),
 		channelCases(),
+		newChannelCloseErrorCases(),
 		execCases(),
 		statusCases(),
 		reconfigureCases(),
