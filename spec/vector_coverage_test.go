@@ -38,6 +38,7 @@ var noVectorRows = map[string]string{
 	"DEV-52": "message level: the shape of a CHANNEL_EXEC payload",
 	"DEV-53": "channel state: a finaliser's CHANNEL_CLOSE for a rebuilt channel object, sent whenever the object is freed",
 	"DEV-54": "channel state: a race between the receiver thread and an ending execution",
+	"DEV-55": "message level: what a receiver makes of a non-text CHANNEL_CLOSE_ERROR payload (the value is decoded as usual)",
 }
 
 // TestEveryDeviationHasVector checks that every row of Appendix B has a

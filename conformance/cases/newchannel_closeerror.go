@@ -1,6 +1,7 @@
 package cases
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/execnet-conform/execnet-conform/conformance"
@@ -32,6 +33,22 @@ func newChannelCloseErrorCases() []conformance.Case {
 					t.Fatalf("conform_newchannel ended with CHANNEL_CLOSE_ERROR %q, which does not hold the error text %q the runner sent on channel %d", got, text, other)
 				}
 				expectQuiet(t, "frame on the new channel after the runner's CHANNEL_CLOSE_ERROR", other)
+			},
+		},
+		{
+			ID:          "channel/newchannel/close-error-non-text-rendered",
+			Clauses:     []string{"MSG-CLOSEERR-2", "MSG-CLOSEERR-3", cMsgExecError, cProfNewChannel},
+			Level:       conformance.MUST,
+			Description: "CHANNEL_CLOSE_ERROR from the runner whose payload is a list, not text, on the channel conform_newchannel opened: the procedure's CHANNEL_CLOSE_ERROR holds a rendering of that list, with its text element and its integer",
+			Run: func(t *conformance.T) {
+				ch, other := newWorkerChannel(t)
+				const word, num = "conform-abc", 42
+				t.Send(frame.Frame{Code: spec.MsgChannelCloseError, Channel: other,
+					Payload: mustDumps(t, codec.List{codec.Str(word), codec.Int(num)})})
+				got := t.ExpectCloseError(ch)
+				if !strings.Contains(got, word) || !strings.Contains(got, fmt.Sprint(num)) {
+					t.Fatalf("conform_newchannel ended with CHANNEL_CLOSE_ERROR %q, which holds no rendering of the runner's error value ['%s', %d] (MSG-CLOSEERR-2: the error text is a textual rendering of that value)", got, word, num)
+				}
 			},
 		},
 	}
