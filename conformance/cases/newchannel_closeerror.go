@@ -39,15 +39,23 @@ func newChannelCloseErrorCases() []conformance.Case {
 			ID:          "channel/newchannel/close-error-non-text-rendered",
 			Clauses:     []string{"MSG-CLOSEERR-2", "MSG-CLOSEERR-3", cMsgExecError, cProfNewChannel},
 			Level:       conformance.MUST,
-			Description: "CHANNEL_CLOSE_ERROR from the runner whose payload is a list, not text, on the channel conform_newchannel opened: the procedure's CHANNEL_CLOSE_ERROR holds a rendering of that list, with its text element and its integer",
+			Description: "CHANNEL_CLOSE_ERROR from the runner whose payload is a list, not text, on the channel conform_newchannel opened: the procedure's CHANNEL_CLOSE_ERROR holds a rendering of that list: its text element, its integer and the digits of its float 1.2345e-20",
 			Run: func(t *conformance.T) {
 				ch, other := newWorkerChannel(t)
-				const word, num = "conform-abc", 42
+				// Each element's rendering must show: the text itself, the
+				// integer's digits, and the float's five significant digits
+				// (in whatever notation: without their decimal points,
+				// 1.2345e-20, 1.2345E-20 and 0.000...012345 all hold
+				// "12345").
+				const word, num, fl, digits = "conform-abc", 42, 1.2345e-20, "12345"
 				t.Send(frame.Frame{Code: spec.MsgChannelCloseError, Channel: other,
-					Payload: mustDumps(t, codec.List{codec.Str(word), codec.Int(num)})})
+					Payload: mustDumps(t, codec.List{codec.Str(word), codec.Int(num), codec.Float(fl)})})
 				got := t.ExpectCloseError(ch)
-				if !strings.Contains(got, word) || !strings.Contains(got, fmt.Sprint(num)) {
-					t.Fatalf("conform_newchannel ended with CHANNEL_CLOSE_ERROR %q, which holds no rendering of the runner's error value ['%s', %d] (MSG-CLOSEERR-2: the error text is a textual rendering of that value)", got, word, num)
+				undotted := strings.ReplaceAll(got, ".", "")
+				for _, want := range []string{word, fmt.Sprint(num), digits} {
+					if !strings.Contains(got, want) && !(want == digits && strings.Contains(undotted, digits)) {
+						t.Fatalf("conform_newchannel ended with CHANNEL_CLOSE_ERROR %q, which holds no rendering of the runner's error value ['%s', %d, %g]: %q is missing (MSG-CLOSEERR-2: the error text is a textual rendering of that value)", got, word, num, fl, want)
+					}
 				}
 			},
 		},
