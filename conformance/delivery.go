@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -230,42 +229,21 @@ func (t *T) WithSplitBootstrap(d Delivery, body func()) {
 	write := func(w io.Writer, line string) error {
 		ps := cutLine(d, []byte(line), rng)
 		pieces = len(ps)
-		for i, p := range ps {
-			if i > 0 {
-				time.Sleep(deliveryPause)
-			}
-			if _, err := w.Write(p); err != nil {
-				return err
-			}
-		}
-		return nil
+		return WritePieces(w, ps)
 	}
-	side, err := t.dial(t.ctx, write)
-	if err != nil {
-		if errors.Is(err, ErrNoSplitBootstrap) {
-			t.Skipf("%v", err)
-		}
-		t.Fatalf("the target did not start with its bootstrap line written in %s (%s): %v", d.Name, d.Description, err)
-	}
-	t.sess.tr.note("second session started; bootstrap line written in %d pieces (%s delivery)", pieces, d.Name)
-	side.beginCase()
-	own := t.sess
-	t.sess = side
-	defer func() {
-		t.sess = own
-		side.kill(context.WithoutCancel(t.ctx))
-	}()
-	body()
+	t.withSession(Bootstrap{WriteLine: write}, func() string {
+		return fmt.Sprintf("bootstrap line written in %d pieces (%s delivery)", pieces, d.Name)
+	}, "its bootstrap line written in "+d.Name+" ("+d.Description+")", body)
 }
 
-// dialSplit opens a new session of the runner's target with writeLine
-// writing the bootstrap line; used by T.WithSplitBootstrap.
-func (r *runner) dialSplit(ctx context.Context, writeLine func(io.Writer, string) error) (*session, error) {
+// dialSplit opens a new session of the runner's target started as b
+// says; used by T.WithBootstrap and T.WithSplitBootstrap.
+func (r *runner) dialSplit(ctx context.Context, b Bootstrap) (*session, error) {
 	if r.opts.Open != nil || targetKind(r.opts.Target) != "popen" {
 		return nil, ErrNoSplitBootstrap
 	}
 	stderr := newTailBuffer(4096)
-	conn, err := openTargetWith(ctx, r.opts.Target, r.opts.Style, r.opts.BootstrapTimeout, stderr, r.opts.Env, writeLine)
+	conn, err := openTargetWith(ctx, r.opts.Target, r.opts.Style, r.opts.BootstrapTimeout, stderr, r.opts.Env, b.WorkerID, b.WriteLine)
 	if err != nil {
 		return nil, &StartError{Target: r.opts.Target, Err: err}
 	}

@@ -51,12 +51,12 @@ func deviationIDs() ([]string, error) {
 // bootstrap handshake.
 // env is the popen worker's environment (nil: inherit).
 func openTarget(ctx context.Context, target, style string, bootstrap time.Duration, stderr io.Writer, env []string) (transport.Conn, error) {
-	return openTargetWith(ctx, target, style, bootstrap, stderr, env, nil)
+	return openTargetWith(ctx, target, style, bootstrap, stderr, env, "", nil)
 }
 
 // openTargetWith is openTarget with writeLine (when not nil) writing the
 // bootstrap line of a popen target (see transport.Options.WriteLine).
-func openTargetWith(ctx context.Context, target, style string, bootstrap time.Duration, stderr io.Writer, env []string, writeLine func(io.Writer, string) error) (transport.Conn, error) {
+func openTargetWith(ctx context.Context, target, style string, bootstrap time.Duration, stderr io.Writer, env []string, workerID string, writeLine func(io.Writer, string) error) (transport.Conn, error) {
 	s, err := xspec.Parse(target)
 	if err == nil {
 		err = s.Validate() // unknown keys (pythn=) are refused, as gateway.Open does
@@ -64,7 +64,7 @@ func openTargetWith(ctx context.Context, target, style string, bootstrap time.Du
 	if err != nil {
 		return nil, err
 	}
-	opts := transport.Options{BootstrapTimeout: bootstrap, Style: style, Stderr: stderr, Env: env, WriteLine: writeLine}
+	opts := transport.Options{BootstrapTimeout: bootstrap, Style: style, Stderr: stderr, Env: env, WorkerID: workerID, WriteLine: writeLine}
 	// ssh= targets: keys from the agent or ~/.ssh, host keys checked
 	// against ~/.ssh/known_hosts (or the spec's ssh_key= and
 	// insecure_ignore_host_key).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"runtime"
 	"strings"
 	"sync"
@@ -59,9 +58,9 @@ type T struct {
 	seed  int64
 	count int
 	info  TargetInfo
-	// dial opens a second session with the bootstrap line written by
-	// its argument (WithSplitBootstrap); nil when the runner cannot.
-	dial func(ctx context.Context, writeLine func(io.Writer, string) error) (*session, error)
+	// dial opens a second session started as its argument says
+	// (WithBootstrap, WithSplitBootstrap); nil when the runner cannot.
+	dial func(ctx context.Context, b Bootstrap) (*session, error)
 
 	mu        sync.Mutex
 	failed    bool

@@ -39,6 +39,7 @@ var noVectorRows = map[string]string{
 	"DEV-53": "channel state: a finaliser's CHANNEL_CLOSE for a rebuilt channel object, sent whenever the object is freed",
 	"DEV-54": "channel state: a race between the receiver thread and an ending execution",
 	"DEV-55": "the rsync profile: a receiver's file system effects (the protocol's items are ordinary values)",
+	"DEV-56": "message level: what a receiver makes of a non-text CHANNEL_CLOSE_ERROR payload (the value is decoded as usual)",
 }
 
 // TestEveryDeviationHasVector checks that every row of Appendix B has a

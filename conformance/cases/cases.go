@@ -29,12 +29,14 @@ func All() []conformance.Case {
 	var all []conformance.Case
 	for _, group := range [][]conformance.Case{
 		bootstrapCases(),
+		bootstrapIDCases(),
 		framingCases(),
 		deliveryCases(),
 		serialCases(),
 		vectorCases(),
 		negativeCases(),
 		channelCases(),
+		newChannelCloseErrorCases(),
 		execCases(),
 		statusCases(),
 		reconfigureCases(),

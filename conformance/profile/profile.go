@@ -43,6 +43,7 @@ const (
 	Loads      = "conform_loads"
 	Info       = "conform_info"
 	Sleep      = "conform_sleep"
+	GatewayID  = "conform_gateway_id"
 )
 
 // StreamModulus is the fill pattern modulus of conform_stream: byte i of

@@ -168,3 +168,9 @@ def conform_sleep(channel, seconds):
     if type(seconds) not in (int, float):
         raise TypeError("seconds must be int or float, not " + type(seconds).__name__)
     time.sleep(seconds)
+
+
+def conform_gateway_id(channel):
+    # Send the id this side's gateway serves under: the id its bootstrap
+    # source passed to serve(), e.g. "gw0-worker".
+    channel.send(channel.gateway.id)

@@ -18,7 +18,7 @@ import (
 )
 
 func TestNamesAndParams(t *testing.T) {
-	want := []string{Echo, Fail, Stream, NewChannel, Dumps, Loads, Info, Sleep}
+	want := []string{Echo, Fail, Stream, NewChannel, Dumps, Loads, Info, Sleep, GatewayID}
 	if got := Names(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}
@@ -147,7 +147,7 @@ func runDriver(t *testing.T, py, profilePath, xspec, impl string) {
 	if err != nil || !strings.Contains(text, "\ndone\n") {
 		t.Fatalf("driver failed (%v):\n%s", err, text)
 	}
-	for _, check := range []string{"info", "echo", "fail", "stream", "newchannel", "dumps", "loads", "kwargs", "sleep"} {
+	for _, check := range []string{"info", "echo", "fail", "stream", "newchannel", "dumps", "loads", "kwargs", "sleep", "gatewayid"} {
 		if !strings.Contains(text, "ok "+check+"\n") {
 			t.Errorf("check %s did not pass:\n%s", check, text)
 		}

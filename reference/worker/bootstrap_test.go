@@ -94,3 +94,44 @@ func TestReadBootstrapIDAcrossReads(t *testing.T) {
 		}
 	}
 }
+
+// TestReadBootstrapIDEveryOffset puts an id form at every offset of the
+// line relative to the read boundaries (reads of a fixed size, so that
+// the form starts at every position of a read and of readBootstrap's
+// window) and checks that the windowed scan finds what WorkerID finds on
+// the whole line. The form is followed by nothing, by a later form, or by
+// a window's length of other bytes (the window reaches the form only
+// then), and preceded by bytes that do or do not let it count (a word
+// byte before "id" does not): the window must neither lose a form nor
+// revive one.
+func TestReadBootstrapIDEveryOffset(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("about 70 000 lines, each read in pieces: seconds of pure CPU, minutes under -race")
+	}
+	far := strings.Repeat(".", idTail)
+	tails := []string{"", " id='last'", far, far + " id='last'"}
+	runs := 0
+	for _, step := range []int{5, 256, 257} {
+		for _, name := range []string{"a", strings.Repeat("n", maxIDLen)} {
+			for _, q := range []string{"'", `\'`} {
+				form := "id=" + q + name + q
+				for _, pad := range []string{".", "x"} {
+					for _, tail := range tails {
+						for p := 0; p <= 2*idTail+step+len(form); p++ {
+							line := " " + strings.Repeat(pad, p) + form + tail + "\n"
+							want := WorkerID([]byte(line))
+							br := bufio.NewReaderSize(&oneByteReader{strings.NewReader(line), step}, max(step, 16))
+							got, n, err := readBootstrap(br, 1<<20)
+							if err != nil || got != want || n != len(line) {
+								t.Fatalf("form %.20q... after %d of %q, then %.20q..., in reads of %d: id %q, n %d, err %v; want %q",
+									form, p, pad, tail, step, got, n, err, want)
+							}
+							runs++
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d lines", runs)
+}

@@ -85,6 +85,8 @@ func (c gwChannel) NewChannel() (procChannel, error) {
 
 func (c gwChannel) Value() codec.Value { return c.ch }
 
+func (c gwChannel) GatewayID() string { return c.ch.Gateway().ID() }
+
 // loadsNoChannels decodes wire bytes with sc, rejecting CHANNEL opcodes.
 func loadsNoChannels(b []byte, sc codec.StrConfig) (codec.Value, error) {
 	d := codec.Decoder{StrConfig: sc, Channel: func(int32) (codec.Value, error) {

@@ -85,7 +85,7 @@ func runPython(t *testing.T, py string, want []string, args ...string) string {
 	return text
 }
 
-var profileChecks = []string{"info", "echo", "fail", "stream", "newchannel", "dumps", "loads", "kwargs", "sleep"}
+var profileChecks = []string{"info", "echo", "fail", "stream", "newchannel", "dumps", "loads", "kwargs", "sleep", "gatewayid"}
 
 // TestProfilePopen runs every profile procedure on the Go worker started
 // by a Python execnet master (CPython and PyPy) over popen, in both

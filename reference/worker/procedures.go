@@ -33,6 +33,9 @@ type procChannel interface {
 	NewChannel() (procChannel, error)
 	// Value is the channel as a value that can be sent inside data.
 	Value() codec.Value
+	// GatewayID is the id of the gateway the channel belongs to: the
+	// worker's id (SPEC.md BOOT-ID-1, BOOT-ID-2).
+	GatewayID() string
 }
 
 // ExecError is a procedure's failure: the executor ends the channel with
@@ -58,6 +61,7 @@ func procedures() map[string]procedure {
 		profile.Loads:      procLoads,
 		profile.Info:       procInfo,
 		profile.Sleep:      procSleep,
+		profile.GatewayID:  procGatewayID,
 	}
 }
 
@@ -287,6 +291,12 @@ func procInfo(ctx context.Context, ch procChannel, _ *codec.Dict, opts Options) 
 		return err
 	}
 	return ch.Send(ctx, d)
+}
+
+// procGatewayID sends the id the worker serves under (CONF-GWID-1): the
+// one Options.ID or the bootstrap line named, or "worker".
+func procGatewayID(ctx context.Context, ch procChannel, _ *codec.Dict, _ Options) error {
+	return ch.Send(ctx, codec.Str(ch.GatewayID()))
 }
 
 // MaxSleep bounds conform_sleep.

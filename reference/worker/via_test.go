@@ -256,7 +256,7 @@ func TestViaGroup(t *testing.T) {
 // would watch only the runner and DialVia, which TestViaGoMaster already
 // drives under it; the comparison costs a minute of .ci/run's race step.
 func TestViaSuite(t *testing.T) {
-	if raceEnabled {
+	if raceBuild {
 		t.Skip("the hop is the worker binary, built without -race; runs in the plain go test step")
 	}
 	py := peers.CPython(t)

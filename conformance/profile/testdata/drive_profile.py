@@ -218,6 +218,21 @@ def run(gw, procs, expected_impl):
     ch.waitclose(TIMEOUT)
     ok("sleep")
 
+    # The worker's gateway id: for popen and ssh the master's gateway id
+    # plus "-worker" (execnet's bootstrap passes it to serve()). A socket
+    # worker's id is built from the xspec text, which a worker that does
+    # not run Python need not find (SPEC.md BOOT-ID-2): text is enough.
+    ch = gw.remote_exec(procs["conform_gateway_id"])
+    got = ch.receive(TIMEOUT)
+    ch.waitclose(TIMEOUT)
+    want = gw.id + "-worker"
+    if getattr(gw.spec, "socket", None):
+        if not isinstance(got, str):
+            fail("gatewayid", "got %r, want text" % (got,))
+    elif not same(got, want):
+        fail("gatewayid", "got %r, want %r" % (got, want))
+    ok("gatewayid")
+
 
 if __name__ == "__main__":
     main()
