@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/execnet-conform/execnet-conform/conformance"
-	"github.com/execnet-conform/execnet-conform/conformance/cases"
 	"github.com/execnet-conform/execnet-conform/internal/peers"
 	"github.com/execnet-conform/execnet-conform/reference/gateway"
 	"github.com/execnet-conform/execnet-conform/reference/rsync"
@@ -269,30 +267,5 @@ func TestRsyncGoMaster(t *testing.T) {
 // against the Go worker, and checks that without the claim they are not
 // selected.
 func TestRsyncProfileCases(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	target := "popen//python=" + workerBin + " worker"
-	sel := conformance.Selector{Run: []string{"rsync"}, Profiles: []string{"rsync"}}
-	res, err := conformance.Run(ctx, conformance.Options{Target: target, Select: sel}, cases.All(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Cases) < 7 {
-		t.Fatalf("%d rsync cases ran, want at least 7", len(res.Cases))
-	}
-	for _, c := range res.Cases {
-		if c.Outcome != conformance.Pass {
-			t.Errorf("%s: %s: %s", c.ID, c.Outcome, c.Message)
-		}
-	}
-	res, err = conformance.Run(ctx, conformance.Options{Target: target,
-		Select: conformance.Selector{Run: []string{"rsync", "status/reply"}}}, cases.All(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range res.Cases {
-		if strings.HasPrefix(c.ID, "rsync/") {
-			t.Errorf("%s ran although the rsync profile was not claimed", c.ID)
-		}
-	}
+	checkProfileCases(t, "rsync", 7)
 }

@@ -331,30 +331,40 @@ func execnetSources(name string) map[string][]byte {
 // drives it as the hop byte by byte, and its sub is a Go worker too, the
 // target's own command. Every case must pass.
 func TestViaProfileCases(t *testing.T) {
+	checkProfileCases(t, "via", 7)
+}
+
+// checkProfileCases runs the cases of the optional profile name (the
+// section of the same name) against the Go worker, claiming the profile,
+// and requires at least want of them to run and every one to pass; then
+// it runs without the claim and requires that none of them is selected.
+func checkProfileCases(t *testing.T, name string, want int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	sel := conformance.Selector{Run: []string{"via"}, Profiles: []string{"via"}}
-	res, err := conformance.Run(ctx, conformance.Options{Target: "popen//python=" + workerBin + " worker", Select: sel}, cases.All(), nil)
+	target := "popen//python=" + workerBin + " worker"
+	sel := conformance.Selector{Run: []string{name}, Profiles: []string{name}}
+	res, err := conformance.Run(ctx, conformance.Options{Target: target, Select: sel}, cases.All(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Cases) < 7 {
-		t.Fatalf("%d via cases ran, want at least 7", len(res.Cases))
+	if len(res.Cases) < want {
+		t.Fatalf("%d %s cases ran, want at least %d", len(res.Cases), name, want)
 	}
 	for _, c := range res.Cases {
 		if c.Outcome != conformance.Pass {
 			t.Errorf("%s: %s: %s", c.ID, c.Outcome, c.Message)
 		}
 	}
-	// Without the claim the via cases are not selected at all.
-	res, err = conformance.Run(ctx, conformance.Options{Target: "popen//python=" + workerBin + " worker",
-		Select: conformance.Selector{Run: []string{"via", "status/reply"}}}, cases.All(), nil)
+	// Without the claim the profile's cases are not selected at all.
+	res, err = conformance.Run(ctx, conformance.Options{Target: target,
+		Select: conformance.Selector{Run: []string{name, "status/reply"}}}, cases.All(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range res.Cases {
-		if strings.HasPrefix(c.ID, "via/") {
-			t.Errorf("%s ran although the via profile was not claimed", c.ID)
+		if strings.HasPrefix(c.ID, name+"/") {
+			t.Errorf("%s ran although the %s profile was not claimed", c.ID, name)
 		}
 	}
 }
