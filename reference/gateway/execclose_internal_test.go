@@ -49,19 +49,8 @@ func (c *flusherSpy) Write(p []byte) (int, error) {
 // Each execution here echoes one item and ends at once, so its close
 // follows the reply within the queue's stream window.
 func TestExecCloseNotQueued(t *testing.T) {
-	pipe := func() (*transport.WaitFile, *os.File) {
-		r, w, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		wf, err := transport.NewWaitFile(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return wf, w
-	}
-	toWorkerR, toWorkerW := pipe()
-	toMasterR, toMasterW := pipe()
+	toWorkerR, toWorkerW := waitPipe(t)
+	toMasterR, toMasterW := waitPipe(t)
 	echo := ExecutorFunc(func(ctx context.Context, ch *Channel, e Exec) error {
 		v, err := ch.Receive(ctx)
 		if err != nil {
@@ -75,21 +64,7 @@ func TestExecCloseNotQueued(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	const n = 50
-	for i := 0; i < n; i++ {
-		ch, err := master.RemoteExec(ctx, Exec{Source: "echo"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := ch.Send(ctx, codec.Int(i)); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ch.Receive(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if err := ch.WaitClose(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	echoExecs(ctx, t, master, n)
 	master.Exit(ctx)
 	worker.Exit(ctx)
 	spy.mu.Lock()
@@ -114,19 +89,8 @@ func goroutineID() string {
 // on the goroutine that ran the one before (runExecs), not on a new
 // goroutine each, whose stack the first Receive grows by copying.
 func TestExecGoroutineReused(t *testing.T) {
-	pipe := func() (*transport.WaitFile, *os.File) {
-		r, w, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		wf, err := transport.NewWaitFile(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return wf, w
-	}
-	toWorkerR, toWorkerW := pipe()
-	toMasterR, toMasterW := pipe()
+	toWorkerR, toWorkerW := waitPipe(t)
+	toMasterR, toMasterW := waitPipe(t)
 	var mu sync.Mutex
 	ran := map[string]int{}
 	echo := ExecutorFunc(func(ctx context.Context, ch *Channel, e Exec) error {
@@ -144,6 +108,38 @@ func TestExecGoroutineReused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	const n = 40
+	echoExecs(ctx, t, master, n)
+	master.Exit(ctx)
+	worker.Exit(ctx)
+	mu.Lock()
+	defer mu.Unlock()
+	// The next CHANNEL_EXEC can come before the goroutine of the last
+	// execution waits for it (the close went out just before), so a few
+	// new goroutines are allowed, not one per execution.
+	if len(ran) > n/4 {
+		t.Errorf("%d executions ran on %d goroutines, want at most %d", n, len(ran), n/4)
+	}
+}
+
+// waitPipe makes an OS pipe whose read end is a transport.WaitFile, the
+// shape a popen worker's stdin has.
+func waitPipe(t *testing.T) (*transport.WaitFile, *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, err := transport.NewWaitFile(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wf, w
+}
+
+// echoExecs runs n remote executions one after another from master, each
+// sending one item, reading its echo and waiting for the close.
+func echoExecs(ctx context.Context, t *testing.T, master *Gateway, n int) {
+	t.Helper()
 	for i := 0; i < n; i++ {
 		ch, err := master.RemoteExec(ctx, Exec{Source: "echo"})
 		if err != nil {
@@ -158,15 +154,5 @@ func TestExecGoroutineReused(t *testing.T) {
 		if err := ch.WaitClose(ctx); err != nil {
 			t.Fatal(err)
 		}
-	}
-	master.Exit(ctx)
-	worker.Exit(ctx)
-	mu.Lock()
-	defer mu.Unlock()
-	// The next CHANNEL_EXEC can come before the goroutine of the last
-	// execution waits for it (the close went out just before), so a few
-	// new goroutines are allowed, not one per execution.
-	if len(ran) > n/4 {
-		t.Errorf("%d executions ran on %d goroutines, want at most %d", n, len(ran), n/4)
 	}
 }

@@ -121,19 +121,8 @@ func TestReceiveTakingTokenAfterDelivery(t *testing.T) {
 // loop got one execution per 2.5 ms from the Go worker, against 0.5 ms
 // from a Python worker.)
 func TestNextExecNeedsNoReceive(t *testing.T) {
-	pipe := func() (*transport.WaitFile, *os.File) {
-		r, w, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		wf, err := transport.NewWaitFile(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return wf, w
-	}
-	toWorkerR, toWorkerW := pipe()
-	toMasterR, toMasterW := pipe()
+	toWorkerR, toWorkerW := waitPipe(t)
+	toMasterR, toMasterW := waitPipe(t)
 	started := make(chan struct{}, 1)
 	echo := ExecutorFunc(func(ctx context.Context, ch *Channel, e Exec) error {
 		started <- struct{}{}
