@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -35,23 +34,7 @@ func TestRsyncPythonMaster(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			t.Cleanup(func() { makeWritable(dir) })
-			ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, peers.CPythonPath, "testdata/rsync_master.py", workerBin+" worker", dir)
-			cmd.Env = append(os.Environ(), r.Env()...)
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			cmd.WaitDelay = 5 * time.Second
-			err := cmd.Run()
-			text := out.String()
-			if err != nil || !strings.Contains(text, "\ndone\n") {
-				t.Fatalf("rsync_master.py with execnet %s failed (%v):\n%s", r.Version, err, text)
-			}
-			for _, w := range []string{"send", "identical", "python-target", "callbacks", "update-delete"} {
-				if !strings.Contains(text, "ok "+w+"\n") {
-					t.Errorf("check %q did not pass:\n%s", w, text)
-				}
-			}
+			runMasterScript(t, r, []string{"send", "identical", "python-target", "callbacks", "update-delete"}, "testdata/rsync_master.py", workerBin+" worker", dir)
 		})
 	}
 }

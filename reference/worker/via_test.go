@@ -28,6 +28,30 @@ import (
 var viaChecks = []string{"exec", "echo", "remote-error", "newchannel", "env", "two-subs", "go-sub",
 	"sub-exit", "terminate", "hop-ends-subs", "sub-reaped"}
 
+// runMasterScript runs a Python execnet master script of testdata with
+// release r's execnet, and requires it to print "done" and "ok NAME" for
+// every name in checks.
+func runMasterScript(t *testing.T, r peers.Release, checks []string, script string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, peers.CPythonPath, append([]string{script}, args...)...)
+	cmd.Env = append(os.Environ(), r.Env()...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = 5 * time.Second
+	err := cmd.Run()
+	text := out.String()
+	if err != nil || !strings.Contains(text, "\ndone\n") {
+		t.Fatalf("%s with execnet %s failed (%v):\n%s", filepath.Base(script), r.Version, err, text)
+	}
+	for _, w := range checks {
+		if !strings.Contains(text, "ok "+w+"\n") {
+			t.Errorf("check %q did not pass:\n%s", w, text)
+		}
+	}
+}
+
 // TestViaHopForPythonMaster uses the Go worker as the via hop of a real
 // Python execnet master (every release found): Python workers opened with
 // popen//via=hop run source, carry channels both ways, get env: applied,
@@ -37,23 +61,7 @@ func TestViaHopForPythonMaster(t *testing.T) {
 	for _, r := range peers.Releases(t) {
 		t.Run(r.Name, func(t *testing.T) {
 			t.Parallel()
-			ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, peers.CPythonPath, "testdata/via_master.py", workerBin+" worker")
-			cmd.Env = append(os.Environ(), r.Env()...)
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			cmd.WaitDelay = 5 * time.Second
-			err := cmd.Run()
-			text := out.String()
-			if err != nil || !strings.Contains(text, "\ndone\n") {
-				t.Fatalf("via_master.py with execnet %s failed (%v):\n%s", r.Version, err, text)
-			}
-			for _, w := range viaChecks {
-				if !strings.Contains(text, "ok "+w+"\n") {
-					t.Errorf("check %q did not pass:\n%s", w, text)
-				}
-			}
+			runMasterScript(t, r, viaChecks, "testdata/via_master.py", workerBin+" worker")
 		})
 	}
 }
