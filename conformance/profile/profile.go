@@ -21,6 +21,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 )
@@ -123,11 +124,10 @@ func CheckKwargs(name string, kwargs *codec.Dict) error {
 	return NewTable().CheckKwargs(name, kwargs)
 }
 
-// Table is profile.py parsed once. The package functions parse the file
-// on every call, which costs tens of microseconds; a program that checks
-// a call per execution, as the Go worker does, builds a Table once and
-// keeps it. A Table is never changed after NewTable and may be used from
-// any number of goroutines.
+// Table is profile.py's procedures. The file is parsed once per process
+// (parse), so NewTable and the package functions share one parse. A Table
+// is never changed after NewTable and may be used from any number of
+// goroutines.
 type Table struct{ procs []procedure }
 
 // NewTable parses profile.py.
@@ -177,7 +177,11 @@ func (t *Table) lookup(name string) (procedure, error) {
 
 // parse splits profile.py into its top-level functions. The file is
 // small and parsing is cheap, so nothing is cached (no package state).
-func parse() []procedure {
+// parse returns profile.py's procedures, parsed at the first call; the
+// slice is shared and never changed.
+var parse = sync.OnceValue(parseScript)
+
+func parseScript() []procedure {
 	lines := strings.SplitAfter(script, "\n")
 	var out []procedure
 	for i := 0; i < len(lines); i++ {
