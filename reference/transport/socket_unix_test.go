@@ -93,14 +93,22 @@ func TestSocketExecnetServer(t *testing.T) {
 
 func TestSocketFailures(t *testing.T) {
 	t.Parallel()
-	// Nothing listens: a closed port refuses at once.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// Nothing listens: a closed port refuses at once. A parallel test may
+	// take the freed port before the dial (it then resets the connection
+	// instead), so a reset is retried on another freed port.
+	var err error
+	for try := 0; try < 5; try++ {
+		l, lerr := net.Listen("tcp", "127.0.0.1:0")
+		if lerr != nil {
+			t.Fatal(lerr)
+		}
+		closed := l.Addr().String()
+		l.Close()
+		_, err = open(t, "socket="+closed, Options{GatewayBaseSource: "# unused\n"})
+		if !errors.Is(err, syscall.ECONNRESET) {
+			break
+		}
 	}
-	closed := l.Addr().String()
-	l.Close()
-	_, err = open(t, "socket="+closed, Options{GatewayBaseSource: "# unused\n"})
 	var be *BootstrapError
 	if !errors.As(err, &be) || !errors.Is(err, ErrBootstrapIO) || !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("refused: %v", err)
