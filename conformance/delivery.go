@@ -243,7 +243,7 @@ func (r *runner) dialSplit(ctx context.Context, b Bootstrap) (*session, error) {
 		return nil, ErrNoSplitBootstrap
 	}
 	stderr := newTailBuffer(4096)
-	conn, err := openTargetWith(ctx, r.opts.Target, r.opts.Style, r.opts.BootstrapTimeout, stderr, r.opts.Env, b.WorkerID, b.WriteLine)
+	conn, err := openTarget(ctx, &r.opts, stderr, b.WorkerID, b.WriteLine)
 	if err != nil {
 		return nil, &StartError{Target: r.opts.Target, Err: err}
 	}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/reference/transport"
@@ -47,28 +46,24 @@ func deviationIDs() ([]string, error) {
 	return ids, nil
 }
 
-// openTarget starts the target named by an xspec and completes the
-// bootstrap handshake.
-// env is the popen worker's environment (nil: inherit).
-func openTarget(ctx context.Context, target, style string, bootstrap time.Duration, stderr io.Writer, env []string) (transport.Conn, error) {
-	return openTargetWith(ctx, target, style, bootstrap, stderr, env, "", nil)
-}
-
-// openTargetWith is openTarget with writeLine (when not nil) writing the
-// bootstrap line of a popen target (see transport.Options.WriteLine).
-func openTargetWith(ctx context.Context, target, style string, bootstrap time.Duration, stderr io.Writer, env []string, workerID string, writeLine func(io.Writer, string) error) (transport.Conn, error) {
-	s, err := xspec.Parse(target)
+// openTarget starts the target named by o.Target and completes the
+// bootstrap handshake, with o's style, bootstrap bound, environment (nil:
+// inherit) and ssh settings. workerID, when not empty, is the gateway id
+// the bootstrap line gives; writeLine (when not nil) writes the bootstrap
+// line of a popen target (see transport.Options.WriteLine).
+func openTarget(ctx context.Context, o *Options, stderr io.Writer, workerID string, writeLine func(io.Writer, string) error) (transport.Conn, error) {
+	s, err := xspec.Parse(o.Target)
 	if err == nil {
 		err = s.Validate() // unknown keys (pythn=) are refused, as gateway.Open does
 	}
 	if err != nil {
 		return nil, err
 	}
-	opts := transport.Options{BootstrapTimeout: bootstrap, Style: style, Stderr: stderr, Env: env, WorkerID: workerID, WriteLine: writeLine}
-	// ssh= targets: keys from the agent or ~/.ssh, host keys checked
-	// against ~/.ssh/known_hosts (or the spec's ssh_key= and
-	// insecure_ignore_host_key).
-	sshtransport.Register(&opts, sshtransport.Defaults{})
+	opts := transport.Options{BootstrapTimeout: o.BootstrapTimeout, Style: o.Style, Stderr: stderr, Env: o.Env, WorkerID: workerID, WriteLine: writeLine}
+	// ssh= targets: o.SSH, by default keys from the agent or ~/.ssh and
+	// host keys checked against ~/.ssh/known_hosts (or the spec's
+	// ssh_key= and insecure_ignore_host_key).
+	sshtransport.Register(&opts, o.SSH)
 	return transport.Open(ctx, s, opts)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/reference/frame"
 	"github.com/execnet-conform/execnet-conform/reference/transport"
+	"github.com/execnet-conform/execnet-conform/reference/transport/sshtransport"
 	"github.com/execnet-conform/execnet-conform/spec"
 )
 
@@ -70,6 +71,10 @@ type Options struct {
 	Env []string
 	// InheritEnv passes the runner's whole environment instead.
 	InheritEnv bool
+	// SSH gives the keys, agent use and known_hosts files of ssh=
+	// targets. The zero value uses the agent at SSH_AUTH_SOCK and the
+	// files of ~/.ssh, and checks host keys against ~/.ssh/known_hosts.
+	SSH sshtransport.Defaults
 	// Open, when set, starts a target session instead of Target; for
 	// embedding and tests. It must return a bootstrapped connection.
 	Open func(ctx context.Context) (transport.Conn, error)
@@ -554,7 +559,7 @@ func (r *runner) open(ctx context.Context) (*session, error) {
 		conn, err = r.opts.Open(bctx)
 		cancel()
 	} else {
-		conn, err = openTarget(ctx, r.opts.Target, r.opts.Style, r.opts.BootstrapTimeout, stderr, r.opts.Env)
+		conn, err = openTarget(ctx, &r.opts, stderr, "", nil)
 	}
 	if err != nil {
 		r.tr.note("target could not be started: %v", err)

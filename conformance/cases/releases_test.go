@@ -46,6 +46,7 @@ func TestExecnetReleases(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole suite against each execnet release")
 	}
+	t.Parallel() // beside TestSSHTarget
 	var runs []releaseRun
 	for _, r := range peers.Releases(t) {
 		runs = append(runs, releaseRun{label: r.Name, list: "execnet-" + r.Name + ".txt", python: peers.CPythonPath, env: r.Env(), version: r.Version})

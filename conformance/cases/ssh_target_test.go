@@ -3,8 +3,6 @@ package cases
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,34 +10,23 @@ import (
 	"github.com/execnet-conform/execnet-conform/conformance"
 	"github.com/execnet-conform/execnet-conform/internal/peers"
 	"github.com/execnet-conform/execnet-conform/internal/sshdtest"
+	"github.com/execnet-conform/execnet-conform/reference/transport/sshtransport"
 )
 
 // TestSSHTarget runs the whole suite against CPython execnet reached over
-// real OpenSSH on loopback, with host key verification on (a known_hosts
-// file in a fresh HOME), and requires the same verdicts as the popen target:
-// every case passes except the entries of the CPython known-failure list.
+// real OpenSSH on loopback, with host key verification on (the server's
+// known_hosts entry given as Options.SSH), and requires the same verdicts
+// as the popen target: every case passes except the entries of the
+// CPython known-failure list. It runs beside TestExecnetReleases: both
+// spend most of their time waiting for execnet's grace periods. (The
+// ~/.ssh defaults are tested in sshtransport, TestDialDefaultsFromHome.)
 func TestSSHTarget(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole suite over ssh")
 	}
+	t.Parallel()
 	python := peers.CPython(t)
 	srv := sshdtest.Start(t, sshdtest.Options{})
-	home := t.TempDir()
-	sshDir := filepath.Join(home, ".ssh")
-	if err := os.MkdirAll(sshDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	for src, dst := range map[string]string{srv.UserKeyPath: "id_ed25519", srv.KnownHostsPath: "known_hosts"} {
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(sshDir, dst), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Setenv("HOME", home)
-	t.Setenv("SSH_AUTH_SOCK", "")
 
 	known, err := conformance.LoadKnownFailing("../../testdata/known-failures/execnet-1.9.0.txt")
 	if err != nil {
@@ -53,6 +40,7 @@ func TestSSHTarget(t *testing.T) {
 		Count:        20,
 		// ssh sessions start slower than popen on a loaded CI machine
 		BootstrapTimeout: 30 * time.Second,
+		SSH:              sshtransport.Defaults{KeyFiles: []string{srv.UserKeyPath}, KnownHosts: []string{srv.KnownHostsPath}, NoAgent: true},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

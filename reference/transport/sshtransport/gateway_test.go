@@ -2,6 +2,7 @@ package sshtransport_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -160,5 +161,69 @@ for x in channel:
 		if !strings.HasPrefix(w.ID, "host") {
 			t.Fatalf("unexpected id %s", w.ID)
 		}
+	}
+}
+
+// TestDialDefaultsFromHome: with no keys and no known_hosts given
+// (Defaults' zero value, as the runner and gateway.Open use by default),
+// the key comes from ~/.ssh/id_ed25519 and the host key is checked
+// against ~/.ssh/known_hosts of $HOME; a HOME whose known_hosts lacks the
+// server is refused as unknown, so the file is really consulted.
+func TestDialDefaultsFromHome(t *testing.T) {
+	py := peers.CPython(t)
+	srv := sshdtest.Start(t, sshdtest.Options{})
+	home := func(withKnownHosts bool) string {
+		dir := t.TempDir()
+		ssh := filepath.Join(dir, ".ssh")
+		if err := os.MkdirAll(ssh, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		files := map[string]string{srv.UserKeyPath: "id_ed25519"}
+		if withKnownHosts {
+			files[srv.KnownHostsPath] = "known_hosts"
+		}
+		for src, dst := range files {
+			b, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(ssh, dst), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	t.Setenv("SSH_AUTH_SOCK", "")
+	topts := transport.Options{BootstrapTimeout: 30 * time.Second}
+	sshtransport.Register(&topts, sshtransport.Defaults{})
+	spec := fmt.Sprintf("ssh=%s@%s//python=%s//style=import", srv.User, srv.Addr, py)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	t.Setenv("HOME", home(false))
+	if g, err := gateway.Open(ctx, spec, gateway.WithTransportOptions(topts)); !errors.Is(err, sshtransport.ErrHostKeyUnknown) {
+		if err == nil {
+			_ = g.Exit(ctx)
+		}
+		t.Fatalf("HOME without a known_hosts entry: want ErrHostKeyUnknown, got %v", err)
+	}
+
+	t.Setenv("HOME", home(true))
+	g, err := gateway.Open(ctx, spec, gateway.WithTransportOptions(topts))
+	if err != nil {
+		t.Fatalf("open %s with ~/.ssh defaults: %v\n%s", spec, err, srv.Log())
+	}
+	ch, err := g.RemoteExecSource(ctx, "channel.send(channel.receive() + 1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.Send(ctx, codec.Int(41)); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := ch.Receive(ctx); err != nil || !codec.Identical(v, codec.Int(42)) {
+		t.Fatalf("got %v %v, want 42", v, err)
+	}
+	if err := g.Exit(ctx); err != nil {
+		t.Fatalf("exit: %v", err)
 	}
 }
