@@ -48,6 +48,7 @@ type Channel struct {
 	delivered int64
 	sinkBase  int64
 	sinks     []FileSink
+	sinkSoon  chan struct{} // closed by ExpectFiles after ExpectFilesSoon
 }
 
 func newChannel(g *Gateway, id int32, sc codec.StrConfig) *Channel {

@@ -45,7 +45,8 @@ type frameReader struct {
 	// sink and recv, when set, let a large CHANNEL_DATA frame that is
 	// one bytes value go straight into a file the program expects it in
 	// (sink.go); filed is then set by next instead of the payload, and
-	// the caller takes it and clears it. sunk counts the bytes moved.
+	// the caller takes it and clears it. sunk counts the items' bytes
+	// written to files.
 	sink  func(id int32, n int64) (FileSink, bool)
 	recv  transport.FileReceiver
 	filed *FileItem

@@ -117,3 +117,12 @@ func (ch *Channel) SendFile(ctx context.Context, f *os.File, off, n int64) error
 	ch.gw.spliced.Add(body.spliced)
 	return err
 }
+
+// ZeroCopyStats reports the zero-copy paths taken so far: sent is the
+// bytes moved from files to the connection without passing through this
+// process's memory (Channel.SendFile), received the bytes of the items
+// the gateway wrote to files as they arrived (Channel.ExpectFiles; all
+// but what the stream buffer held already are moved without a copy).
+func (g *Gateway) ZeroCopyStats() (sent, received int64) {
+	return g.spliced.Load(), g.sunk.Load()
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync/atomic"
+	"time"
 
 	"github.com/execnet-conform/execnet-conform/reference/codec"
 	"github.com/execnet-conform/execnet-conform/reference/transport"
@@ -77,12 +78,49 @@ func (ch *Channel) ExpectFiles(sinks []FileSink) {
 	defer ch.mu.Unlock()
 	ch.sinkBase = ch.delivered - int64(len(ch.items)-ch.head)
 	ch.sinks = sinks
+	if ch.sinkSoon != nil {
+		close(ch.sinkSoon)
+		ch.sinkSoon = nil
+	}
+}
+
+// sinkWait bounds how long a large bytes item waits for the ExpectFiles
+// that ExpectFilesSoon announced.
+const sinkWait = 200 * time.Millisecond
+
+// ExpectFilesSoon tells the gateway that ExpectFiles will follow on ch
+// soon, once the program has read the items that say which files come
+// (rsync's structure). A large bytes item for ch that arrives before that
+// call then waits for it, at most 200 ms, holding back the frames after
+// it; so call ExpectFiles (or ExpectFiles(nil)) without waiting for any
+// item that may come after the items expected in files.
+func (ch *Channel) ExpectFilesSoon() {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if ch.sinks == nil && ch.sinkSoon == nil {
+		ch.sinkSoon = make(chan struct{})
+	}
 }
 
 // takeSink returns the sink of the next item delivered to ch if it
-// expects a bytes item of n bytes, and forgets it.
+// expects a bytes item of n bytes, and forgets it. Announced sinks
+// (ExpectFilesSoon) are waited for, up to sinkWait.
 func (ch *Channel) takeSink(n int64) (FileSink, bool) {
 	ch.mu.Lock()
+	if soon := ch.sinkSoon; soon != nil && !ch.hasCallback {
+		ch.mu.Unlock()
+		t := time.NewTimer(sinkWait)
+		select {
+		case <-soon:
+		case <-t.C:
+		}
+		t.Stop()
+		ch.mu.Lock()
+		if ch.sinkSoon == soon { // waited long enough: never again
+			close(soon)
+			ch.sinkSoon = nil
+		}
+	}
 	defer ch.mu.Unlock()
 	i := ch.delivered - ch.sinkBase
 	if ch.hasCallback || i < 0 || i >= int64(len(ch.sinks)) {
@@ -140,7 +178,6 @@ func (fr *frameReader) toFile(s FileSink, length int) (item *FileItem, payload [
 	if ferr == nil && taken < n {
 		k, rerr := fr.recv.ReceiveFile(f, n-taken)
 		taken += k
-		fr.sunk += k
 		switch {
 		case rerr == nil:
 		case errors.Is(rerr, io.ErrUnexpectedEOF) || errors.Is(rerr, os.ErrClosed):
@@ -188,6 +225,7 @@ func (fr *frameReader) toFile(s FileSink, length int) (item *FileItem, payload [
 	if cerr := f.Close(); cerr != nil && ferr == nil {
 		ferr = fmt.Errorf("gateway: writing %s: %w", f.Name(), cerr)
 	}
+	fr.sunk += n
 	return &FileItem{Size: n, Err: ferr}, nil, got, true, nil
 }
 

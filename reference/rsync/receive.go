@@ -91,6 +91,14 @@ func Receive(ctx context.Context, ch Channel) error {
 		return fmt.Errorf("%w: destdir is %s, not text", ErrProtocol, codec.Repr(t[0]))
 	}
 	r := &receiver{ctx: ctx, ch: ch, dest: filepath.Clean(string(dest))}
+	if gc, ok := ch.(*gateway.Channel); ok && gc.Gateway().CanReceiveFiles() {
+		// The sender answers requests while the structure is read here:
+		// a large content item that comes before contents() says where
+		// it goes waits for that (a short while), rather than being read
+		// into memory.
+		gc.ExpectFilesSoon()
+		defer gc.ExpectFiles(nil)
+	}
 	if opts, ok := t[1].(*codec.Dict); ok {
 		if v, ok := opts.Get(codec.Str("delete")); ok {
 			r.delete = truthy(v)
@@ -145,7 +153,6 @@ func (r *receiver) contents() error {
 		recycle = gc.Gateway().Recycle
 		if gc.Gateway().CanReceiveFiles() {
 			gc.ExpectFiles(r.sinks())
-			defer gc.ExpectFiles(nil)
 		}
 	}
 	var wg sync.WaitGroup

@@ -56,3 +56,11 @@ func (c *popenConn) ReceiveFile(f *os.File, n int64) (int64, error) {
 	}
 	return c.wf.ReceiveFile(f, n)
 }
+
+// SpliceFile writes exactly n bytes of src, from offset off, to dst, a
+// pipe, without copying them through the program's memory: it is how a
+// popen connection implements FileSender, for connections built on other
+// pipes (in-process tests). dst's write deadline bounds the waits while
+// the pipe is full. It fails as FileSender.SendFile does (errors.ErrUnsupported
+// where the system has no zero-copy path or dst is not a pipe).
+func SpliceFile(dst, src *os.File, off, n int64) (int64, error) { return sendFile(dst, src, off, n) }
