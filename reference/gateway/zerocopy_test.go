@@ -177,11 +177,23 @@ func TestSendFileShortFile(t *testing.T) {
 				}
 				return
 			}
-			got, _ := io.ReadAll(r1) // the prefix and the content, then the end
-			err := <-errc
+			gotc := make(chan []byte, 1)
+			go func() { // the prefix and the content, then the end
+				b, _ := io.ReadAll(r1)
+				gotc <- b
+			}()
+			var err error
+			select {
+			case err = <-errc:
+			case <-time.After(10 * time.Second):
+				err = errors.New("SendFile did not return")
+			}
 			if !errors.Is(err, ErrFileChanged) {
+				conn.Close() // ends the reading goroutine
+				<-gotc
 				t.Fatalf("SendFile: %v, want ErrFileChanged", err)
 			}
+			got := <-gotc
 			if len(got) != 14+len(data) {
 				t.Fatalf("%d bytes written, want the prefix and the file (%d)", len(got), 14+len(data))
 			}
