@@ -19,7 +19,7 @@ func (w *WaitFile) ReceiveFile(dst *os.File, n int64) (int64, error) {
 	}
 	drc, err := dst.SyscallConn()
 	if err != nil {
-		return 0, errors.Join(err, errNoSendFile)
+		return 0, errors.Join(err, errNoZeroCopy)
 	}
 	var done int64
 	var serr error
@@ -41,7 +41,7 @@ func (w *WaitFile) ReceiveFile(dst *os.File, n int64) (int64, error) {
 						return // look at the descriptor again (Close)
 					case err != nil:
 						if done == 0 && (err == unix.EINVAL || err == unix.ENOSYS || err == unix.EOPNOTSUPP) {
-							serr = errors.Join(fmt.Errorf("transport: splice into %s: %w", dst.Name(), err), errNoSendFile)
+							serr = errors.Join(fmt.Errorf("transport: splice into %s: %w", dst.Name(), err), errNoZeroCopy)
 						} else {
 							serr = fmt.Errorf("transport: writing %s: %w", dst.Name(), os.NewSyscallError("splice", err))
 						}

@@ -20,8 +20,8 @@ type FileSender interface {
 	SendFile(f *os.File, off, n int64) (int64, error)
 }
 
-// errNoSendFile is the ErrUnsupported answer of SendFile.
-var errNoSendFile = errors.Join(errors.New("transport: no zero-copy file sending on this stream"), errors.ErrUnsupported)
+// errNoZeroCopy is the ErrUnsupported answer of SendFile and ReceiveFile.
+var errNoZeroCopy = errors.Join(errors.New("transport: no zero-copy file sending on this stream"), errors.ErrUnsupported)
 
 // SendFile implements FileSender: it splices f into the worker's stdin
 // pipe where the system supports it (Linux).
@@ -52,7 +52,7 @@ type FileReceiver interface {
 // pipe into f where the system supports it (Linux).
 func (c *popenConn) ReceiveFile(f *os.File, n int64) (int64, error) {
 	if c.wf == nil {
-		return 0, errNoSendFile
+		return 0, errNoZeroCopy
 	}
 	return c.wf.ReceiveFile(f, n)
 }

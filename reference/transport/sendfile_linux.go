@@ -23,11 +23,11 @@ func sendFile(dst, src *os.File, off, n int64) (int64, error) {
 	}
 	drc, err := dst.SyscallConn()
 	if err != nil {
-		return 0, errors.Join(err, errNoSendFile)
+		return 0, errors.Join(err, errNoZeroCopy)
 	}
 	srcRC, err := src.SyscallConn()
 	if err != nil {
-		return 0, errors.Join(err, errNoSendFile)
+		return 0, errors.Join(err, errNoZeroCopy)
 	}
 	var done int64
 	var serr error
@@ -44,7 +44,7 @@ func sendFile(dst, src *os.File, off, n int64) (int64, error) {
 					return false // the pipe is full: wait in the poller
 				case err != nil:
 					if done == 0 && (err == unix.EINVAL || err == unix.ENOSYS || err == unix.EOPNOTSUPP) {
-						serr = errors.Join(fmt.Errorf("transport: splice: %w", err), errNoSendFile)
+						serr = errors.Join(fmt.Errorf("transport: splice: %w", err), errNoZeroCopy)
 					} else {
 						serr = os.NewSyscallError("splice", err)
 					}

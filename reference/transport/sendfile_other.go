@@ -5,4 +5,4 @@ package transport
 import "os"
 
 // sendFile has no zero-copy path on this system.
-func sendFile(dst, src *os.File, off, n int64) (int64, error) { return 0, errNoSendFile }
+func sendFile(dst, src *os.File, off, n int64) (int64, error) { return 0, errNoZeroCopy }
