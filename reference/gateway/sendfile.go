@@ -88,7 +88,10 @@ func (g *Gateway) CanSendFile() bool {
 // is sent). f must not be written to while SendFile runs: if it ends
 // before off+n once the frame has begun, SendFile fails with an error
 // wrapping ErrFileChanged and the connection is closed, as after any
-// write that stopped within a frame.
+// write that stopped within a frame. On the zero-copy path the pipe holds
+// references to the file's pages until the peer reads them, so a write
+// to the file's last pipeful of content just after SendFile returns may
+// still reach the peer (as a write during a read would).
 func (ch *Channel) SendFile(ctx context.Context, f *os.File, off, n int64) error {
 	if n < 0 || off < 0 {
 		return fmt.Errorf("gateway %s: SendFile of %s: negative offset or size", ch.gw.id, f.Name())
