@@ -42,6 +42,13 @@ type Channel struct {
 	draining    bool        // SetCallback is handing queued items to the callback
 	endSent     bool        // the end marker was delivered
 	cbMu        sync.Mutex  // serialises callback invocations
+
+	// delivered counts the items delivered; sinks[i] is for the item
+	// delivered as number sinkBase+i (ExpectFiles, sink.go).
+	delivered int64
+	sinkBase  int64
+	sinks     []FileSink
+	sinkSoon  chan struct{} // closed by ExpectFiles after ExpectFilesSoon
 }
 
 func newChannel(g *Gateway, id int32, sc codec.StrConfig) *Channel {
@@ -355,6 +362,7 @@ func (e *CallbackPanicError) Error() string {
 // deliver queues an item or hands it to the callback (receiver goroutine).
 func (ch *Channel) deliver(v codec.Value) {
 	ch.mu.Lock()
+	ch.delivered++
 	if !ch.hasCallback || ch.draining {
 		ch.items = append(ch.items, v)
 		ch.wakeLocked()

@@ -257,6 +257,10 @@ type Gateway struct {
 	resolve func(int32) (codec.Value, error)
 
 	rbufs bufFree // large receive buffers given back by Recycle
+	// spliced and sunk count the bytes of items sent from a file and
+	// received into one without passing through memory (sendfile.go,
+	// sink.go); tests read them.
+	spliced, sunk atomic.Int64
 
 	// Reading (lead.go): the frame reader, its source, and the token
 	// that says who reads.
@@ -349,6 +353,9 @@ func New(conn transport.Conn, role Role, opts ...Option) *Gateway {
 	g.fr = newFrameReader(&g.lsrc, cfg.maxPayload)
 	g.fr.direct = &countedReader{r: conn, reads: &g.lsrc.reads}
 	g.fr.bufs = &g.rbufs
+	if fr, ok := conn.(transport.FileReceiver); ok && sendFileSupported {
+		g.fr.sink, g.fr.recv = g.sinkFor, &countedFileReceiver{fr: fr, reads: &g.lsrc.reads}
+	}
 	go g.receiver()
 	if g.proc != nil {
 		go g.watchProcess()
@@ -667,6 +674,17 @@ func (g *Gateway) receiver() {
 			endErr = err
 			g.release(false, true, nil)
 			break
+		}
+		if fr.filed != nil {
+			// CHANNEL_DATA carrying one large bytes item, written to
+			// the file the program expects it in (sink.go).
+			g.sunk.Store(fr.sunk)
+			if ch := g.lookup(f.Channel); ch != nil {
+				ch.deliver(fr.filed)
+			}
+			fr.filed = nil
+			g.release(false, false, nil)
+			continue
 		}
 		if fr.blob != nil {
 			// CHANNEL_DATA carrying one large bytes item, read

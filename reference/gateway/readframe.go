@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/execnet-conform/execnet-conform/reference/frame"
+	"github.com/execnet-conform/execnet-conform/reference/transport"
 	"github.com/execnet-conform/execnet-conform/spec"
 )
 
@@ -40,6 +41,16 @@ type frameReader struct {
 	// nothing else: it holds the value's bytes, read straight from the
 	// stream into a buffer from bufs. The caller takes it and clears it.
 	blob []byte
+
+	// sink and recv, when set, let a large CHANNEL_DATA frame that is
+	// one bytes value go straight into a file the program expects it in
+	// (sink.go); filed is then set by next instead of the payload, and
+	// the caller takes it and clears it. sunk counts the items' bytes
+	// written to files.
+	sink  func(id int32, n int64) (FileSink, bool)
+	recv  transport.FileReceiver
+	filed *FileItem
+	sunk  int64
 }
 
 // readBufSize is the stream buffer: many small frames per read call.
@@ -139,10 +150,36 @@ func (fr *frameReader) next() (f frame.Frame, start int64, fresh bool, err error
 			got = copy(fr.pfx[:], p)
 			_, _ = fr.r.Discard(got)
 		}
+		oneBytes := err == nil && f.Code == spec.MsgChannelData && spec.Opcode(fr.pfx[0]) == spec.OpBytes &&
+			int64(binary.BigEndian.Uint32(fr.pfx[1:5])) == int64(length)-6
+		if oneBytes && fr.sink != nil && int(length) >= sinkMin {
+			if s, ok := fr.sink(f.Channel, int64(length)-6); ok {
+				item, payload, k, handled, serr := fr.toFile(s, int(length))
+				if handled {
+					got += k - len(fr.pfx) // toFile counts the prefix too
+					fr.large = true
+					switch {
+					case serr != nil:
+						err = serr
+					case item != nil:
+						fr.off += int64(got)
+						fr.filed = item
+						return f, start, false, nil
+					default:
+						fr.off += int64(got)
+						f.Payload = payload
+						return f, start, true, nil
+					}
+					fr.off += int64(got)
+					return frame.Frame{Code: f.Code, Channel: f.Channel}, start, false, &frame.Error{Offset: start, Header: fr.hdr,
+						HeaderLen: spec.HeaderSize, Err: frame.ErrShortPayload,
+						Detail: fmt.Sprintf("declared %d bytes, got %d", length, got)}
+				}
+			}
+		}
 		var blob []byte
 		apart := false // STOP is read apart from blob, which holds the value's bytes only
-		if err == nil && fr.bufs != nil && f.Code == spec.MsgChannelData &&
-			spec.Opcode(fr.pfx[0]) == spec.OpBytes && int64(binary.BigEndian.Uint32(fr.pfx[1:5])) == int64(length)-6 {
+		if oneBytes && fr.bufs != nil {
 			if int(length) <= freshExact {
 				blob = fr.bufs.get(int(length) - 5)
 			} else {

@@ -224,6 +224,13 @@ type writeDeadliner interface{ SetWriteDeadline(time.Time) error }
 // deadline on ctx bounds the wait for the lock and, when the connection
 // supports write deadlines, the writes.
 func (g *Gateway) writeSync(ctx context.Context, code spec.MsgCode, id int32, b, blob []byte) error {
+	return g.writeFrame(ctx, code, id, b, blob, nil)
+}
+
+// writeFrame is writeSync; when file is not nil, the frame's payload is
+// the bytes value of file's content, written by file.write (sendfile.go)
+// between the prefix and STOP (blob is then ignored).
+func (g *Gateway) writeFrame(ctx context.Context, code spec.MsgCode, id int32, b, blob []byte, file *fileBody) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -261,19 +268,31 @@ func (g *Gateway) writeSync(ctx context.Context, code spec.MsgCode, id int32, b,
 		return g.writeErr(ctx, code, err)
 	}
 	parts := [3][]byte{b}
-	if blob != nil {
-		h := frame.AppendHeader(g.wscratch[:0], code, id, len(blob)+6)
+	if blob != nil || file != nil {
+		size := len(blob)
+		if file != nil {
+			size = int(file.n)
+		}
+		h := frame.AppendHeader(g.wscratch[:0], code, id, size+6)
 		h = append(h, byte(spec.OpBytes))
-		h = binary.BigEndian.AppendUint32(h, uint32(len(blob)))
+		h = binary.BigEndian.AppendUint32(h, uint32(size))
 		parts = [3][]byte{h, blob, append(g.wscratch[len(h):len(h)], byte(spec.OpStop))}
 	}
-	written := 0
-	for _, p := range parts {
-		if len(p) == 0 {
+	written := int64(0)
+	for i, p := range parts {
+		var n int
+		var err error
+		switch {
+		case i == 1 && file != nil:
+			var k int64
+			k, err = file.write(g.conn)
+			written += k
+		case len(p) == 0:
 			continue
+		default:
+			n, err = g.conn.Write(p)
 		}
-		n, err := g.conn.Write(p)
-		written += n
+		written += int64(n)
 		if err != nil {
 			if written > 0 {
 				// Part of a frame went out (a write deadline hit while the

@@ -52,6 +52,7 @@ type wanted struct {
 	rel   string
 	mode  int64 // 0: none sent
 	mtime float64
+	size  int64 // as the structure gave it
 }
 
 type receiver struct {
@@ -90,6 +91,14 @@ func Receive(ctx context.Context, ch Channel) error {
 		return fmt.Errorf("%w: destdir is %s, not text", ErrProtocol, codec.Repr(t[0]))
 	}
 	r := &receiver{ctx: ctx, ch: ch, dest: filepath.Clean(string(dest))}
+	if gc, ok := ch.(*gateway.Channel); ok && gc.Gateway().CanReceiveFiles() {
+		// The sender answers requests while the structure is read here:
+		// a large content item that comes before contents() says where
+		// it goes waits for that (a short while), rather than being read
+		// into memory.
+		gc.ExpectFilesSoon()
+		defer gc.ExpectFiles(nil)
+	}
 	if opts, ok := t[1].(*codec.Dict); ok {
 		if v, ok := opts.Get(codec.Str("delete")); ok {
 			r.delete = truthy(v)
@@ -142,6 +151,9 @@ func (r *receiver) contents() error {
 	var recycle func(codec.Value)
 	if gc, ok := r.ch.(*gateway.Channel); ok {
 		recycle = gc.Gateway().Recycle
+		if gc.Gateway().CanReceiveFiles() {
+			gc.ExpectFiles(r.sinks())
+		}
 	}
 	var wg sync.WaitGroup
 	queues := make([]chan content, writers)
@@ -186,6 +198,10 @@ func (r *receiver) receiveContents(ctx context.Context, queues []chan content) e
 		}
 		switch d := data.(type) {
 		case codec.Bytes, codec.None:
+		case *gateway.FileItem:
+			if d.Err != nil { // the gateway wrote the file (sinks) and failed
+				return d.Err
+			}
 		default:
 			return fmt.Errorf("%w: content of %s is %s, not bytes", ErrProtocol, w.rel, d.Kind())
 		}
@@ -200,8 +216,31 @@ func (r *receiver) receiveContents(ctx context.Context, queues []chan content) e
 	return nil
 }
 
-// writeContent writes one file (unless data is None) and applies its
-// mode and modification time.
+// sinks are the files the gateway may write the content items to as they
+// arrive (gateway.Channel.ExpectFiles): one for each large file asked
+// for, in request order, unless its path was asked for twice (its items
+// are then written in order by one writer).
+func (r *receiver) sinks() []gateway.FileSink {
+	seen := map[string]int{}
+	for _, w := range r.modified {
+		seen[w.path]++
+	}
+	sinks := make([]gateway.FileSink, len(r.modified))
+	for i, w := range r.modified {
+		if w.size >= sinkMin && seen[w.path] == 1 {
+			path := w.path
+			sinks[i] = gateway.FileSink{Size: w.size, Open: func() (*os.File, error) { return createFile(path) }}
+		}
+	}
+	return sinks
+}
+
+// sinkMin is the smallest file the gateway is asked to write itself.
+const sinkMin = 256 << 10
+
+// writeContent writes one file (unless data is None, or a
+// *gateway.FileItem: written already) and applies its mode and
+// modification time.
 func writeContent(w wanted, data codec.Value) error {
 	if d, ok := data.(codec.Bytes); ok {
 		if err := writeFile(w.path, d); err != nil {
@@ -384,7 +423,7 @@ func (r *receiver) structure(path string, comps []string, depth int) error {
 		if err := r.send(codec.Tuple{codec.Str("send"), codec.Tuple{cl, checksum}}); err != nil {
 			return err
 		}
-		r.modified = append(r.modified, wanted{path: path, rel: strings.Join(comps, "/"), mode: mode, mtime: mtime})
+		r.modified = append(r.modified, wanted{path: path, rel: strings.Join(comps, "/"), mode: mode, mtime: mtime, size: size})
 		return nil
 	case codec.None:
 		return nil // a symbolic link: it comes with the links
@@ -409,15 +448,30 @@ func md5File(path string) ([]byte, error) {
 }
 
 func writeFile(path string, data []byte) error {
-	err := os.WriteFile(path, data, 0o600)
-	if errors.Is(err, fs.ErrPermission) {
-		// A read-only file from an earlier copy is replaced, not refused.
-		if fi, serr := os.Lstat(path); serr == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o200 == 0 {
-			_ = os.Chmod(path, fi.Mode().Perm()|0o200)
-			err = os.WriteFile(path, data, 0o600)
-		}
+	f, err := createFile(path)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
 	return err
+}
+
+// createFile opens path for writing as os.WriteFile does (created with
+// mode 0600, or truncated). A read-only file from an earlier copy is
+// replaced, not refused.
+func createFile(path string) (*os.File, error) {
+	const flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	f, err := os.OpenFile(path, flags, 0o600)
+	if errors.Is(err, fs.ErrPermission) {
+		if fi, serr := os.Lstat(path); serr == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o200 == 0 {
+			_ = os.Chmod(path, fi.Mode().Perm()|0o200)
+			f, err = os.OpenFile(path, flags, 0o600)
+		}
+	}
+	return f, err
 }
 
 func (r *receiver) links() error {

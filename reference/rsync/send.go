@@ -212,6 +212,11 @@ const (
 	// queuedJobs is how many requests wait for a reader before serve
 	// stops taking items from the channel (the gateway keeps queueing).
 	queuedJobs = 64
+	// directMin: a file of at least this size, asked for without a
+	// checksum, is sent from the file itself where the gateway can
+	// (gateway.Gateway.CanSendFile), taking none of the read-ahead
+	// budget.
+	directMin = 256 << 10
 )
 
 // fileJob is the answer to one "send" request: read by a reader
@@ -225,6 +230,11 @@ type fileJob struct {
 	size     int64         // bytes read, for the callbacks (0 if unreadable)
 	buf      []byte        // the buffer holding out, returned to the pool after sending
 	weight   int           // MiB of the budget held until sent
+	// direct: the content goes from the file to the channel
+	// (gateway.Channel.SendFile) instead of being read; load then opens
+	// file instead of setting out, unless the file cannot be opened.
+	direct bool
+	file   *os.File
 }
 
 // bufPool is a small free list of content buffers of one target.
@@ -291,6 +301,17 @@ func readContent(path string, pool *bufPool) ([]byte, error) {
 func (j *fileJob) load(pool *bufPool) {
 	defer close(j.ready)
 	j.out = codec.None{}
+	if j.direct {
+		if f, err := os.Open(j.path); err == nil {
+			if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+				j.file, j.size, j.out = f, fi.Size(), nil
+				return
+			}
+			f.Close()
+		}
+		// Not a regular file, or gone: read as below, which answers
+		// what execnet's sender would.
+	}
 	data, err := readContent(j.path, pool)
 	if err != nil {
 		return // unreadable: None, as execnet sends
@@ -318,7 +339,11 @@ func (s *Sender) serve(ctx context.Context, idx int, ch *gateway.Channel, links 
 	budget := make(chan struct{}, readAheadBudget)
 	var pool bufPool
 	var outstanding atomic.Int64 // jobs queued and not yet sent
+	// direct: large contents go from the file to the channel without
+	// being read here (gateway.Channel.SendFile).
+	direct := ch.Gateway().CanSendFile()
 	var wg sync.WaitGroup
+	var asked []*fileJob // every request, in order
 	closed := false
 	finish := func() {
 		if !closed {
@@ -333,6 +358,11 @@ func (s *Sender) serve(ctx context.Context, idx int, ch *gateway.Channel, links 
 		finish()
 		wg.Wait()
 		cancel(nil)
+		for _, j := range asked {
+			if j.file != nil { // opened and never sent: the transfer failed
+				j.file.Close()
+			}
+		}
 	}()
 	wg.Add(2)
 	go func() { // dispatcher: takes budget in request order, starts reads
@@ -346,7 +376,10 @@ func (s *Sender) serve(ctx context.Context, idx int, ch *gateway.Channel, links 
 					size = fi.Size()
 				}
 			}
-			j.weight = int(min((size+1<<20-1)>>20, readAheadBudget))
+			j.direct = direct && j.checksum == nil && size >= directMin
+			if !j.direct {
+				j.weight = int(min((size+1<<20-1)>>20, readAheadBudget))
+			}
 			for range j.weight {
 				select {
 				case budget <- struct{}{}:
@@ -380,7 +413,15 @@ func (s *Sender) serve(ctx context.Context, idx int, ch *gateway.Channel, links 
 			case <-ctx.Done():
 				return
 			}
-			if err := ch.Send(ctx, j.out); err != nil {
+			var err error
+			if j.file != nil {
+				err = ch.SendFile(ctx, j.file, 0, j.size)
+				j.file.Close()
+				j.file = nil
+			} else {
+				err = ch.Send(ctx, j.out)
+			}
+			if err != nil {
 				cancel(fmt.Errorf("rsync target %d: %w", idx, err))
 				return
 			}
@@ -395,7 +436,6 @@ func (s *Sender) serve(ctx context.Context, idx int, ch *gateway.Channel, links 
 		}
 	}()
 	byRel := map[string]*fileJob{}
-	var asked []*fileJob
 	for {
 		v, err := ch.Receive(ctx)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -213,6 +214,15 @@ func TestRsyncGoMaster(t *testing.T) {
 		}
 	}
 	send(false)
+	if runtime.GOOS == "linux" {
+		// The 3 MiB file went from the file to each worker's pipe by
+		// splice (gateway.Channel.SendFile), the Python one included.
+		for i, g := range gws {
+			if sent, _ := g.ZeroCopyStats(); sent < 3<<20 {
+				t.Errorf("target %d: %d bytes spliced, want the large file's %d", i, sent, 3<<20)
+			}
+		}
+	}
 	want := snapshotTree(t, src)
 	files := 0
 	var total int64

@@ -1,0 +1,4 @@
+package gateway
+
+// sendFileSupported: the transports splice files into pipes here.
+const sendFileSupported = true

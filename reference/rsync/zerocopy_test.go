@@ -1,0 +1,225 @@
+package rsync_test
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/execnet-conform/execnet-conform/reference/gateway"
+	"github.com/execnet-conform/execnet-conform/reference/rsync"
+	"github.com/execnet-conform/execnet-conform/reference/transport"
+)
+
+// zcConn is a transport.Conn over two pipes that takes the zero-copy
+// paths, as a popen connection and the Go worker's served stdin do:
+// files are spliced into the write pipe, and out of the read pipe.
+type zcConn struct {
+	wf *transport.WaitFile
+	w  *os.File
+}
+
+func (c *zcConn) Read(p []byte) (int, error)  { return c.wf.Read(p) }
+func (c *zcConn) Write(p []byte) (int, error) { return c.w.Write(p) }
+func (c *zcConn) CloseWrite() error           { return c.w.Close() }
+func (c *zcConn) Process() transport.Process  { return nil }
+func (c *zcConn) Close() error {
+	c.w.Close()
+	return c.wf.Close()
+}
+func (c *zcConn) SendFile(f *os.File, off, n int64) (int64, error) {
+	return transport.SpliceFile(c.w, f, off, n)
+}
+func (c *zcConn) ReceiveFile(f *os.File, n int64) (int64, error) { return c.wf.ReceiveFile(f, n) }
+
+// plainConn is the same without the zero-copy paths.
+type plainConn struct{ c *zcConn }
+
+func (c plainConn) Read(p []byte) (int, error)  { return c.c.Read(p) }
+func (c plainConn) Write(p []byte) (int, error) { return c.c.Write(p) }
+func (c plainConn) CloseWrite() error           { return c.c.CloseWrite() }
+func (c plainConn) Process() transport.Process  { return nil }
+func (c plainConn) Close() error                { return c.c.Close() }
+
+// gatewayPair returns a master gateway whose worker, in this process,
+// serves every execution with rsync.Receive, and the worker gateway.
+func gatewayPair(t *testing.T, zeroCopy bool) (m, w *gateway.Gateway) {
+	t.Helper()
+	r1, w1, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, w2, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := [2]*zcConn{}
+	for i, rw := range [2][2]*os.File{{r2, w1}, {r1, w2}} {
+		wf, err := transport.NewWaitFile(rw[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		transport.GrowPipe(rw[1], transport.PipeSize)
+		conns[i] = &zcConn{wf: wf, w: rw[1]}
+	}
+	var mc, wc transport.Conn = conns[0], conns[1]
+	if !zeroCopy {
+		mc, wc = plainConn{conns[0]}, plainConn{conns[1]}
+	}
+	w = gateway.New(wc, gateway.Worker, gateway.WithExecGrace(time.Second),
+		gateway.WithExecutor(gateway.ExecutorFunc(func(ctx context.Context, ch *gateway.Channel, e gateway.Exec) error {
+			return rsync.Receive(ctx, ch)
+		})))
+	m = gateway.New(mc, gateway.Master, gateway.WithExitGrace(time.Second))
+	served := make(chan error, 1)
+	go func() { served <- w.Serve(context.Background()) }()
+	t.Cleanup(func() {
+		m.Exit(context.Background())
+		select {
+		case <-served:
+		case <-time.After(10 * time.Second):
+			t.Error("worker Serve did not return")
+		}
+		wc.Close()
+		mc.Close()
+	})
+	return m, w
+}
+
+type entry struct {
+	mode fs.FileMode
+	data string
+}
+
+func snapshot(t *testing.T, root string) map[string]entry {
+	t.Helper()
+	out := map[string]entry{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		e := entry{mode: fi.Mode()}
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			e.data, err = os.Readlink(p)
+		case fi.Mode().IsRegular():
+			var b []byte
+			b, err = os.ReadFile(p)
+			e.data = string(b)
+		}
+		out[rel] = e
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sameTree(t *testing.T, name, src, dst string) {
+	t.Helper()
+	want, got := snapshot(t, src), snapshot(t, dst)
+	if len(want) != len(got) {
+		t.Errorf("%s: %d entries, want %d", name, len(got), len(want))
+	}
+	for rel, w := range want {
+		if g, ok := got[rel]; !ok || g.mode != w.mode || g.data != w.data {
+			t.Errorf("%s: %s is %v (%d bytes), want %v (%d bytes)", name, rel, g.mode, len(g.data), w.mode, len(w.data))
+		}
+	}
+}
+
+func writeFile(t *testing.T, path string, size int, seed byte, mode fs.FileMode) int64 {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, size)
+	for i := range b {
+		b[i] = byte(i*7) ^ seed ^ byte(i>>11)
+	}
+	if err := os.WriteFile(path, b, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+	return int64(size)
+}
+
+// TestZeroCopyTransfer copies a tree with large and small files between
+// two gateways in this process, with and without the zero-copy paths,
+// and checks that the trees are identical, that the large files took the
+// zero-copy paths on both sides (and only where they could), and that a
+// second copy of changed files (a checksum request, a read-only file to
+// replace) is right too.
+func TestZeroCopyTransfer(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("zero-copy file paths exist on Linux only")
+	}
+	for _, zc := range []bool{true, false} {
+		t.Run(fmt.Sprint("zero-copy=", zc), func(t *testing.T) {
+			dir := t.TempDir()
+			src := filepath.Join(dir, "src")
+			var large int64
+			large += writeFile(t, filepath.Join(src, "big", "a.bin"), 1<<20+1, 1, 0o755)
+			large += writeFile(t, filepath.Join(src, "big", "b.bin"), 600<<10, 2, 0o640)
+			large += writeFile(t, filepath.Join(src, "c.bin"), 2<<20, 3, 0o644)
+			for i := range 40 {
+				writeFile(t, filepath.Join(src, "small", fmt.Sprintf("f%02d", i)), 100+i, byte(i), 0o644)
+			}
+			if err := os.Symlink("c.bin", filepath.Join(src, "link")); err != nil {
+				t.Fatal(err)
+			}
+			dest := filepath.Join(dir, "dst")
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			m, w := gatewayPair(t, zc)
+			send := func() {
+				t.Helper()
+				s := rsync.NewSender(src, rsync.WithReceiverSource("def serve_rsync(channel): pass\nserve_rsync(channel)\n"))
+				if err := s.AddTarget(ctx, m, dest, false); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Send(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			send()
+			sameTree(t, "first copy", src, dest)
+			sent, _ := m.ZeroCopyStats()
+			_, recv := w.ZeroCopyStats()
+			if zc && (sent != large || recv != large) || !zc && (sent != 0 || recv != 0) {
+				t.Errorf("zero-copy bytes: sent %d, received %d (large files: %d)", sent, recv, large)
+			}
+			// c.bin changes within its size (the receiver asks with a
+			// checksum: read, not spliced); a.bin grows and is read-only
+			// at the destination (replaced in place).
+			time.Sleep(10 * time.Millisecond)
+			writeFile(t, filepath.Join(src, "c.bin"), 2<<20, 9, 0o644)
+			writeFile(t, filepath.Join(src, "big", "a.bin"), 1<<20+9, 4, 0o755)
+			if err := os.Chmod(filepath.Join(dest, "big", "a.bin"), 0o444); err != nil {
+				t.Fatal(err)
+			}
+			send()
+			sameTree(t, "second copy", src, dest)
+			sent2, _ := m.ZeroCopyStats()
+			_, recv2 := w.ZeroCopyStats()
+			// c.bin is read by the sender (it must hash it), but the
+			// receiver writes it from the stream to the file all the same.
+			if zc && (sent2-sent != 1<<20+9 || recv2-recv != 1<<20+9+2<<20) || !zc && (sent2 != 0 || recv2 != 0) {
+				t.Errorf("second copy, zero-copy bytes: sent %d, received %d; want a.bin's %d sent, and c.bin's too received",
+					sent2-sent, recv2-recv, 1<<20+9)
+			}
+		})
+	}
+}
