@@ -62,6 +62,64 @@ type receiver struct {
 	delete   bool
 	modified []wanted
 	dirs     []dirMode // exact modes, applied at the end, deepest first
+	spool    *spool    // the files the gateway writes (sinks)
+}
+
+// spool keeps the temporary files that the gateway writes large contents
+// to (receiver.sinks). Each is created next to its destination and
+// renamed over it only once its item has arrived whole, so a transfer
+// that breaks inside a file leaves the destination's earlier file as it
+// was, as the path through memory does. What is left when the transfer
+// ends is removed.
+type spool struct {
+	mu    sync.Mutex
+	ended bool
+	tmp   map[int]string // item index: temporary file not yet renamed
+}
+
+// open creates the temporary file for item i, whose destination is path.
+func (sp *spool) open(i int, path string) (*os.File, error) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.ended {
+		return nil, errors.New("rsync: the transfer has ended")
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".rsync-*")
+	if err != nil {
+		return nil, err
+	}
+	sp.tmp[i] = f.Name()
+	return f, nil
+}
+
+// commit renames item i's temporary file over path, or removes it when
+// err (the gateway's error writing it) is set.
+func (sp *spool) commit(i int, path string, err error) error {
+	sp.mu.Lock()
+	tmp, ok := sp.tmp[i]
+	delete(sp.tmp, i)
+	sp.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: the content of %s was written to no file", ErrProtocol, path)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+	}
+	return err
+}
+
+// end removes the temporary files left and refuses new ones.
+func (sp *spool) end() {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	sp.ended = true
+	for _, tmp := range sp.tmp {
+		_ = os.Remove(tmp)
+	}
+	clear(sp.tmp)
 }
 
 type dirMode struct {
@@ -76,7 +134,10 @@ type dirMode struct {
 // while later items arrive; all of them are written before the links,
 // and none is written after Receive returns. When ch is a
 // *gateway.Channel, each written item is given back to its gateway
-// (Gateway.Recycle).
+// (Gateway.Recycle), and large contents may be written by the gateway as
+// they arrive (Channel.ExpectFiles), each to a temporary file beside its
+// destination that replaces it once whole: a transfer that breaks inside
+// a file leaves that file's earlier version in place.
 func Receive(ctx context.Context, ch Channel) error {
 	first, err := ch.Receive(ctx)
 	if err != nil {
@@ -152,6 +213,8 @@ func (r *receiver) contents() error {
 	if gc, ok := r.ch.(*gateway.Channel); ok {
 		recycle = gc.Gateway().Recycle
 		if gc.Gateway().CanReceiveFiles() {
+			r.spool = &spool{tmp: map[int]string{}}
+			defer r.spool.end()
 			gc.ExpectFiles(r.sinks())
 		}
 	}
@@ -188,7 +251,7 @@ func (r *receiver) contents() error {
 }
 
 func (r *receiver) receiveContents(ctx context.Context, queues []chan content) error {
-	for _, w := range r.modified {
+	for i, w := range r.modified {
 		data, err := r.ch.Receive(ctx)
 		if err != nil {
 			return err
@@ -199,8 +262,12 @@ func (r *receiver) receiveContents(ctx context.Context, queues []chan content) e
 		switch d := data.(type) {
 		case codec.Bytes, codec.None:
 		case *gateway.FileItem:
-			if d.Err != nil { // the gateway wrote the file (sinks) and failed
-				return d.Err
+			// The gateway wrote the content to item i's temporary file.
+			if r.spool == nil {
+				return fmt.Errorf("%w: the content of %s was written to no file", ErrProtocol, w.rel)
+			}
+			if err := r.spool.commit(i, w.path, d.Err); err != nil {
+				return err
 			}
 		default:
 			return fmt.Errorf("%w: content of %s is %s, not bytes", ErrProtocol, w.rel, d.Kind())
@@ -229,7 +296,7 @@ func (r *receiver) sinks() []gateway.FileSink {
 	for i, w := range r.modified {
 		if w.size >= sinkMin && seen[w.path] == 1 {
 			path := w.path
-			sinks[i] = gateway.FileSink{Size: w.size, Open: func() (*os.File, error) { return createFile(path) }}
+			sinks[i] = gateway.FileSink{Size: w.size, Open: func() (*os.File, error) { return r.spool.open(i, path) }}
 		}
 	}
 	return sinks

@@ -1,12 +1,15 @@
 package rsync_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -223,3 +226,152 @@ func TestZeroCopyTransfer(t *testing.T) {
 		})
 	}
 }
+
+// cutConn is a zcConn whose sending half ends after limit bytes, as a
+// transfer does when the master dies: the worker's stream ends inside a
+// frame.
+type cutConn struct {
+	*zcConn
+	mu    sync.Mutex
+	limit int64
+}
+
+// take returns how many of n bytes may still go, and closes the sending
+// half once the limit is spent.
+func (c *cutConn) take(n int64) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := min(n, c.limit)
+	c.limit -= k
+	return k
+}
+
+func (c *cutConn) Write(p []byte) (int, error) {
+	k := c.take(int64(len(p)))
+	n, err := c.zcConn.Write(p[:k])
+	if err == nil && k < int64(len(p)) {
+		c.zcConn.CloseWrite()
+		err = io.ErrClosedPipe
+	}
+	return n, err
+}
+
+func (c *cutConn) SendFile(f *os.File, off, n int64) (int64, error) {
+	k := c.take(n)
+	done, err := c.zcConn.SendFile(f, off, k)
+	if err == nil && k < n {
+		c.zcConn.CloseWrite()
+		err = io.ErrClosedPipe
+	}
+	return done, err
+}
+
+// TestBrokenTransferKeepsOldFile: a transfer whose stream ends inside a
+// large file's content leaves the destination's earlier version of that
+// file as it was, and no temporary file beside it, on both paths (the
+// gateway writing the file as it arrives, and the path through memory).
+func TestBrokenTransferKeepsOldFile(t *testing.T) {
+	for _, zc := range []bool{true, false} {
+		t.Run(fmt.Sprint("zero-copy=", zc), func(t *testing.T) {
+			dir := t.TempDir()
+			src, dest := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+			writeFile(t, filepath.Join(src, "big.bin"), 3<<20, 1, 0o644)
+			writeFile(t, filepath.Join(dest, "big.bin"), 1<<20, 2, 0o644)
+			old, err := os.ReadFile(filepath.Join(dest, "big.bin"))
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			r1, w1, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			r2, w2, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns := [2]*zcConn{}
+			for i, rw := range [2][2]*os.File{{r2, w1}, {r1, w2}} {
+				wf, err := transport.NewWaitFile(rw[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				conns[i] = &zcConn{wf: wf, w: rw[1]}
+			}
+			// The structure and requests take a few hundred bytes; the
+			// stream ends 1 MiB into the file's content.
+			var mc transport.Conn = &cutConn{zcConn: conns[0], limit: 1 << 20}
+			var wc transport.Conn = conns[1]
+			if !zc {
+				mc, wc = plainCut{mc.(*cutConn)}, plainConn{conns[1]}
+			}
+			received := make(chan error, 1)
+			w := gateway.New(wc, gateway.Worker, gateway.WithExecGrace(time.Second),
+				gateway.WithExecutor(gateway.ExecutorFunc(func(ctx context.Context, ch *gateway.Channel, e gateway.Exec) error {
+					err := rsync.Receive(ctx, ch)
+					received <- err
+					return err
+				})))
+			m := gateway.New(mc, gateway.Master, gateway.WithExitGrace(time.Second))
+			served := make(chan error, 1)
+			go func() { served <- w.Serve(context.Background()) }()
+			defer func() {
+				_ = m.Exit(context.Background())
+				select {
+				case <-served:
+				case <-time.After(10 * time.Second):
+					t.Error("worker Serve did not return")
+				}
+				conns[0].Close()
+				conns[1].Close()
+			}()
+
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			s := rsync.NewSender(src, rsync.WithReceiverSource("def serve_rsync(channel): pass\nserve_rsync(channel)\n"))
+			if err := s.AddTarget(ctx, m, dest, false); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Send(ctx); err == nil {
+				t.Fatal("Send through a stream cut inside the file succeeded")
+			}
+			select {
+			case err := <-received:
+				if err == nil {
+					t.Fatal("the receiver ended without an error")
+				}
+				t.Logf("receiver: %v", err)
+			case <-ctx.Done():
+				t.Fatal("the receiver did not end")
+			}
+			if zc {
+				if _, got := w.ZeroCopyStats(); got != 0 {
+					t.Errorf("%d bytes counted as received into files", got)
+				}
+			}
+			entries, err := os.ReadDir(dest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			if len(names) != 1 || names[0] != "big.bin" {
+				t.Errorf("destination holds %q, want only big.bin", names)
+			}
+			if got, err := os.ReadFile(filepath.Join(dest, "big.bin")); err != nil || !bytes.Equal(got, old) {
+				t.Errorf("big.bin changed: %d bytes (%v), want its old %d bytes", len(got), err, len(old))
+			}
+		})
+	}
+}
+
+// plainCut is a cutConn without the zero-copy paths.
+type plainCut struct{ c *cutConn }
+
+func (c plainCut) Read(p []byte) (int, error)  { return c.c.Read(p) }
+func (c plainCut) Write(p []byte) (int, error) { return c.c.Write(p) }
+func (c plainCut) CloseWrite() error           { return c.c.CloseWrite() }
+func (c plainCut) Process() transport.Process  { return nil }
+func (c plainCut) Close() error                { return c.c.Close() }
