@@ -124,9 +124,23 @@ func TestCompareShutdownCloses(t *testing.T) {
 	if d := compareFrames(seq, []received{{f: data1}, {f: close1, afterTerm: true}}); len(d) != 0 {
 		t.Errorf("extra close after terminate: %v", d)
 	}
-	// Before it, it is.
-	if d := compareFrames(seq, []received{{f: data1}, {f: close1}}); len(d) != 1 {
-		t.Errorf("extra close before terminate: %v", d)
+	// Before it, too: the recorded execution had not ended when the
+	// recorded master terminated, and its close may have been cut off.
+	if d := compareFrames(seq, []received{{f: data1}, {f: close1}}); len(d) != 0 {
+		t.Errorf("extra close before terminate, of a channel the recording never closed: %v", d)
+	}
+	// But not a second close of a channel the recording closed, not a
+	// close followed by more frames, and not without a recorded
+	// GATEWAY_TERMINATE.
+	closed := []recorded{seq[0], seq[1], rec(t, 3, monitor.Worker, close1), seq[2]}
+	if d := compareFrames(closed, []received{{f: data1}, {f: close1}, {f: close1}}); len(d) != 1 {
+		t.Errorf("second close: %v", d)
+	}
+	if d := compareFrames(seq, []received{{f: data1}, {f: close1}, {f: data1}}); len(d) != 1 {
+		t.Errorf("close, then data: %v", d)
+	}
+	if d := compareFrames(seq[:2], []received{{f: data1}, {f: close1}}); len(d) != 1 {
+		t.Errorf("extra close in a session without GATEWAY_TERMINATE: %v", d)
 	}
 	// A recorded close after GATEWAY_TERMINATE that the replay lacks.
 	withClose := append(append([]recorded(nil), seq...), rec(t, 4, monitor.Worker, close1))
