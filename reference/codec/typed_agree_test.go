@@ -1,0 +1,214 @@
+package codec_test
+
+import (
+	"math"
+	"math/big"
+	"math/rand"
+	"reflect"
+	"testing"
+
+	"github.com/execnet-conform/execnet-conform/bench"
+	"github.com/execnet-conform/execnet-conform/reference/codec"
+	"github.com/execnet-conform/execnet-conform/spec"
+)
+
+// agreeTargets are the Go types the fast-path agreement tests decode
+// into: the benchmark records, the property record (every kind) and any.
+var agreeTargets = []struct {
+	name string
+	mk   func() any
+}{
+	{"MixedDict", func() any { return new(bench.MixedDict) }},
+	{"[]TestReport", func() any { return new([]bench.TestReport) }},
+	{"TestReport", func() any { return new(bench.TestReport) }},
+	{"propRec", func() any { return new(propRec) }},
+	{"[]propPoint", func() any { return new([]propPoint) }},
+	{"any", func() any { return new(any) }},
+}
+
+// sameGo reports whether a and b hold the same Go value, as
+// reflect.DeepEqual does, but with floats compared by their bits (so NaN
+// equals NaN), *big.Int by value and codec.Values by Identical.
+func sameGo(a, b reflect.Value) bool {
+	if a.IsValid() != b.IsValid() {
+		return false
+	}
+	if !a.IsValid() {
+		return true
+	}
+	if a.Type() != b.Type() {
+		return false
+	}
+	if a.Type() == reflect.TypeFor[*big.Int]() {
+		x, y := a.Interface().(*big.Int), b.Interface().(*big.Int)
+		return (x == nil) == (y == nil) && (x == nil || x.Cmp(y) == 0)
+	}
+	if a.Type() == reflect.TypeFor[codec.Value]() && !a.IsNil() && !b.IsNil() {
+		return codec.Identical(a.Interface().(codec.Value), b.Interface().(codec.Value))
+	}
+	switch a.Kind() {
+	case reflect.Float32, reflect.Float64:
+		return math.Float64bits(a.Float()) == math.Float64bits(b.Float())
+	case reflect.Complex64, reflect.Complex128:
+		x, y := a.Complex(), b.Complex()
+		return math.Float64bits(real(x)) == math.Float64bits(real(y)) && math.Float64bits(imag(x)) == math.Float64bits(imag(y))
+	case reflect.Pointer, reflect.Interface:
+		if a.IsNil() || b.IsNil() {
+			return a.IsNil() == b.IsNil()
+		}
+		return sameGo(a.Elem(), b.Elem())
+	case reflect.Slice:
+		if a.IsNil() != b.IsNil() || a.Len() != b.Len() {
+			return false
+		}
+		fallthrough
+	case reflect.Array:
+		for i := 0; i < a.Len(); i++ {
+			if !sameGo(a.Index(i), b.Index(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Struct:
+		for i := 0; i < a.NumField(); i++ {
+			if !sameGo(a.Field(i), b.Field(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Map:
+		if a.IsNil() != b.IsNil() || a.Len() != b.Len() {
+			return false
+		}
+		for _, k := range a.MapKeys() {
+			bv := b.MapIndex(k)
+			if !bv.IsValid() || !sameGo(a.MapIndex(k), bv) {
+				return false
+			}
+		}
+		return true
+	}
+	return reflect.DeepEqual(a.Interface(), b.Interface())
+}
+
+// checkAgree fails unless Unmarshal (fast path first) and the general path
+// alone give the same result for data: the same error text, or the same
+// count of bytes read and equal Go values.
+func checkAgree(t testing.TB, d codec.Decoder, data []byte) {
+	t.Helper()
+	for _, tg := range agreeTargets {
+		fast, slow := tg.mk(), tg.mk()
+		nf, ns, ef, es := codec.UnmarshalBoth(d, data, fast, slow)
+		if (ef == nil) != (es == nil) || (ef != nil && ef.Error() != es.Error()) {
+			t.Fatalf("%s: input %q: fast path: %v; general path: %v", tg.name, data, ef, es)
+		}
+		if ef == nil && (nf != ns || !sameGo(reflect.ValueOf(fast), reflect.ValueOf(slow))) {
+			t.Fatalf("%s: input %q: fast path read %d bytes, %+v\ngeneral path read %d, %+v", tg.name, data, nf, fast, ns, slow)
+		}
+	}
+}
+
+// agreeSeeds are wire inputs near what the fast path specialises: the
+// benchmark records and marshalled property records.
+func agreeSeeds(t testing.TB) [][]byte {
+	var seeds [][]byte
+	for _, tv := range bench.TypedValues() {
+		b, err := codec.Marshal(tv.Ptr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds = append(seeds, b)
+	}
+	r := rand.New(rand.NewSource(7))
+	for i := 0; i < 4; i++ {
+		rec := randRec(r)
+		b, err := codec.Marshal(&rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds = append(seeds, b)
+	}
+	one := bench.TypedValues()[1].Ptr.(*[]bench.TestReport)
+	b, err := codec.Marshal((*one)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	seeds = append(seeds, b)
+	return seeds
+}
+
+// mutationBytes replace single bytes of a seed: every opcode and bytes
+// that change lengths, counts and text.
+var mutationBytes = func() []byte {
+	out := []byte{0x00, 0x01, 0x02, 0x03, 0x05, 0x7f, 0x80, 0xc3, 0xff, 'k', 'e', 'y'}
+	for op := range 128 {
+		if spec.Opcode(op).Known() {
+			out = append(out, byte(op))
+		}
+	}
+	return out
+}()
+
+// TestUnmarshalFastAgrees: on the benchmark records, property records and
+// single-byte mutations and truncations of them, under default and tight
+// limits and both key strconfigs, the fast path gives what the general
+// path gives (a value or the same error). A specialisation of the fast
+// path that accepts what Loads rejects, or decodes differently, fails it.
+func TestUnmarshalFastAgrees(t *testing.T) {
+	seeds := agreeSeeds(t)
+	decoders := []codec.Decoder{
+		{StrConfig: codec.ChannelStrConfig},
+		{StrConfig: codec.PublicStrConfig},
+		{StrConfig: codec.StrConfig{Py3StrAsPy2Str: true}},
+		{StrConfig: codec.ChannelStrConfig, DisallowUnknownKeys: true},
+		{StrConfig: codec.ChannelStrConfig, ZeroCopy: true},
+	}
+	for _, seed := range seeds {
+		for _, d := range decoders {
+			checkAgree(t, d, seed)
+		}
+		// Element, depth and string limits around what the seed needs.
+		d := codec.Decoder{StrConfig: codec.ChannelStrConfig}
+		var v any
+		if _, err := d.Unmarshal(seed, &v); err != nil {
+			t.Fatal(err)
+		}
+		for _, lim := range []codec.Limits{{MaxDepth: 1}, {MaxDepth: 2}, {MaxDepth: 3}, {MaxStringLen: 4}, {MaxStringLen: 5}, {MaxStringLen: 16}, {MaxIntDigits: 1}} {
+			checkAgree(t, codec.Decoder{Limits: lim, StrConfig: codec.ChannelStrConfig}, seed)
+		}
+		for n := 1; n < len(seed); n = n*5/4 + 1 {
+			checkAgree(t, codec.Decoder{Limits: codec.Limits{MaxElements: n}, StrConfig: codec.ChannelStrConfig}, seed)
+		}
+	}
+	r := rand.New(rand.NewSource(1))
+	runs := 0
+	for _, seed := range seeds {
+		// Every offset of the short seeds; of the reports (8 KiB, 20
+		// copies of one shape), about one in eight.
+		step := 1
+		if len(seed) > 2000 {
+			step = 8
+		}
+		for i := r.Intn(step); i < len(seed); i += 1 + r.Intn(2*step-1) {
+			checkAgree(t, codec.Decoder{StrConfig: codec.ChannelStrConfig}, seed[:i])
+			for k := 0; k < 2; k++ {
+				m := append([]byte(nil), seed...)
+				m[i] = mutationBytes[r.Intn(len(mutationBytes))]
+				checkAgree(t, codec.Decoder{StrConfig: codec.ChannelStrConfig}, m)
+				runs++
+			}
+		}
+	}
+	t.Logf("%d seeds, %d mutations", len(seeds), runs)
+}
+
+// FuzzUnmarshalAgrees: the fast path and the general path agree on any
+// input (see TestUnmarshalFastAgrees).
+func FuzzUnmarshalAgrees(f *testing.F) {
+	for _, s := range agreeSeeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkAgree(t, codec.Decoder{StrConfig: codec.ChannelStrConfig}, data)
+	})
+}
