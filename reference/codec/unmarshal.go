@@ -91,6 +91,11 @@ func (dc *Decoder) Unmarshal(data []byte, v any) (n int, err error) {
 		*d = udec{b: data, lim: dc.Limits.withDefaults(), cfg: dc.StrConfig, channel: dc.Channel,
 			zeroCopy: dc.ZeroCopy, strict: dc.DisallowUnknownKeys, starts: d.starts[:0]}
 		pos, err := tc.dec(d, 0, -1, rv.UnsafePointer(), 0)
+		if err == nil && d.elements > d.lim.MaxElements {
+			// Paths that allocate nothing per value count without
+			// checking; the count only grows, so one check here does.
+			err = errFallback
+		}
 		if cap(d.starts) <= maxPooledStack {
 			*d = udec{starts: d.starts[:0]}
 			udecPool.Put(d)
@@ -143,6 +148,7 @@ type udec struct {
 	// (anys, boxString): one allocation for several, not one each.
 	anyBlock []any
 	strBlock []string
+	intBlock []int64 // see boxInt
 }
 
 // Sizes of the blocks of udec.anys and udec.boxString, in elements.
@@ -618,6 +624,9 @@ func decoderFor(tc *typeCodec) decFn {
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
 			return decBytes
+		}
+		if t == anySliceType {
+			return decAnySlice(decSlice(tc))
 		}
 		return decSlice(tc)
 	case reflect.Array:
@@ -1204,74 +1213,7 @@ func decStruct(tc *typeCodec) decFn {
 		if depth+1 > d.lim.MaxDepth || !d.count() {
 			return 0, errFallback
 		}
-		pos++
-		next := 0
-		fields := si.fields
-		textKey := !d.cfg.Py3StrAsPy2Str
-		for pos < len(b) && pos != end {
-			c := b[pos]
-			if dictEndOp[c] {
-				break
-			}
-			// The key: PY3STRING (or UNICODE) text, read in place.
-			if !((c == byte(spec.OpPy3String) && textKey) || c == byte(spec.OpUnicode)) || len(b)-pos < 5 {
-				return 0, errFallback
-			}
-			var f *field
-			var vpos int
-			if next < len(fields) {
-				// Keys usually come in field order: the next field's
-				// length and name, as its wire key holds them, compared
-				// in one step with the input.
-				if wk := fields[next].key; len(b)-pos >= len(wk) && string(b[pos+1:pos+len(wk)]) == string(wk[1:]) {
-					if len(wk)-5 > d.lim.MaxStringLen || !d.count() {
-						return 0, errFallback
-					}
-					f, vpos = &fields[next], pos+len(wk)
-					next++
-				}
-			}
-			var k []byte
-			if f == nil {
-				n := int(int32(binary.BigEndian.Uint32(b[pos+1:])))
-				if n < 0 || n > d.lim.MaxStringLen || n > len(b)-pos-5 || !d.count() {
-					return 0, errFallback
-				}
-				k = b[pos+5 : pos+5+n]
-				vpos = pos + 5 + n
-				for i := range fields {
-					if string(k) == fields[i].name {
-						f = &fields[i]
-						next = i + 1
-						break
-					}
-				}
-			}
-			var np int
-			var err error
-			if f == nil {
-				if d.strict || !validUTF8(k) {
-					return 0, errFallback
-				}
-				np, err = d.discard(vpos, -1, depth+1)
-			} else {
-				fp := unsafe.Add(p, f.offset)
-				if !f.direct {
-					if fp = f.fieldPtr(p, t, true); fp == nil {
-						return 0, errFallback
-					}
-				}
-				np, err = f.tc.dec(d, vpos, -1, fp, depth+1)
-			}
-			if err != nil {
-				return 0, err
-			}
-			if np >= len(b) || b[np] != byte(spec.OpSetItem) {
-				return 0, errFallback
-			}
-			pos = np + 1
-		}
-		return pos, nil
+		return d.structItems(si, t, p, pos+1, end, depth)
 	}
 }
 
@@ -1482,7 +1424,7 @@ func decAny(d *udec, pos, end int, p unsafe.Pointer, depth int) (int, error) {
 		if !ok {
 			return 0, errFallback
 		}
-		v, np = x, n
+		v, np = d.boxInt(x), n
 	case spec.OpLongInt, spec.OpLongLong:
 		var z big.Int
 		n, err := d.bigInt(pos, &z)

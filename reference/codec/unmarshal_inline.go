@@ -1,0 +1,325 @@
+package codec
+
+import (
+	"encoding/binary"
+	"math"
+	"reflect"
+	"unsafe"
+
+	"github.com/execnet-conform/execnet-conform/spec"
+)
+
+// fieldKind names the scalar field types that the struct decoder decodes
+// in its own loop instead of through the field type's decoder: the
+// common case of one opcode followed by SETITEM. Anything else about such
+// a field (None, a LONGINT, latin-1 text, a tuple) goes to the decoder.
+type fieldKind uint8
+
+const (
+	fkOther   fieldKind = iota
+	fkInt64             // int64, and int where it has 64 bits
+	fkFloat64           // float64
+	fkString            // string
+	fkBool              // bool
+	fkBytes             // []byte
+)
+
+// inlineKind returns the fieldKind of a field of type t: fkOther unless t
+// decodes with the plain decoder of one of the kinds above (a type with
+// its own UnmarshalExecnet does not).
+func inlineKind(t reflect.Type) fieldKind {
+	if reflect.PointerTo(t).Implements(unmarshalerType) || t == valueType {
+		return fkOther
+	}
+	switch t.Kind() {
+	case reflect.Int64:
+		return fkInt64
+	case reflect.Int:
+		if unsafe.Sizeof(int(0)) == 8 {
+			return fkInt64
+		}
+	case reflect.Float64:
+		return fkFloat64
+	case reflect.String:
+		return fkString
+	case reflect.Bool:
+		return fkBool
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return fkBytes
+		}
+	}
+	return fkOther
+}
+
+// setKeyWords fills the words that keyAt compares: the key's wire form
+// after its opcode (length and name, klen bytes) as its first 8 bytes
+// (masked when shorter) and its last 8 bytes, for keys of at most 16
+// such bytes (names of at most 12 bytes). Longer keys compare as strings.
+func (f *field) setKeyWords() {
+	k := f.key[1:]
+	f.klen = len(k)
+	if f.klen > 16 {
+		f.kneed = 0
+		return
+	}
+	var w [8]byte
+	copy(w[:], k)
+	f.kw0 = binary.LittleEndian.Uint64(w[:])
+	f.km0 = ^uint64(0)
+	if f.klen < 8 {
+		f.km0 = 1<<(8*f.klen) - 1
+		f.kneed = 1 + 8
+	} else {
+		f.kw1 = binary.LittleEndian.Uint64(k[f.klen-8:])
+		f.kneed = 1 + f.klen
+	}
+}
+
+// le64, be32 and be64 load from base+i without a bounds check: the
+// caller has checked that the bytes are in the input.
+func le64(base unsafe.Pointer, i int) uint64 {
+	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(base, i))[:])
+}
+
+func be32(base unsafe.Pointer, i int) uint32 {
+	return binary.BigEndian.Uint32((*[4]byte)(unsafe.Add(base, i))[:])
+}
+
+func be64(base unsafe.Pointer, i int) uint64 {
+	return binary.BigEndian.Uint64((*[8]byte)(unsafe.Add(base, i))[:])
+}
+
+// structItems decodes the items of a dict, from pos (after NEWDICT) to
+// the end of its items, into the struct at p.
+//
+// Keys usually come in field order, so each key is first compared with
+// the next field's (its length and name, as a word or two); a scalar
+// value of that field's kind followed by SETITEM is then decoded here.
+// Everything else goes the general way: a key found by name, a value
+// through its field's decoder, an unknown key's value discarded (or the
+// decode declined, with DisallowUnknownKeys).
+func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos, end, depth int) (int, error) {
+	b := d.b
+	base := unsafe.Pointer(unsafe.SliceData(b))
+	next := 0
+	fields := si.fields
+	textKey := !d.cfg.Py3StrAsPy2Str
+	for pos < len(b) && pos != end {
+		c := b[pos]
+		if dictEndOp[c] {
+			break
+		}
+		// The key: PY3STRING (or UNICODE) text, read in place.
+		if !((c == byte(spec.OpPy3String) && textKey) || c == byte(spec.OpUnicode)) || len(b)-pos < 5 {
+			return 0, errFallback
+		}
+		var f *field
+		var vpos int
+		if next < len(fields) {
+			nf := &fields[next]
+			var same bool
+			if rem := len(b) - pos; nf.kneed != 0 && rem >= nf.kneed {
+				same = le64(base, pos+1)&nf.km0 == nf.kw0 && (nf.klen <= 8 || le64(base, pos+1+nf.klen-8) == nf.kw1)
+			} else {
+				same = rem > nf.klen && string(b[pos+1:pos+1+nf.klen]) == string(nf.key[1:])
+			}
+			if same {
+				if nf.klen-4 > d.lim.MaxStringLen {
+					return 0, errFallback
+				}
+				f, vpos = nf, pos+1+nf.klen
+				next++
+				// Keys and the values decoded here count without a check
+				// of MaxElements: they allocate nothing, and Unmarshal
+				// checks the count at the end.
+				d.elements++
+				if rem := len(b) - vpos; f.kind != fkOther && rem > 0 {
+					fp := unsafe.Add(p, f.offset)
+					c := spec.Opcode(b[vpos])
+					switch f.kind {
+					case fkInt64:
+						if (c == spec.OpInt || c == spec.OpLong) && rem > 5 && b[vpos+5] == byte(spec.OpSetItem) {
+							*(*int64)(fp) = int64(int32(be32(base, vpos+1)))
+							d.elements++
+							pos = vpos + 6
+							continue
+						}
+					case fkFloat64:
+						if c == spec.OpFloat && rem > 9 && b[vpos+9] == byte(spec.OpSetItem) {
+							*(*float64)(fp) = math.Float64frombits(be64(base, vpos+1))
+							d.elements++
+							pos = vpos + 10
+							continue
+						}
+					case fkBool:
+						if (c == spec.OpTrue || c == spec.OpFalse) && rem > 1 && b[vpos+1] == byte(spec.OpSetItem) {
+							*(*bool)(fp) = c == spec.OpTrue
+							d.elements++
+							pos = vpos + 2
+							continue
+						}
+					case fkString:
+						if (c == spec.OpUnicode || (c == spec.OpPy3String && textKey)) && rem > 5 {
+							n := int(int32(be32(base, vpos+1)))
+							off := vpos + 5
+							if uint(n) < uint(len(b)-off) && n <= d.lim.MaxStringLen && b[off+n] == byte(spec.OpSetItem) && validUTF8(b[off:off+n]) {
+								*(*string)(fp) = d.str(off, n)
+								d.elements++
+								pos = off + n + 1
+								continue
+							}
+						}
+					case fkBytes:
+						if c == spec.OpBytes && rem > 5 {
+							n := int(int32(be32(base, vpos+1)))
+							off := vpos + 5
+							if uint(n) < uint(len(b)-off) && n <= d.lim.MaxStringLen && b[off+n] == byte(spec.OpSetItem) {
+								*(*[]byte)(fp) = d.bytes(off, n)
+								d.elements++
+								pos = off + n + 1
+								continue
+							}
+						}
+					}
+				}
+			}
+		}
+		var k []byte
+		if f == nil {
+			n := int(int32(be32(base, pos+1)))
+			if n < 0 || n > d.lim.MaxStringLen || n > len(b)-pos-5 || !d.count() {
+				return 0, errFallback
+			}
+			k = b[pos+5 : pos+5+n]
+			vpos = pos + 5 + n
+			for i := range fields {
+				if string(k) == fields[i].name {
+					f = &fields[i]
+					next = i + 1
+					break
+				}
+			}
+		}
+		var np int
+		var err error
+		if f == nil {
+			if d.strict || !validUTF8(k) {
+				return 0, errFallback
+			}
+			np, err = d.discard(vpos, -1, depth+1)
+		} else {
+			fp := unsafe.Add(p, f.offset)
+			if !f.direct {
+				if fp = f.fieldPtr(p, t, true); fp == nil {
+					return 0, errFallback
+				}
+			}
+			np, err = f.tc.dec(d, vpos, -1, fp, depth+1)
+		}
+		if err != nil {
+			return 0, err
+		}
+		if np >= len(b) || b[np] != byte(spec.OpSetItem) {
+			return 0, errFallback
+		}
+		pos = np + 1
+	}
+	return pos, nil
+}
+
+// int64TypeWord is the type word of an interface holding an int64.
+var int64TypeWord = func() unsafe.Pointer {
+	var x any = int64(0)
+	return (*eface)(unsafe.Pointer(&x)).typ
+}()
+
+// intBlockLen is the size of the blocks of udec.boxInt, in elements.
+const intBlockLen = 16
+
+// boxInt returns x as an interface value. Values the runtime boxes
+// without an allocation (0 to 255) are boxed as usual; others live in a
+// block shared with the other boxed ints of this decode, as boxString's
+// strings do.
+func (d *udec) boxInt(x int64) any {
+	if uint64(x) < 256 {
+		return x
+	}
+	if len(d.intBlock) == cap(d.intBlock) {
+		d.intBlock = make([]int64, 0, intBlockLen)
+	}
+	d.intBlock = append(d.intBlock, x)
+	var v any
+	*(*eface)(unsafe.Pointer(&v)) = eface{typ: int64TypeWord, data: unsafe.Pointer(&d.intBlock[len(d.intBlock)-1])}
+	return v
+}
+
+// decAnySlice decodes into a []any. A list's items that are one INT or
+// one text opcode are decoded here; other items go to decAny, and values
+// other than a list to general (decSlice's decoder for []any).
+func decAnySlice(general decFn) decFn {
+	return func(d *udec, pos, end int, p unsafe.Pointer, depth int) (int, error) {
+		b := d.b
+		if pos >= len(b) || b[pos] != byte(spec.OpNewList) {
+			return general(d, pos, end, p, depth)
+		}
+		n, ok := d.newList(pos, depth)
+		if !ok {
+			return 0, errFallback
+		}
+		s := (*[]any)(p)
+		l := *s
+		if cap(l) >= n && l != nil {
+			l = l[:n]
+			clear(l)
+		} else {
+			l = d.anys(n)
+		}
+		*s = l
+		base := unsafe.Pointer(unsafe.SliceData(b))
+		textOp := byte(spec.OpPy3String)
+		if d.cfg.Py3StrAsPy2Str {
+			textOp = byte(spec.OpUnicode)
+		}
+		pos += 5
+		// Items "INT i, value, SETITEM", as listItems reads them.
+		for pos != end && pos < len(b) && (b[pos] == byte(spec.OpInt) || b[pos] == byte(spec.OpLong)) {
+			if len(b)-pos < 6 {
+				return 0, errFallback
+			}
+			i := int(int32(be32(base, pos+1)))
+			if uint(i) >= uint(n) {
+				return 0, errFallback
+			}
+			d.elements++ // the index (see structItems)
+			vpos := pos + 5
+			c := b[vpos]
+			rem := len(b) - vpos
+			if (c == byte(spec.OpInt) || c == byte(spec.OpLong)) && rem > 5 && b[vpos+5] == byte(spec.OpSetItem) {
+				l[i] = d.boxInt(int64(int32(be32(base, vpos+1))))
+				d.elements++
+				pos = vpos + 6
+				continue
+			}
+			if (c == byte(spec.OpUnicode) || c == textOp) && rem > 5 {
+				sn := int(int32(be32(base, vpos+1)))
+				off := vpos + 5
+				if uint(sn) < uint(len(b)-off) && sn <= d.lim.MaxStringLen && b[off+sn] == byte(spec.OpSetItem) && validUTF8(b[off:off+sn]) {
+					l[i] = d.boxString(d.str(off, sn))
+					d.elements++
+					pos = off + sn + 1
+					continue
+				}
+			}
+			np, err := decAny(d, vpos, -1, unsafe.Pointer(&l[i]), depth+1)
+			if err != nil {
+				return 0, err
+			}
+			if np >= len(b) || b[np] != byte(spec.OpSetItem) {
+				return 0, errFallback
+			}
+			pos = np + 1
+		}
+		return pos, nil
+	}
+}
