@@ -1,6 +1,7 @@
 package codec_test
 
 import (
+	"bytes"
 	"math"
 	"math/big"
 	"math/rand"
@@ -12,18 +13,22 @@ import (
 	"github.com/execnet-conform/execnet-conform/spec"
 )
 
-// agreeTargets are the Go types the fast-path agreement tests decode
-// into: the benchmark records, the property record (every kind) and any.
-var agreeTargets = []struct {
+// agreeTarget is a Go type the fast-path agreement tests decode into.
+type agreeTarget struct {
 	name string
 	mk   func() any
-}{
+}
+
+// agreeTargets are the benchmark records, the property record (every
+// kind), any and []any.
+var agreeTargets = []agreeTarget{
 	{"MixedDict", func() any { return new(bench.MixedDict) }},
 	{"[]TestReport", func() any { return new([]bench.TestReport) }},
 	{"TestReport", func() any { return new(bench.TestReport) }},
 	{"propRec", func() any { return new(propRec) }},
 	{"[]propPoint", func() any { return new([]propPoint) }},
 	{"any", func() any { return new(any) }},
+	{"[]any", func() any { return new([]any) }},
 }
 
 // sameGo reports whether a and b hold the same Go value, as
@@ -96,7 +101,12 @@ func sameGo(a, b reflect.Value) bool {
 // count of bytes read and equal Go values.
 func checkAgree(t testing.TB, d codec.Decoder, data []byte) {
 	t.Helper()
-	for _, tg := range agreeTargets {
+	checkAgreeOn(t, d, data, agreeTargets)
+}
+
+func checkAgreeOn(t testing.TB, d codec.Decoder, data []byte, targets []agreeTarget) {
+	t.Helper()
+	for _, tg := range targets {
 		fast, slow := tg.mk(), tg.mk()
 		nf, ns, ef, es := codec.UnmarshalBoth(d, data, fast, slow)
 		if (ef == nil) != (es == nil) || (ef != nil && ef.Error() != es.Error()) {
@@ -134,7 +144,67 @@ func agreeSeeds(t testing.TB) [][]byte {
 		t.Fatal(err)
 	}
 	seeds = append(seeds, b)
-	return seeds
+	// Short records whose few strings, keys or values, are what a
+	// string limit meets first, and lists of every item kind.
+	for _, lit := range []string{
+		`{'key00': 1, 'key01': 2.5}`,
+		`{'key00': 1, 'key01': 2.5, 'key02': 'ab', 'key03': True, 'key04': [1, 'three', 300, -5], 'key05': b'abcdefgh'}`,
+		`{'key00': 1, 'key01': 2.5, 'key03': True, 'key05': b'ab'}`,
+		`{'origin': 'o', 'i8': 1, 'i16': 2, 'i32': 3, 'i64': 4, 'u64': 5, 'u8': 6, 'f64': 1.5, 'f32': 2.5, 'b': True, 's': 'ab', 'raw': b'r'}`,
+		`{'i64': 5, 'b': True, 'zz': 1, 's': 'abc'}`,
+		`[1, 'three', 300, -5, 'x', b'y', 2.5, None, True, (1, 2), [3], {'a': 1}, 1099511627776]`,
+		`[1, 'caf\u00e9', 'x']`,
+		`[('path', 1, 'dom'), ('p', 2, 'd', 'extra'), ('p',), ('p', 3, 'd')]`,
+	} {
+		v, err := codec.ParseLiteral(lit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := codec.Dumps(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds = append(seeds, b)
+	}
+	// The 1 KiB dict with UNICODE keys: under Py3StrAsPy2Str its keys
+	// are text and its PY3STRING values bytes.
+	u := bytes.ReplaceAll(seeds[0], []byte("N\x00\x00\x00\x05key"), []byte("S\x00\x00\x00\x05key"))
+	return append(seeds, u)
+}
+
+// limitKnobs set one field of a Limits.
+var limitKnobs = []struct {
+	name string
+	set  func(l *codec.Limits, n int)
+}{
+	{"MaxElements", func(l *codec.Limits, n int) { l.MaxElements = n }},
+	{"MaxStringLen", func(l *codec.Limits, n int) { l.MaxStringLen = n }},
+	{"MaxDepth", func(l *codec.Limits, n int) { l.MaxDepth = n }},
+	{"MaxIntDigits", func(l *codec.Limits, n int) { l.MaxIntDigits = n }},
+}
+
+// minLimit returns the smallest value of a limit under which the general
+// path decodes data into tg, or 0 when it does not decode it at all.
+func minLimit(data []byte, tg agreeTarget, set func(*codec.Limits, int)) int {
+	ok := func(n int) bool {
+		d := codec.Decoder{StrConfig: codec.ChannelStrConfig}
+		set(&d.Limits, n)
+		_, _, _, es := codec.UnmarshalBoth(d, data, tg.mk(), tg.mk())
+		return es == nil
+	}
+	lo, hi := 1, len(data)+1
+	if !ok(hi) {
+		return 0
+	}
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if ok(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
 }
 
 // mutationBytes replace single bytes of a seed: every opcode and bytes
@@ -173,11 +243,27 @@ func TestUnmarshalFastAgrees(t *testing.T) {
 		if _, err := d.Unmarshal(seed, &v); err != nil {
 			t.Fatal(err)
 		}
-		for _, lim := range []codec.Limits{{MaxDepth: 1}, {MaxDepth: 2}, {MaxDepth: 3}, {MaxStringLen: 4}, {MaxStringLen: 5}, {MaxStringLen: 16}, {MaxIntDigits: 1}} {
+		for _, lim := range []codec.Limits{{MaxDepth: 1}, {MaxDepth: 2}, {MaxDepth: 3},
+			{MaxStringLen: 1}, {MaxStringLen: 2}, {MaxStringLen: 3}, {MaxStringLen: 4}, {MaxStringLen: 5}, {MaxStringLen: 16},
+			{MaxIntDigits: 1}} {
 			checkAgree(t, codec.Decoder{Limits: lim, StrConfig: codec.ChannelStrConfig}, seed)
 		}
 		for n := 1; n < len(seed); n = n*5/4 + 1 {
 			checkAgree(t, codec.Decoder{Limits: codec.Limits{MaxElements: n}, StrConfig: codec.ChannelStrConfig}, seed)
+		}
+		// Each limit exactly at what the general path needs for each
+		// target, and one below it: the value or string that meets the
+		// limit first is then the only one over it.
+		for _, tg := range agreeTargets {
+			for _, k := range limitKnobs {
+				if n := minLimit(seed, tg, k.set); n > 1 {
+					for _, m := range []int{n, n - 1} {
+						d := codec.Decoder{StrConfig: codec.ChannelStrConfig}
+						k.set(&d.Limits, m)
+						checkAgreeOn(t, d, seed, []agreeTarget{tg})
+					}
+				}
+			}
 		}
 	}
 	r := rand.New(rand.NewSource(1))
