@@ -27,6 +27,8 @@ var agreeTargets = []agreeTarget{
 	{"TestReport", func() any { return new(bench.TestReport) }},
 	{"propRec", func() any { return new(propRec) }},
 	{"[]propPoint", func() any { return new([]propPoint) }},
+	{"[]Location", func() any { return new([]bench.Location) }},
+	{"[][]Section", func() any { return new([][]bench.Section) }},
 	{"any", func() any { return new(any) }},
 	{"[]any", func() any { return new([]any) }},
 }
@@ -155,6 +157,11 @@ func agreeSeeds(t testing.TB) [][]byte {
 		`[1, 'three', 300, -5, 'x', b'y', 2.5, None, True, (1, 2), [3], {'a': 1}, 1099511627776]`,
 		`[1, 'caf\u00e9', 'x']`,
 		`[('path', 1, 'dom'), ('p', 2, 'd', 'extra'), ('p',), ('p', 3, 'd')]`,
+		`[('path', 1, 'domain'), ('p', 2, 'd'), ('p', 3, 'd'), ('pa', 4, 'do')]`,
+		`[[('title', 'content')], [('t', 'c'), ('u', 'd')], [], [('t', 'c', 'x')]]`,
+		`(('p', 1, 'd'), ('q', 2, 'e'))`,
+		`((('p', 1, 'd'), 5), ('q', 2, 'e'))`,
+		`(('p', 1, 'd', 'x'), ('q', 2, 'e'))`,
 	} {
 		v, err := codec.ParseLiteral(lit)
 		if err != nil {

@@ -268,15 +268,15 @@ func (d *udec) bytes(off, n int) []byte {
 // strconfig.
 func (d *udec) text(pos int) (s string, next int, ok bool) {
 	b := d.b
-	if pos >= len(b) {
+	if len(b)-pos < 5 {
 		return "", 0, false
 	}
 	switch spec.Opcode(b[pos]) {
+	case spec.OpUnicode:
 	case spec.OpPy3String:
 		if d.cfg.Py3StrAsPy2Str {
 			return "", 0, false
 		}
-	case spec.OpUnicode:
 	case spec.OpPy2String:
 		if !d.cfg.Py2StrAsPy3Str {
 			return "", 0, false
@@ -289,8 +289,9 @@ func (d *udec) text(pos int) (s string, next int, ok bool) {
 	default:
 		return "", 0, false
 	}
-	off, n, ok := d.blob(pos)
-	if !ok || !d.count() || !validUTF8(b[off:off+n]) {
+	n := int(int32(binary.BigEndian.Uint32(b[pos+1 : pos+5])))
+	off := pos + 5
+	if uint(n) > uint(len(b)-off) || n > d.lim.MaxStringLen || !d.count() || !validUTF8(b[off:off+n]) {
 		return "", 0, false
 	}
 	return d.str(off, n), off + n, true
@@ -1153,6 +1154,10 @@ func (d *udec) key(pos int) (off, n, next int, ok bool) {
 
 func decStruct(tc *typeCodec) decFn {
 	t := tc.typ
+	// Every field a scalar that structItems decodes itself: a tuple may
+	// be decoded with scalarTuple. (tc.si is complete here: build sets
+	// it before the decoder.)
+	scalars := tc.si != nil && tc.si.scalarFields()
 	return func(d *udec, pos, end int, p unsafe.Pointer, depth int) (int, error) {
 		si := tc.si
 		b := d.b
@@ -1183,6 +1188,11 @@ func decStruct(tc *typeCodec) decFn {
 				return f.tc.dec(d, pos, -1, fp, depth+1)
 			})
 		default:
+			if scalars {
+				if np, ok := d.scalarTuple(si, p, pos, end, depth); ok {
+					return np, nil
+				}
+			}
 			op, n, stop, base, bpos, ok := d.seq(pos, end, depth)
 			if !ok || op != spec.OpBuildTuple {
 				return 0, errFallback

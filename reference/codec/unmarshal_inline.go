@@ -323,3 +323,97 @@ func decAnySlice(general decFn) decFn {
 		return pos, nil
 	}
 }
+
+// scalarFields reports whether every field of si is direct and of a
+// kind structItems decodes itself, so that scalarTuple may decode a tuple
+// into it.
+func (si *structInfo) scalarFields() bool {
+	for i := range si.fields {
+		if !si.fields[i].direct || si.fields[i].kind == fkOther {
+			return false
+		}
+	}
+	return len(si.fields) > 0
+}
+
+// scalarTuple decodes the tuple at pos into the struct at p when the
+// tuple is exactly one scalar opcode of each field's kind, in field
+// order, then BUILDTUPLE of that count, ending at end (or, when end < 0,
+// before SETITEM or STOP). Such a tuple's elements follow one another, so
+// they are decoded as they come instead of being found first by extent.
+// It reports false for anything else, after which the caller decodes the
+// value from scratch: every field this wrote, a decode of the value that
+// succeeds writes again with the same element, since a scalar field takes
+// no container.
+func (d *udec) scalarTuple(si *structInfo, p unsafe.Pointer, pos, end, depth int) (int, bool) {
+	b := d.b
+	if depth+1 > d.lim.MaxDepth {
+		return 0, false
+	}
+	base := unsafe.Pointer(unsafe.SliceData(b))
+	text := !d.cfg.Py3StrAsPy2Str
+	for i := range si.fields {
+		f := &si.fields[i]
+		rem := len(b) - pos
+		if rem <= 0 {
+			return 0, false
+		}
+		c := spec.Opcode(b[pos])
+		fp := unsafe.Add(p, f.offset)
+		switch f.kind {
+		case fkInt64:
+			if (c == spec.OpInt || c == spec.OpLong) && rem >= 5 {
+				*(*int64)(fp) = int64(int32(be32(base, pos+1)))
+				pos += 5
+				continue
+			}
+		case fkFloat64:
+			if c == spec.OpFloat && rem >= 9 {
+				*(*float64)(fp) = math.Float64frombits(be64(base, pos+1))
+				pos += 9
+				continue
+			}
+		case fkBool:
+			if c == spec.OpTrue || c == spec.OpFalse {
+				*(*bool)(fp) = c == spec.OpTrue
+				pos++
+				continue
+			}
+		case fkString:
+			if (c == spec.OpUnicode || (c == spec.OpPy3String && text)) && rem >= 5 {
+				n := int(int32(be32(base, pos+1)))
+				off := pos + 5
+				if uint(n) <= uint(len(b)-off) && n <= d.lim.MaxStringLen && validUTF8(b[off:off+n]) {
+					*(*string)(fp) = d.str(off, n)
+					pos = off + n
+					continue
+				}
+			}
+		case fkBytes:
+			if c == spec.OpBytes && rem >= 5 {
+				n := int(int32(be32(base, pos+1)))
+				off := pos + 5
+				if uint(n) <= uint(len(b)-off) && n <= d.lim.MaxStringLen {
+					*(*[]byte)(fp) = d.bytes(off, n)
+					pos = off + n
+					continue
+				}
+			}
+		}
+		return 0, false
+	}
+	if len(b)-pos < 5 || b[pos] != byte(spec.OpBuildTuple) || int(int32(be32(base, pos+1))) != len(si.fields) {
+		return 0, false
+	}
+	pos += 5
+	if end >= 0 {
+		if pos != end {
+			return 0, false
+		}
+	} else if pos >= len(b) || (b[pos] != byte(spec.OpSetItem) && b[pos] != byte(spec.OpStop)) {
+		return 0, false
+	}
+	// The elements and the tuple, counted as in structItems.
+	d.elements += len(si.fields) + 1
+	return pos, true
+}
