@@ -27,6 +27,9 @@ type field struct {
 	kind          fieldKind
 	klen, kneed   int
 	kw0, km0, kw1 uint64
+	// For scalarRun: the key and value opcode as words (setPrefix).
+	plen, need    int
+	pw0, pm0, pw1 uint64
 }
 
 // structInfo is the cached description of a struct type.
@@ -240,6 +243,7 @@ func structFields(t reflect.Type, building map[reflect.Type]*typeCodec) *structI
 		if f.direct {
 			f.kind = inlineKind(f.typ)
 		}
+		f.setPrefix()
 	}
 	return si
 }

@@ -106,6 +106,11 @@ func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos
 	fields := si.fields
 	textKey := !d.cfg.Py3StrAsPy2Str
 	for pos < len(b) && pos != end {
+		if textKey && next < len(fields) {
+			if pos, next = d.scalarRun(fields, next, p, pos, end); pos >= len(b) || pos == end {
+				break
+			}
+		}
 		c := b[pos]
 		if dictEndOp[c] {
 			break
@@ -416,4 +421,164 @@ func (d *udec) scalarTuple(si *structInfo, p unsafe.Pointer, pos, end, depth int
 	// The elements and the tuple, counted as in structItems.
 	d.elements += len(si.fields) + 1
 	return pos, true
+}
+
+// asciiAt reports whether the n bytes at base+off are all ASCII, a word
+// at a time.
+func asciiAt(base unsafe.Pointer, off, n int) bool {
+	const hi = 0x8080808080808080
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		if le64(base, off+i)&hi != 0 {
+			return false
+		}
+	}
+	for ; i < n; i++ {
+		if *(*byte)(unsafe.Add(base, off+i)) >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// setPrefix fills the words that scalarRun compares for a field of an
+// inline kind: the key's wire form as PY3STRING (opcode, length, name)
+// and then the opcode its value usually starts with (INT, FLOAT,
+// PY3STRING or BYTES; none for bool, which has two), plen bytes in all,
+// as the first 8 bytes (masked when shorter) and the last 8. need is the
+// fewest bytes from the key's opcode that such an item takes, SETITEM
+// included. Fields whose prefix is longer than 16 bytes get need 0: only
+// structItems decodes them inline.
+func (f *field) setPrefix() {
+	f.need = 0
+	if f.kind == fkOther {
+		return
+	}
+	pre := append([]byte(nil), f.key...)
+	payload := 0
+	switch f.kind {
+	case fkInt64:
+		pre, payload = append(pre, byte(spec.OpInt)), 4
+	case fkFloat64:
+		pre, payload = append(pre, byte(spec.OpFloat)), 8
+	case fkString:
+		pre, payload = append(pre, byte(spec.OpPy3String)), 4
+	case fkBytes:
+		pre, payload = append(pre, byte(spec.OpBytes)), 4
+	case fkBool:
+		payload = 1
+	}
+	if len(pre) > 16 {
+		return
+	}
+	f.plen = len(pre)
+	var w [8]byte
+	copy(w[:], pre)
+	f.pw0 = binary.LittleEndian.Uint64(w[:])
+	f.pm0 = ^uint64(0)
+	if f.plen < 8 {
+		f.pm0 = 1<<(8*f.plen) - 1
+	} else {
+		f.pw1 = binary.LittleEndian.Uint64(pre[f.plen-8:])
+	}
+	f.need = max(f.plen+payload+1, 8)
+}
+
+// scalarRun decodes, from pos, the dict items that structItems would
+// decode inline, as long as they come one after another in their most
+// common form: each key the next field's as PY3STRING, each value one
+// INT, FLOAT, True, False, PY3STRING of ASCII text or BYTES, as the
+// field's kind takes, then SETITEM; text only once the input copy that
+// strings point into exists. Key and value opcode are compared as one
+// or two words with the field's prefix (setPrefix). It returns the
+// position and next field after the last item it decoded; structItems
+// decodes the item there.
+func (d *udec) scalarRun(fields []field, next int, p unsafe.Pointer, pos, end int) (int, int) {
+	b := d.b
+	n := len(b)
+	base := unsafe.Pointer(unsafe.SliceData(b))
+	var sbase unsafe.Pointer
+	if d.shared != nil {
+		sbase = unsafe.Pointer(unsafe.SliceData(d.shared))
+	}
+	maxStr := d.lim.MaxStringLen
+	els := d.elements
+again:
+	for next < len(fields) && pos != end {
+		f := &fields[next]
+		// need > 0 also says that the key is no longer than 12 bytes,
+		// within every MaxStringLen but those under 12: checked below.
+		if f.need == 0 || n-pos < f.need || le64(base, pos)&f.pm0 != f.pw0 || (f.plen > 8 && le64(base, pos+f.plen-8) != f.pw1) || f.klen-4 > maxStr {
+			break
+		}
+		vpos := pos + f.plen // after the value's opcode (bool: at it)
+		fp := unsafe.Add(p, f.offset)
+		switch f.kind {
+		case fkInt64:
+			if *(*byte)(unsafe.Add(base, vpos+4)) == byte(spec.OpSetItem) {
+				*(*int64)(fp) = int64(int32(be32(base, vpos)))
+				pos, next, els = vpos+5, next+1, els+2
+				continue
+			}
+		case fkFloat64:
+			if *(*byte)(unsafe.Add(base, vpos+8)) == byte(spec.OpSetItem) {
+				*(*float64)(fp) = math.Float64frombits(be64(base, vpos))
+				pos, next, els = vpos+9, next+1, els+2
+				continue
+			}
+		case fkBool:
+			c := *(*byte)(unsafe.Add(base, vpos))
+			if (c == byte(spec.OpTrue) || c == byte(spec.OpFalse)) && *(*byte)(unsafe.Add(base, vpos+1)) == byte(spec.OpSetItem) {
+				*(*bool)(fp) = c == byte(spec.OpTrue)
+				pos, next, els = vpos+2, next+1, els+2
+				continue
+			}
+		case fkString:
+			if sbase == nil {
+				break // see below
+			}
+			sn := int(int32(be32(base, vpos)))
+			off := vpos + 4
+			if uint(sn) < uint(n-off) && sn <= maxStr && *(*byte)(unsafe.Add(base, off+sn)) == byte(spec.OpSetItem) && asciiAt(base, off, sn) {
+				*(*string)(fp) = unsafe.String((*byte)(unsafe.Add(sbase, off)), sn)
+				pos, next, els = off+sn+1, next+1, els+2
+				continue
+			}
+		case fkBytes:
+			if sbase == nil {
+				break
+			}
+			sn := int(int32(be32(base, vpos)))
+			off := vpos + 4
+			if uint(sn) < uint(n-off) && sn <= maxStr && *(*byte)(unsafe.Add(base, off+sn)) == byte(spec.OpSetItem) {
+				*(*[]byte)(fp) = unsafe.Slice((*byte)(unsafe.Add(sbase, off)), sn)
+				pos, next, els = off+sn+1, next+1, els+2
+				continue
+			}
+		}
+		// The first text or bytes value makes the input copy that they
+		// point into, outside the loop, and the run goes on.
+		if sbase == nil && (f.kind == fkString || f.kind == fkBytes) && d.share() {
+			sbase = unsafe.Pointer(unsafe.SliceData(d.shared))
+			goto again
+		}
+		break
+	}
+	d.elements = els
+	return pos, next
+}
+
+// share makes the input copy that strings and bytes point into (the
+// input itself with ZeroCopy), as str and bytes do on first use, and
+// reports whether there is one: inputs over sharedLimit get none.
+func (d *udec) share() bool {
+	if d.shared == nil {
+		switch {
+		case d.zeroCopy:
+			d.shared = d.b
+		case len(d.b) <= sharedLimit:
+			d.shared = append([]byte(nil), d.b...)
+		}
+	}
+	return d.shared != nil
 }
