@@ -157,6 +157,13 @@ const (
 	strBlockLen = 16
 )
 
+// boxBlock is one allocation for both: each takes its part of a new
+// block when its own is used up, and the other part too when that one is.
+type boxBlock struct {
+	anys [anyBlockLen]any
+	strs [strBlockLen]string
+}
+
 // anys returns a new []any of n nil elements (non-nil, also for n == 0).
 // Short lists are carved from a block shared with the other short lists
 // of this decode, each capped at its own length, so that an append to one
@@ -167,7 +174,11 @@ func (d *udec) anys(n int) []any {
 	}
 	k := len(d.anyBlock)
 	if cap(d.anyBlock)-k < n {
-		d.anyBlock, k = make([]any, 0, anyBlockLen), 0
+		bb := new(boxBlock)
+		d.anyBlock, k = bb.anys[:0], 0
+		if len(d.strBlock) == cap(d.strBlock) {
+			d.strBlock = bb.strs[:0]
+		}
 	}
 	d.anyBlock = d.anyBlock[:k+n]
 	return d.anyBlock[k : k+n : k+n]
@@ -185,7 +196,11 @@ var stringTypeWord = func() unsafe.Pointer {
 // an interface's value cannot be changed through it.
 func (d *udec) boxString(s string) any {
 	if len(d.strBlock) == cap(d.strBlock) {
-		d.strBlock = make([]string, 0, strBlockLen)
+		bb := new(boxBlock)
+		d.strBlock = bb.strs[:0]
+		if cap(d.anyBlock)-len(d.anyBlock) < anyBlockLen/4 {
+			d.anyBlock = bb.anys[:0]
+		}
 	}
 	d.strBlock = append(d.strBlock, s)
 	var v any
