@@ -196,16 +196,21 @@ var stringTypeWord = func() unsafe.Pointer {
 // an interface's value cannot be changed through it.
 func (d *udec) boxString(s string) any {
 	if len(d.strBlock) == cap(d.strBlock) {
-		bb := new(boxBlock)
-		d.strBlock = bb.strs[:0]
-		if cap(d.anyBlock)-len(d.anyBlock) < anyBlockLen/4 {
-			d.anyBlock = bb.anys[:0]
-		}
+		d.newStrBlock()
 	}
 	d.strBlock = append(d.strBlock, s)
 	var v any
 	*(*eface)(unsafe.Pointer(&v)) = eface{typ: stringTypeWord, data: unsafe.Pointer(&d.strBlock[len(d.strBlock)-1])}
 	return v
+}
+
+// newStrBlock gives boxString a new block (see boxBlock).
+func (d *udec) newStrBlock() {
+	bb := new(boxBlock)
+	d.strBlock = bb.strs[:0]
+	if cap(d.anyBlock)-len(d.anyBlock) < anyBlockLen/4 {
+		d.anyBlock = bb.anys[:0]
+	}
 }
 
 // sliceHeader is the layout of a slice.

@@ -247,9 +247,24 @@ const intBlockLen = 16
 // block shared with the other boxed ints of this decode, as boxString's
 // strings do.
 func (d *udec) boxInt(x int64) any {
-	if uint64(x) < 256 {
-		return x
+	var v any
+	if uint64(x) < uint64(len(smallInts)) {
+		*(*eface)(unsafe.Pointer(&v)) = eface{typ: int64TypeWord, data: unsafe.Pointer(&smallInts[x])}
+		return v
 	}
+	return d.boxBigInt(x)
+}
+
+// smallInts holds 0 to 255, for boxInt; it is never written after init.
+var smallInts = func() (t [256]int64) {
+	for i := range t {
+		t[i] = int64(i)
+	}
+	return t
+}()
+
+// boxBigInt is boxInt for ints the runtime would allocate for.
+func (d *udec) boxBigInt(x int64) any {
 	if len(d.intBlock) == cap(d.intBlock) {
 		d.intBlock = make([]int64, 0, intBlockLen)
 	}
@@ -309,7 +324,7 @@ func decAnySlice(general decFn) decFn {
 			if (c == byte(spec.OpUnicode) || c == textOp) && rem > 5 {
 				sn := int(int32(be32(base, vpos+1)))
 				off := vpos + 5
-				if uint(sn) < uint(len(b)-off) && sn <= d.lim.MaxStringLen && b[off+sn] == byte(spec.OpSetItem) && validUTF8(b[off:off+sn]) {
+				if uint(sn) < uint(len(b)-off) && sn <= d.lim.MaxStringLen && b[off+sn] == byte(spec.OpSetItem) && (asciiAt(base, off, sn) || validUTF8(b[off:off+sn])) {
 					l[i] = d.boxString(d.str(off, sn))
 					d.elements++
 					pos = off + sn + 1
@@ -447,10 +462,10 @@ func asciiAt(base unsafe.Pointer, off, n int) bool {
 // PY3STRING or BYTES; none for bool, which has two), plen bytes in all,
 // as the first 8 bytes (masked when shorter) and the last 8. need is the
 // fewest bytes from the key's opcode that such an item takes, SETITEM
-// included. Fields whose prefix is longer than 16 bytes get need 0: only
-// structItems decodes them inline.
+// included. Fields whose prefix is longer than 16 bytes get need
+// MaxInt: only structItems decodes them inline.
 func (f *field) setPrefix() {
-	f.need = 0
+	f.need = math.MaxInt // never fits: scalarRun leaves the field to structItems
 	if f.kind == fkOther {
 		return
 	}
@@ -502,13 +517,16 @@ func (d *udec) scalarRun(fields []field, next int, p unsafe.Pointer, pos, end in
 		sbase = unsafe.Pointer(unsafe.SliceData(d.shared))
 	}
 	maxStr := d.lim.MaxStringLen
+	if maxStr < 16 {
+		return pos, next // keys might be over it: structItems checks them
+	}
 	els := d.elements
 again:
 	for next < len(fields) && pos != end {
 		f := &fields[next]
-		// need > 0 also says that the key is no longer than 12 bytes,
-		// within every MaxStringLen but those under 12: checked below.
-		if f.need == 0 || n-pos < f.need || le64(base, pos)&f.pm0 != f.pw0 || (f.plen > 8 && le64(base, pos+f.plen-8) != f.pw1) || f.klen-4 > maxStr {
+		// A prefix (at most 16 bytes) holds a name of at most 11 bytes,
+		// within MaxStringLen: checked on entry.
+		if n-pos < f.need || le64(base, pos)&f.pm0 != f.pw0 || (f.plen > 8 && le64(base, pos+f.plen-8) != f.pw1) {
 			break
 		}
 		vpos := pos + f.plen // after the value's opcode (bool: at it)
