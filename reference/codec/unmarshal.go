@@ -554,9 +554,14 @@ func (d *udec) newList(pos, depth int) (n int, ok bool) {
 }
 
 // listItems decodes the items "INT i, value, SETITEM" of a list of n
-// slots that follow pos, calling f for each with its index.
-func (d *udec) listItems(pos, end, n int, f func(i, pos int) (int, error)) (int, error) {
+// slots that follow pos, calling f for each with its index. again is
+// true when i may have been set before in this list (its index is not
+// above every index before it): as Loads keeps only the last value of a
+// slot, f must then decode into a zero destination, not on top of the
+// earlier value (see zeroAt).
+func (d *udec) listItems(pos, end, n int, f func(i, pos int, again bool) (int, error)) (int, error) {
 	b := d.b
+	last := -1
 	for pos != end && pos < len(b) && (b[pos] == byte(spec.OpInt) || b[pos] == byte(spec.OpLong)) {
 		if len(b)-pos < 5 {
 			return 0, errFallback
@@ -565,7 +570,8 @@ func (d *udec) listItems(pos, end, n int, f func(i, pos int) (int, error)) (int,
 		if i < 0 || i >= n || !d.count() {
 			return 0, errFallback
 		}
-		np, err := f(i, pos+5)
+		np, err := f(i, pos+5, i <= last)
+		last = max(last, i)
 		if err != nil {
 			return 0, err
 		}
@@ -1062,8 +1068,12 @@ func decSlice(tc *typeCodec) decFn {
 				return 0, errFallback
 			}
 			data := d.sliceAt(t, p, n)
-			return d.listItems(pos+5, end, n, func(i, pos int) (int, error) {
-				return elem.dec(d, pos, -1, unsafe.Add(data, uintptr(i)*size), depth+1)
+			return d.listItems(pos+5, end, n, func(i, pos int, again bool) (int, error) {
+				ep := unsafe.Add(data, uintptr(i)*size)
+				if again {
+					zeroAt(elem.typ, ep)
+				}
+				return elem.dec(d, pos, -1, ep, depth+1)
 			})
 		case spec.OpNewDict:
 			return 0, errFallback
@@ -1085,6 +1095,11 @@ func decSlice(tc *typeCodec) decFn {
 		}
 		return stop, nil
 	}
+}
+
+// zeroAt sets the value of type t at p to its zero value.
+func zeroAt(t reflect.Type, p unsafe.Pointer) {
+	reflect.NewAt(t, p).Elem().SetZero()
 }
 
 // discard decodes and drops the value at pos (an unknown key's value or an
@@ -1119,11 +1134,15 @@ func decArray(tc *typeCodec) decFn {
 				return 0, errFallback
 			}
 			zero(p)
-			return d.listItems(pos+5, end, n, func(i, pos int) (int, error) {
+			return d.listItems(pos+5, end, n, func(i, pos int, again bool) (int, error) {
 				if i >= alen {
 					return d.discard(pos, -1, depth+1)
 				}
-				return elem.dec(d, pos, -1, unsafe.Add(p, uintptr(i)*size), depth+1)
+				ep := unsafe.Add(p, uintptr(i)*size)
+				if again {
+					zeroAt(elem.typ, ep)
+				}
+				return elem.dec(d, pos, -1, ep, depth+1)
 			})
 		case spec.OpNewDict:
 			return 0, errFallback
@@ -1196,7 +1215,7 @@ func decStruct(tc *typeCodec) decFn {
 			if !ok {
 				return 0, errFallback
 			}
-			return d.listItems(pos+5, end, n, func(i, pos int) (int, error) {
+			return d.listItems(pos+5, end, n, func(i, pos int, again bool) (int, error) {
 				if i >= len(si.fields) {
 					return d.discard(pos, -1, depth+1)
 				}
@@ -1204,6 +1223,9 @@ func decStruct(tc *typeCodec) decFn {
 				fp := f.fieldPtr(p, t, true)
 				if fp == nil {
 					return 0, errFallback
+				}
+				if again {
+					zeroAt(f.typ, fp)
 				}
 				return f.tc.dec(d, pos, -1, fp, depth+1)
 			})
@@ -1515,7 +1537,7 @@ func decAny(d *udec, pos, end int, p unsafe.Pointer, depth int) (int, error) {
 			return 0, errFallback
 		}
 		l := d.anys(n)
-		e, err := d.listItems(pos+5, end, n, func(i, pos int) (int, error) {
+		e, err := d.listItems(pos+5, end, n, func(i, pos int, _ bool) (int, error) { // decAny replaces
 			return decAny(d, pos, -1, unsafe.Pointer(&l[i]), depth+1)
 		})
 		if err != nil {

@@ -105,9 +105,18 @@ func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos
 	next := 0
 	fields := si.fields
 	textKey := !d.cfg.Py3StrAsPy2Str
+	// The fields set so far (those of index 63 and on share the last
+	// bit): when a key comes again, its field's decoder gets it zeroed
+	// first, as Loads keeps only the key's last value (which may be None,
+	// or a shorter tuple, that would leave part of the first in place).
+	// The scalars decoded in this function replace a field whole.
+	var seen uint64
 	for pos < len(b) && pos != end {
 		if textKey && next < len(fields) {
-			if pos, next = d.scalarRun(fields, next, p, pos, end); pos >= len(b) || pos == end {
+			n0 := next
+			pos, next = d.scalarRun(fields, next, p, pos, end)
+			seen |= fieldBits(n0, next)
+			if pos >= len(b) || pos == end {
 				break
 			}
 		}
@@ -120,8 +129,9 @@ func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos
 			return 0, errFallback
 		}
 		var f *field
-		var vpos int
+		var vpos, fi int
 		if next < len(fields) {
+			fi = next
 			nf := &fields[next]
 			var same bool
 			if rem := len(b) - pos; nf.kneed != 0 && rem >= nf.kneed {
@@ -148,6 +158,7 @@ func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos
 							*(*int64)(fp) = int64(int32(be32(base, vpos+1)))
 							d.elements++
 							pos = vpos + 6
+							seen |= fieldBits(fi, fi+1)
 							continue
 						}
 					case fkFloat64:
@@ -155,6 +166,7 @@ func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos
 							*(*float64)(fp) = math.Float64frombits(be64(base, vpos+1))
 							d.elements++
 							pos = vpos + 10
+							seen |= fieldBits(fi, fi+1)
 							continue
 						}
 					case fkBool:
@@ -162,6 +174,7 @@ func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos
 							*(*bool)(fp) = c == spec.OpTrue
 							d.elements++
 							pos = vpos + 2
+							seen |= fieldBits(fi, fi+1)
 							continue
 						}
 					case fkString:
@@ -172,6 +185,7 @@ func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos
 								*(*string)(fp) = d.str(off, n)
 								d.elements++
 								pos = off + n + 1
+								seen |= fieldBits(fi, fi+1)
 								continue
 							}
 						}
@@ -183,6 +197,7 @@ func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos
 								*(*[]byte)(fp) = d.bytes(off, n)
 								d.elements++
 								pos = off + n + 1
+								seen |= fieldBits(fi, fi+1)
 								continue
 							}
 						}
@@ -200,7 +215,7 @@ func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos
 			vpos = pos + 5 + n
 			for i := range fields {
 				if string(k) == fields[i].name {
-					f = &fields[i]
+					f, fi = &fields[i], i
 					next = i + 1
 					break
 				}
@@ -220,6 +235,11 @@ func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos
 					return 0, errFallback
 				}
 			}
+			bit := fieldBits(fi, fi+1)
+			if seen&bit != 0 {
+				zeroAt(f.typ, fp)
+			}
+			seen |= bit
 			np, err = f.tc.dec(d, vpos, -1, fp, depth+1)
 		}
 		if err != nil {
@@ -342,6 +362,19 @@ func decAnySlice(general decFn) decFn {
 		}
 		return pos, nil
 	}
+}
+
+// fieldBits returns the bits of fields a to b-1 in structItems' set of
+// fields seen, where fields 63 and on share bit 63.
+func fieldBits(a, b int) uint64 {
+	if a >= b {
+		return 0
+	}
+	m := (uint64(1)<<min(b, 63) - 1) &^ (uint64(1)<<min(a, 63) - 1)
+	if b > 63 {
+		m |= 1 << 63
+	}
+	return m
 }
 
 // scalarFields reports whether every field of si is direct and of a
