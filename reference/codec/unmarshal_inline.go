@@ -114,8 +114,9 @@ func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos
 	for pos < len(b) && pos != end {
 		if textKey && next < len(fields) {
 			n0 := next
-			pos, next = d.scalarRun(fields, next, p, pos, end)
-			seen |= fieldBits(n0, next)
+			if pos, next = d.scalarRun(fields, next, p, pos, end); next > n0 {
+				seen |= fieldBits(n0, next)
+			}
 			if pos >= len(b) || pos == end {
 				break
 			}
@@ -158,7 +159,7 @@ func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos
 							*(*int64)(fp) = int64(int32(be32(base, vpos+1)))
 							d.elements++
 							pos = vpos + 6
-							seen |= fieldBits(fi, fi+1)
+							seen |= 1 << min(fi, 63)
 							continue
 						}
 					case fkFloat64:
@@ -166,7 +167,7 @@ func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos
 							*(*float64)(fp) = math.Float64frombits(be64(base, vpos+1))
 							d.elements++
 							pos = vpos + 10
-							seen |= fieldBits(fi, fi+1)
+							seen |= 1 << min(fi, 63)
 							continue
 						}
 					case fkBool:
@@ -174,7 +175,7 @@ func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos
 							*(*bool)(fp) = c == spec.OpTrue
 							d.elements++
 							pos = vpos + 2
-							seen |= fieldBits(fi, fi+1)
+							seen |= 1 << min(fi, 63)
 							continue
 						}
 					case fkString:
@@ -185,7 +186,7 @@ func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos
 								*(*string)(fp) = d.str(off, n)
 								d.elements++
 								pos = off + n + 1
-								seen |= fieldBits(fi, fi+1)
+								seen |= 1 << min(fi, 63)
 								continue
 							}
 						}
@@ -197,7 +198,7 @@ func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos
 								*(*[]byte)(fp) = d.bytes(off, n)
 								d.elements++
 								pos = off + n + 1
-								seen |= fieldBits(fi, fi+1)
+								seen |= 1 << min(fi, 63)
 								continue
 							}
 						}
@@ -235,7 +236,7 @@ func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos
 					return 0, errFallback
 				}
 			}
-			bit := fieldBits(fi, fi+1)
+			bit := uint64(1) << min(fi, 63)
 			if seen&bit != 0 {
 				zeroAt(f.typ, fp)
 			}
@@ -364,12 +365,9 @@ func decAnySlice(general decFn) decFn {
 	}
 }
 
-// fieldBits returns the bits of fields a to b-1 in structItems' set of
-// fields seen, where fields 63 and on share bit 63.
+// fieldBits returns the bits of fields a to b-1, a < b, in structItems'
+// set of fields seen, where fields 63 and on share bit 63.
 func fieldBits(a, b int) uint64 {
-	if a >= b {
-		return 0
-	}
 	m := (uint64(1)<<min(b, 63) - 1) &^ (uint64(1)<<min(a, 63) - 1)
 	if b > 63 {
 		m |= 1 << 63
