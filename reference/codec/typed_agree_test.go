@@ -186,6 +186,13 @@ func wStr(s string) []byte {
 	return append(binary.BigEndian.AppendUint32([]byte{byte(spec.OpPy3String)}, uint32(len(s))), s...)
 }
 
+// uKey is s as UNICODE text.
+func uKey(s string) []byte {
+	b := wStr(s)
+	b[0] = byte(spec.OpUnicode)
+	return b
+}
+
 func wInt(i int32) []byte {
 	return binary.BigEndian.AppendUint32([]byte{byte(spec.OpInt)}, uint32(i))
 }
@@ -227,6 +234,10 @@ func dupSeeds() [][]byte {
 		wire(wOp(spec.OpNewDict), wStr("inner"), wOp(spec.OpNewDict), wStr("name"), wStr("a"), set,
 			wStr("score"), wOp(spec.OpFloat, 0x3ff80000, 0), set, set,
 			wStr("inner"), wOp(spec.OpNewDict), wStr("name"), wStr("b"), set, set),
+		// {'key00': 5, 'key00': None, 'key02': 's', 'key02': None} with
+		// UNICODE keys (decoded in the struct loop, not scalarRun).
+		wire(wOp(spec.OpNewDict), uKey("key00"), wInt(5), set, uKey("key00"), wOp(spec.OpNone), set,
+			uKey("key02"), wStr("s"), set, uKey("key02"), wOp(spec.OpNone), set),
 		// [{'nodeid': 'a', 'when': 'w'}, ...] with slot 0 set again to {'nodeid': 'b'}.
 		wire(wOp(spec.OpNewList, 1), wInt(0), wOp(spec.OpNewDict), wStr("nodeid"), wStr("a"), set, wStr("when"), wStr("w"), set, set,
 			wInt(0), wOp(spec.OpNewDict), wStr("nodeid"), wStr("b"), set, set),
