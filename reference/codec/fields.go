@@ -20,6 +20,16 @@ type field struct {
 	omitEmpty bool
 	tuple     bool // encode a slice, array or struct field as a tuple
 	tc        *typeCodec
+
+	// For the struct decoder's loop (unmarshal_inline.go): the kind it
+	// decodes itself (fkOther: none; only for direct fields), and the
+	// key's length word and name as words that keyAt compares.
+	kind          fieldKind
+	klen, kneed   int
+	kw0, km0, kw1 uint64
+	// For scalarRun: the key and value opcode as words (setPrefix).
+	plen, need    int
+	pw0, pm0, pw1 uint64
 }
 
 // structInfo is the cached description of a struct type.
@@ -227,7 +237,13 @@ func structFields(t reflect.Type, building map[reflect.Type]*typeCodec) *structI
 	// Fields in declaration order (promoted fields where their embedding is).
 	sortFields(si.fields)
 	for i := range si.fields {
-		si.fields[i].tc = build(si.fields[i].typ, building)
+		f := &si.fields[i]
+		f.tc = build(f.typ, building)
+		f.setKeyWords()
+		if f.direct {
+			f.kind = inlineKind(f.typ)
+		}
+		f.setPrefix()
 	}
 	return si
 }

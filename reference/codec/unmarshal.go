@@ -91,6 +91,11 @@ func (dc *Decoder) Unmarshal(data []byte, v any) (n int, err error) {
 		*d = udec{b: data, lim: dc.Limits.withDefaults(), cfg: dc.StrConfig, channel: dc.Channel,
 			zeroCopy: dc.ZeroCopy, strict: dc.DisallowUnknownKeys, starts: d.starts[:0]}
 		pos, err := tc.dec(d, 0, -1, rv.UnsafePointer(), 0)
+		if err == nil && d.elements > d.lim.MaxElements {
+			// Paths that allocate nothing per value count without
+			// checking; the count only grows, so one check here does.
+			err = errFallback
+		}
 		if cap(d.starts) <= maxPooledStack {
 			*d = udec{starts: d.starts[:0]}
 			udecPool.Put(d)
@@ -143,6 +148,7 @@ type udec struct {
 	// (anys, boxString): one allocation for several, not one each.
 	anyBlock []any
 	strBlock []string
+	intBlock []int64 // see boxInt
 }
 
 // Sizes of the blocks of udec.anys and udec.boxString, in elements.
@@ -150,6 +156,13 @@ const (
 	anyBlockLen = 16
 	strBlockLen = 16
 )
+
+// boxBlock is one allocation for both: each takes its part of a new
+// block when its own is used up, and the other part too when that one is.
+type boxBlock struct {
+	anys [anyBlockLen]any
+	strs [strBlockLen]string
+}
 
 // anys returns a new []any of n nil elements (non-nil, also for n == 0).
 // Short lists are carved from a block shared with the other short lists
@@ -161,7 +174,11 @@ func (d *udec) anys(n int) []any {
 	}
 	k := len(d.anyBlock)
 	if cap(d.anyBlock)-k < n {
-		d.anyBlock, k = make([]any, 0, anyBlockLen), 0
+		bb := new(boxBlock)
+		d.anyBlock, k = bb.anys[:0], 0
+		if len(d.strBlock) == cap(d.strBlock) {
+			d.strBlock = bb.strs[:0]
+		}
 	}
 	d.anyBlock = d.anyBlock[:k+n]
 	return d.anyBlock[k : k+n : k+n]
@@ -179,12 +196,21 @@ var stringTypeWord = func() unsafe.Pointer {
 // an interface's value cannot be changed through it.
 func (d *udec) boxString(s string) any {
 	if len(d.strBlock) == cap(d.strBlock) {
-		d.strBlock = make([]string, 0, strBlockLen)
+		d.newStrBlock()
 	}
 	d.strBlock = append(d.strBlock, s)
 	var v any
 	*(*eface)(unsafe.Pointer(&v)) = eface{typ: stringTypeWord, data: unsafe.Pointer(&d.strBlock[len(d.strBlock)-1])}
 	return v
+}
+
+// newStrBlock gives boxString a new block (see boxBlock).
+func (d *udec) newStrBlock() {
+	bb := new(boxBlock)
+	d.strBlock = bb.strs[:0]
+	if cap(d.anyBlock)-len(d.anyBlock) < anyBlockLen/4 {
+		d.anyBlock = bb.anys[:0]
+	}
 }
 
 // sliceHeader is the layout of a slice.
@@ -262,15 +288,15 @@ func (d *udec) bytes(off, n int) []byte {
 // strconfig.
 func (d *udec) text(pos int) (s string, next int, ok bool) {
 	b := d.b
-	if pos >= len(b) {
+	if len(b)-pos < 5 {
 		return "", 0, false
 	}
 	switch spec.Opcode(b[pos]) {
+	case spec.OpUnicode:
 	case spec.OpPy3String:
 		if d.cfg.Py3StrAsPy2Str {
 			return "", 0, false
 		}
-	case spec.OpUnicode:
 	case spec.OpPy2String:
 		if !d.cfg.Py2StrAsPy3Str {
 			return "", 0, false
@@ -283,8 +309,9 @@ func (d *udec) text(pos int) (s string, next int, ok bool) {
 	default:
 		return "", 0, false
 	}
-	off, n, ok := d.blob(pos)
-	if !ok || !d.count() || !validUTF8(b[off:off+n]) {
+	n := int(int32(binary.BigEndian.Uint32(b[pos+1 : pos+5])))
+	off := pos + 5
+	if uint(n) > uint(len(b)-off) || n > d.lim.MaxStringLen || !d.count() || !validUTF8(b[off:off+n]) {
 		return "", 0, false
 	}
 	return d.str(off, n), off + n, true
@@ -527,9 +554,14 @@ func (d *udec) newList(pos, depth int) (n int, ok bool) {
 }
 
 // listItems decodes the items "INT i, value, SETITEM" of a list of n
-// slots that follow pos, calling f for each with its index.
-func (d *udec) listItems(pos, end, n int, f func(i, pos int) (int, error)) (int, error) {
+// slots that follow pos, calling f for each with its index. again is
+// true when i may have been set before in this list (its index is not
+// above every index before it): as Loads keeps only the last value of a
+// slot, f must then decode into a zero destination, not on top of the
+// earlier value (see zeroAt).
+func (d *udec) listItems(pos, end, n int, f func(i, pos int, again bool) (int, error)) (int, error) {
 	b := d.b
+	last := -1
 	for pos != end && pos < len(b) && (b[pos] == byte(spec.OpInt) || b[pos] == byte(spec.OpLong)) {
 		if len(b)-pos < 5 {
 			return 0, errFallback
@@ -538,7 +570,8 @@ func (d *udec) listItems(pos, end, n int, f func(i, pos int) (int, error)) (int,
 		if i < 0 || i >= n || !d.count() {
 			return 0, errFallback
 		}
-		np, err := f(i, pos+5)
+		np, err := f(i, pos+5, i <= last)
+		last = max(last, i)
 		if err != nil {
 			return 0, err
 		}
@@ -618,6 +651,9 @@ func decoderFor(tc *typeCodec) decFn {
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
 			return decBytes
+		}
+		if t == anySliceType {
+			return decAnySlice(decSlice(tc))
 		}
 		return decSlice(tc)
 	case reflect.Array:
@@ -1032,8 +1068,12 @@ func decSlice(tc *typeCodec) decFn {
 				return 0, errFallback
 			}
 			data := d.sliceAt(t, p, n)
-			return d.listItems(pos+5, end, n, func(i, pos int) (int, error) {
-				return elem.dec(d, pos, -1, unsafe.Add(data, uintptr(i)*size), depth+1)
+			return d.listItems(pos+5, end, n, func(i, pos int, again bool) (int, error) {
+				ep := unsafe.Add(data, uintptr(i)*size)
+				if again {
+					zeroAt(elem.typ, ep)
+				}
+				return elem.dec(d, pos, -1, ep, depth+1)
 			})
 		case spec.OpNewDict:
 			return 0, errFallback
@@ -1055,6 +1095,11 @@ func decSlice(tc *typeCodec) decFn {
 		}
 		return stop, nil
 	}
+}
+
+// zeroAt sets the value of type t at p to its zero value.
+func zeroAt(t reflect.Type, p unsafe.Pointer) {
+	reflect.NewAt(t, p).Elem().SetZero()
 }
 
 // discard decodes and drops the value at pos (an unknown key's value or an
@@ -1089,11 +1134,15 @@ func decArray(tc *typeCodec) decFn {
 				return 0, errFallback
 			}
 			zero(p)
-			return d.listItems(pos+5, end, n, func(i, pos int) (int, error) {
+			return d.listItems(pos+5, end, n, func(i, pos int, again bool) (int, error) {
 				if i >= alen {
 					return d.discard(pos, -1, depth+1)
 				}
-				return elem.dec(d, pos, -1, unsafe.Add(p, uintptr(i)*size), depth+1)
+				ep := unsafe.Add(p, uintptr(i)*size)
+				if again {
+					zeroAt(elem.typ, ep)
+				}
+				return elem.dec(d, pos, -1, ep, depth+1)
 			})
 		case spec.OpNewDict:
 			return 0, errFallback
@@ -1144,6 +1193,10 @@ func (d *udec) key(pos int) (off, n, next int, ok bool) {
 
 func decStruct(tc *typeCodec) decFn {
 	t := tc.typ
+	// Every field a scalar that structItems decodes itself: a tuple may
+	// be decoded with scalarTuple. (tc.si is complete here: build sets
+	// it before the decoder.)
+	scalars := tc.si != nil && tc.si.scalarFields()
 	return func(d *udec, pos, end int, p unsafe.Pointer, depth int) (int, error) {
 		si := tc.si
 		b := d.b
@@ -1162,7 +1215,7 @@ func decStruct(tc *typeCodec) decFn {
 			if !ok {
 				return 0, errFallback
 			}
-			return d.listItems(pos+5, end, n, func(i, pos int) (int, error) {
+			return d.listItems(pos+5, end, n, func(i, pos int, again bool) (int, error) {
 				if i >= len(si.fields) {
 					return d.discard(pos, -1, depth+1)
 				}
@@ -1171,9 +1224,17 @@ func decStruct(tc *typeCodec) decFn {
 				if fp == nil {
 					return 0, errFallback
 				}
+				if again {
+					zeroAt(f.typ, fp)
+				}
 				return f.tc.dec(d, pos, -1, fp, depth+1)
 			})
 		default:
+			if scalars {
+				if np, ok := d.scalarTuple(si, p, pos, end, depth); ok {
+					return np, nil
+				}
+			}
 			op, n, stop, base, bpos, ok := d.seq(pos, end, depth)
 			if !ok || op != spec.OpBuildTuple {
 				return 0, errFallback
@@ -1204,74 +1265,7 @@ func decStruct(tc *typeCodec) decFn {
 		if depth+1 > d.lim.MaxDepth || !d.count() {
 			return 0, errFallback
 		}
-		pos++
-		next := 0
-		fields := si.fields
-		textKey := !d.cfg.Py3StrAsPy2Str
-		for pos < len(b) && pos != end {
-			c := b[pos]
-			if dictEndOp[c] {
-				break
-			}
-			// The key: PY3STRING (or UNICODE) text, read in place.
-			if !((c == byte(spec.OpPy3String) && textKey) || c == byte(spec.OpUnicode)) || len(b)-pos < 5 {
-				return 0, errFallback
-			}
-			var f *field
-			var vpos int
-			if next < len(fields) {
-				// Keys usually come in field order: the next field's
-				// length and name, as its wire key holds them, compared
-				// in one step with the input.
-				if wk := fields[next].key; len(b)-pos >= len(wk) && string(b[pos+1:pos+len(wk)]) == string(wk[1:]) {
-					if len(wk)-5 > d.lim.MaxStringLen || !d.count() {
-						return 0, errFallback
-					}
-					f, vpos = &fields[next], pos+len(wk)
-					next++
-				}
-			}
-			var k []byte
-			if f == nil {
-				n := int(int32(binary.BigEndian.Uint32(b[pos+1:])))
-				if n < 0 || n > d.lim.MaxStringLen || n > len(b)-pos-5 || !d.count() {
-					return 0, errFallback
-				}
-				k = b[pos+5 : pos+5+n]
-				vpos = pos + 5 + n
-				for i := range fields {
-					if string(k) == fields[i].name {
-						f = &fields[i]
-						next = i + 1
-						break
-					}
-				}
-			}
-			var np int
-			var err error
-			if f == nil {
-				if d.strict || !validUTF8(k) {
-					return 0, errFallback
-				}
-				np, err = d.discard(vpos, -1, depth+1)
-			} else {
-				fp := unsafe.Add(p, f.offset)
-				if !f.direct {
-					if fp = f.fieldPtr(p, t, true); fp == nil {
-						return 0, errFallback
-					}
-				}
-				np, err = f.tc.dec(d, vpos, -1, fp, depth+1)
-			}
-			if err != nil {
-				return 0, err
-			}
-			if np >= len(b) || b[np] != byte(spec.OpSetItem) {
-				return 0, errFallback
-			}
-			pos = np + 1
-		}
-		return pos, nil
+		return d.structItems(si, t, p, pos+1, end, depth)
 	}
 }
 
@@ -1482,7 +1476,7 @@ func decAny(d *udec, pos, end int, p unsafe.Pointer, depth int) (int, error) {
 		if !ok {
 			return 0, errFallback
 		}
-		v, np = x, n
+		v, np = d.boxInt(x), n
 	case spec.OpLongInt, spec.OpLongLong:
 		var z big.Int
 		n, err := d.bigInt(pos, &z)
@@ -1543,7 +1537,7 @@ func decAny(d *udec, pos, end int, p unsafe.Pointer, depth int) (int, error) {
 			return 0, errFallback
 		}
 		l := d.anys(n)
-		e, err := d.listItems(pos+5, end, n, func(i, pos int) (int, error) {
+		e, err := d.listItems(pos+5, end, n, func(i, pos int, _ bool) (int, error) { // decAny replaces
 			return decAny(d, pos, -1, unsafe.Pointer(&l[i]), depth+1)
 		})
 		if err != nil {
