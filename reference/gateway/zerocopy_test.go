@@ -19,35 +19,15 @@ import (
 	"github.com/execnet-conform/execnet-conform/spec"
 )
 
-// zcConn is a pipeConn whose halves take the zero-copy paths: files are
-// spliced into w (transport.FileSender) and out of the read pipe, which
-// is read through a transport.WaitFile (transport.FileReceiver).
-type zcConn struct {
-	wf *transport.WaitFile
-	w  *os.File
-}
-
-func (c *zcConn) Read(p []byte) (int, error)  { return c.wf.Read(p) }
-func (c *zcConn) Write(p []byte) (int, error) { return c.w.Write(p) }
-func (c *zcConn) CloseWrite() error           { return c.w.Close() }
-func (c *zcConn) Process() transport.Process  { return nil }
-func (c *zcConn) Close() error {
-	c.w.Close()
-	return c.wf.Close()
-}
-func (c *zcConn) SendFile(f *os.File, off, n int64) (int64, error) {
-	return transport.SpliceFile(c.w, f, off, n)
-}
-func (c *zcConn) ReceiveFile(f *os.File, n int64) (int64, error) { return c.wf.ReceiveFile(f, n) }
-
-func newZCConn(t testing.TB, r, w *os.File) *zcConn {
+// newZCConn is a connection over two pipes that takes the zero-copy
+// paths (transport.NewPipeConn).
+func newZCConn(t testing.TB, r, w *os.File) transport.Conn {
 	t.Helper()
-	wf, err := transport.NewWaitFile(r)
+	c, err := transport.NewPipeConn(r, w)
 	if err != nil {
 		t.Fatal(err)
 	}
-	transport.GrowPipe(w, transport.PipeSize)
-	return &zcConn{wf: wf, w: w}
+	return c
 }
 
 func skipNoZeroCopy(t *testing.T) {

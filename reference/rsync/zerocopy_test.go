@@ -18,29 +18,9 @@ import (
 	"github.com/execnet-conform/execnet-conform/reference/transport"
 )
 
-// zcConn is a transport.Conn over two pipes that takes the zero-copy
-// paths, as a popen connection and the Go worker's served stdin do:
-// files are spliced into the write pipe, and out of the read pipe.
-type zcConn struct {
-	wf *transport.WaitFile
-	w  *os.File
-}
-
-func (c *zcConn) Read(p []byte) (int, error)  { return c.wf.Read(p) }
-func (c *zcConn) Write(p []byte) (int, error) { return c.w.Write(p) }
-func (c *zcConn) CloseWrite() error           { return c.w.Close() }
-func (c *zcConn) Process() transport.Process  { return nil }
-func (c *zcConn) Close() error {
-	c.w.Close()
-	return c.wf.Close()
-}
-func (c *zcConn) SendFile(f *os.File, off, n int64) (int64, error) {
-	return transport.SpliceFile(c.w, f, off, n)
-}
-func (c *zcConn) ReceiveFile(f *os.File, n int64) (int64, error) { return c.wf.ReceiveFile(f, n) }
-
-// plainConn is the same without the zero-copy paths.
-type plainConn struct{ c *zcConn }
+// plainConn is a connection without the zero-copy paths: it hides
+// transport.FileSender and FileReceiver.
+type plainConn struct{ c transport.Conn }
 
 func (c plainConn) Read(p []byte) (int, error)  { return c.c.Read(p) }
 func (c plainConn) Write(p []byte) (int, error) { return c.c.Write(p) }
@@ -49,8 +29,11 @@ func (c plainConn) Process() transport.Process  { return nil }
 func (c plainConn) Close() error                { return c.c.Close() }
 
 // gatewayPair returns a master gateway whose worker, in this process,
-// serves every execution with rsync.Receive, and the worker gateway.
-func gatewayPair(t *testing.T, zeroCopy bool) (m, w *gateway.Gateway) {
+// serves every execution with rsync.Receive, the worker gateway, and the
+// errors of those Receive calls. The connections are two pipes, with the
+// zero-copy paths (transport.NewPipeConn) or without; wrapMaster, when
+// not nil, wraps the master's.
+func gatewayPair(t *testing.T, zeroCopy bool, wrapMaster func(transport.Conn) transport.Conn) (m, w *gateway.Gateway, received <-chan error) {
 	t.Helper()
 	r1, w1, err := os.Pipe()
 	if err != nil {
@@ -60,22 +43,29 @@ func gatewayPair(t *testing.T, zeroCopy bool) (m, w *gateway.Gateway) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conns := [2]*zcConn{}
-	for i, rw := range [2][2]*os.File{{r2, w1}, {r1, w2}} {
-		wf, err := transport.NewWaitFile(rw[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		transport.GrowPipe(rw[1], transport.PipeSize)
-		conns[i] = &zcConn{wf: wf, w: rw[1]}
+	mc, err := transport.NewPipeConn(r2, w1)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var mc, wc transport.Conn = conns[0], conns[1]
+	wc, err := transport.NewPipeConn(r1, w2)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !zeroCopy {
-		mc, wc = plainConn{conns[0]}, plainConn{conns[1]}
+		mc, wc = plainConn{mc}, plainConn{wc}
 	}
+	if wrapMaster != nil {
+		mc = wrapMaster(mc)
+	}
+	results := make(chan error, 8)
 	w = gateway.New(wc, gateway.Worker, gateway.WithExecGrace(time.Second),
 		gateway.WithExecutor(gateway.ExecutorFunc(func(ctx context.Context, ch *gateway.Channel, e gateway.Exec) error {
-			return rsync.Receive(ctx, ch)
+			err := rsync.Receive(ctx, ch)
+			select {
+			case results <- err:
+			default:
+			}
+			return err
 		})))
 	m = gateway.New(mc, gateway.Master, gateway.WithExitGrace(time.Second))
 	served := make(chan error, 1)
@@ -90,7 +80,7 @@ func gatewayPair(t *testing.T, zeroCopy bool) (m, w *gateway.Gateway) {
 		wc.Close()
 		mc.Close()
 	})
-	return m, w
+	return m, w, results
 }
 
 type entry struct {
@@ -186,7 +176,7 @@ func TestZeroCopyTransfer(t *testing.T) {
 			dest := filepath.Join(dir, "dst")
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			m, w := gatewayPair(t, zc)
+			m, w, _ := gatewayPair(t, zc, nil)
 			send := func() {
 				t.Helper()
 				s := rsync.NewSender(src, rsync.WithReceiverSource("def serve_rsync(channel): pass\nserve_rsync(channel)\n"))
@@ -227,17 +217,16 @@ func TestZeroCopyTransfer(t *testing.T) {
 	}
 }
 
-// cutConn is a zcConn whose sending half ends after limit bytes, as a
-// transfer does when the master dies: the worker's stream ends inside a
+// cutConn is a connection whose sending half ends after limit bytes, as
+// a transfer does when the master dies: the worker's stream ends inside a
 // frame.
 type cutConn struct {
-	*zcConn
+	transport.Conn
 	mu    sync.Mutex
 	limit int64
 }
 
-// take returns how many of n bytes may still go, and closes the sending
-// half once the limit is spent.
+// take returns how many of n bytes may still go.
 func (c *cutConn) take(n int64) int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -248,19 +237,23 @@ func (c *cutConn) take(n int64) int64 {
 
 func (c *cutConn) Write(p []byte) (int, error) {
 	k := c.take(int64(len(p)))
-	n, err := c.zcConn.Write(p[:k])
+	n, err := c.Conn.Write(p[:k])
 	if err == nil && k < int64(len(p)) {
-		c.zcConn.CloseWrite()
+		c.Conn.CloseWrite()
 		err = io.ErrClosedPipe
 	}
 	return n, err
 }
 
-func (c *cutConn) SendFile(f *os.File, off, n int64) (int64, error) {
+// cutFileConn is a cutConn over a connection that sends files itself
+// (transport.FileSender), cut at the same limit.
+type cutFileConn struct{ *cutConn }
+
+func (c cutFileConn) SendFile(f *os.File, off, n int64) (int64, error) {
 	k := c.take(n)
-	done, err := c.zcConn.SendFile(f, off, k)
+	done, err := c.Conn.(transport.FileSender).SendFile(f, off, k)
 	if err == nil && k < n {
-		c.zcConn.CloseWrite()
+		c.Conn.CloseWrite()
 		err = io.ErrClosedPipe
 	}
 	return done, err
@@ -281,50 +274,16 @@ func TestBrokenTransferKeepsOldFile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-
-			r1, w1, err := os.Pipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			r2, w2, err := os.Pipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			conns := [2]*zcConn{}
-			for i, rw := range [2][2]*os.File{{r2, w1}, {r1, w2}} {
-				wf, err := transport.NewWaitFile(rw[0])
-				if err != nil {
-					t.Fatal(err)
-				}
-				conns[i] = &zcConn{wf: wf, w: rw[1]}
-			}
 			// The structure and requests take a few hundred bytes; the
 			// stream ends 1 MiB into the file's content.
-			var mc transport.Conn = &cutConn{zcConn: conns[0], limit: 1 << 20}
-			var wc transport.Conn = conns[1]
-			if !zc {
-				mc, wc = plainCut{mc.(*cutConn)}, plainConn{conns[1]}
-			}
-			received := make(chan error, 1)
-			w := gateway.New(wc, gateway.Worker, gateway.WithExecGrace(time.Second),
-				gateway.WithExecutor(gateway.ExecutorFunc(func(ctx context.Context, ch *gateway.Channel, e gateway.Exec) error {
-					err := rsync.Receive(ctx, ch)
-					received <- err
-					return err
-				})))
-			m := gateway.New(mc, gateway.Master, gateway.WithExitGrace(time.Second))
-			served := make(chan error, 1)
-			go func() { served <- w.Serve(context.Background()) }()
-			defer func() {
-				_ = m.Exit(context.Background())
-				select {
-				case <-served:
-				case <-time.After(10 * time.Second):
-					t.Error("worker Serve did not return")
+			cut := func(c transport.Conn) transport.Conn {
+				cc := &cutConn{Conn: c, limit: 1 << 20}
+				if _, ok := c.(transport.FileSender); ok {
+					return cutFileConn{cc}
 				}
-				conns[0].Close()
-				conns[1].Close()
-			}()
+				return cc
+			}
+			m, w, received := gatewayPair(t, zc, cut)
 
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
@@ -366,12 +325,3 @@ func TestBrokenTransferKeepsOldFile(t *testing.T) {
 		})
 	}
 }
-
-// plainCut is a cutConn without the zero-copy paths.
-type plainCut struct{ c *cutConn }
-
-func (c plainCut) Read(p []byte) (int, error)  { return c.c.Read(p) }
-func (c plainCut) Write(p []byte) (int, error) { return c.c.Write(p) }
-func (c plainCut) CloseWrite() error           { return c.c.CloseWrite() }
-func (c plainCut) Process() transport.Process  { return nil }
-func (c plainCut) Close() error                { return c.c.Close() }

@@ -57,10 +57,40 @@ func (c *popenConn) ReceiveFile(f *os.File, n int64) (int64, error) {
 	return c.wf.ReceiveFile(f, n)
 }
 
-// SpliceFile writes exactly n bytes of src, from offset off, to dst, a
-// pipe, without copying them through the program's memory: it is how a
-// popen connection implements FileSender, for connections built on other
-// pipes (in-process tests). dst's write deadline bounds the waits while
-// the pipe is full. It fails as FileSender.SendFile does (errors.ErrUnsupported
-// where the system has no zero-copy path or dst is not a pipe).
-func SpliceFile(dst, src *os.File, off, n int64) (int64, error) { return sendFile(dst, src, off, n) }
+// NewPipeConn returns a Conn over two pipes of this process, r to read
+// and w to write, that takes the zero-copy paths as a popen connection
+// does (FileSender into w, FileReceiver out of r), with w's kernel buffer
+// grown to PipeSize. It connects two gateways in one process (tests,
+// embedding). It has no process; Close closes both pipes.
+func NewPipeConn(r, w *os.File) (Conn, error) {
+	wf, err := NewWaitFile(r)
+	if err != nil {
+		return nil, err
+	}
+	GrowPipe(w, PipeSize)
+	return &pipeConn{wf: wf, w: w}, nil
+}
+
+type pipeConn struct {
+	wf *WaitFile
+	w  *os.File
+}
+
+func (c *pipeConn) Read(p []byte) (int, error)  { return c.wf.Read(p) }
+func (c *pipeConn) Write(p []byte) (int, error) { return c.w.Write(p) }
+func (c *pipeConn) CloseWrite() error           { return c.w.Close() }
+func (c *pipeConn) Process() Process            { return nil }
+func (c *pipeConn) Close() error {
+	c.w.Close()
+	return c.wf.Close()
+}
+
+// SendFile implements FileSender (splice(2) into w on Linux).
+func (c *pipeConn) SendFile(f *os.File, off, n int64) (int64, error) {
+	return sendFile(c.w, f, off, n)
+}
+
+// ReceiveFile implements FileReceiver (splice(2) out of r on Linux).
+func (c *pipeConn) ReceiveFile(f *os.File, n int64) (int64, error) {
+	return c.wf.ReceiveFile(f, n)
+}
