@@ -73,22 +73,27 @@ func TestWaitFileCloseEndsRead(t *testing.T) {
 
 // TestWaitFileSpinAdapts: a wait much longer than the spin window turns
 // spinning off for the next wait; a quick one turns it back on.
+//
+// The window is 10ms and the slow answer comes after 200ms, so that
+// neither verdict depends on the scheduler: under -race on a loaded
+// machine a read of a byte already there can take over 100us, and the
+// test goroutine can start its read only after a 20ms sleep has ended.
 func TestWaitFileSpinAdapts(t *testing.T) {
 	wf, w := newTestWaitFile(t)
-	wf.SetSpin(100 * time.Microsecond)
+	wf.SetSpin(10 * time.Millisecond)
 	if !wf.spinning {
-		t.Fatal("SetSpin(100us) left spinning off")
+		t.Fatal("SetSpin(10ms) left spinning off")
 	}
 	go func() {
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond)
 		w.Write([]byte("x"))
 	}()
 	buf := make([]byte, 4)
-	if _, err := wf.ReadWait(buf, time.Second); err != nil {
+	if _, err := wf.ReadWait(buf, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if wf.spinning {
-		t.Fatal("spinning still on after a 20ms wait")
+		t.Fatal("spinning still on after a 200ms wait")
 	}
 	w.Write([]byte("y")) // already there: the next wait ends at once
 	if _, err := wf.ReadWait(buf, time.Second); err != nil {
