@@ -83,6 +83,9 @@ func TestSendFileFrame(t *testing.T) {
 		{"spliced-offset", true, 100, int64(len(data)) - 200, int64(len(data)) - 200},
 		{"small", true, 10, 1000, 0},
 		{"plain-conn", false, 0, int64(len(data)), 0},
+		// The connection offers FileSender but refuses this file: the
+		// frame's body goes through memory instead.
+		{"refused", true, 0, int64(len(data)), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r1, w1, err := os.Pipe() // the master writes w1
@@ -97,6 +100,9 @@ func TestSendFileFrame(t *testing.T) {
 			var conn transport.Conn = &pipeConn{r: r2, w: w1}
 			if tc.zc {
 				conn = newZCConn(t, r2, w1)
+			}
+			if tc.name == "refused" {
+				conn = refusingConn{conn}
 			}
 			g := New(conn, Master)
 			defer func() { w2.Close(); conn.Close(); <-g.Done() }()
@@ -113,6 +119,9 @@ func TestSendFileFrame(t *testing.T) {
 			}
 			if !bytes.Equal(got, want) {
 				t.Fatalf("SendFile wrote a frame that differs from Send's (%d bytes)", len(want))
+			}
+			if tc.name == "refused" && !g.CanSendFile() {
+				t.Fatal("a connection with SendFile: CanSendFile is false, so the refusal was not tried")
 			}
 			if sent, _ := g.ZeroCopyStats(); sent != tc.wantSent {
 				t.Errorf("bytes sent from the file: %d, want %d", sent, tc.wantSent)
@@ -326,6 +335,13 @@ func TestExpectFiles(t *testing.T) {
 // nil); it returns what the first next call returned, and the reader.
 func readNext(t *testing.T, data []byte, sink *FileSink) (*frameReader, frame.Frame, bool, error) {
 	t.Helper()
+	return readNextVia(t, data, sink, nil)
+}
+
+// readNextVia is readNext with the pipe's FileReceiver wrapped by wrap
+// (if not nil).
+func readNextVia(t *testing.T, data []byte, sink *FileSink, wrap func(transport.FileReceiver) transport.FileReceiver) (*frameReader, frame.Frame, bool, error) {
+	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -343,6 +359,9 @@ func readNext(t *testing.T, data []byte, sink *FileSink) (*frameReader, frame.Fr
 	fr := newFrameReader(wf, 0)
 	fr.bufs = &bufFree{}
 	fr.recv = wf
+	if wrap != nil {
+		fr.recv = wrap(wf)
+	}
 	if sink != nil {
 		used := false
 		fr.sink = func(id int32, n int64) (FileSink, bool) {
@@ -418,6 +437,50 @@ func TestFileSinkFramesAsUsual(t *testing.T) {
 				t.Fatalf("a broken frame was delivered as a file item: %+v", frS.filed)
 			}
 		})
+	}
+}
+
+// refusingConn is a connection that offers FileSender and FileReceiver
+// and refuses every file, as the system does for some files (splice(2)
+// fails with EINVAL): SendFile and ReceiveFile return ErrUnsupported
+// having moved nothing.
+type refusingConn struct{ transport.Conn }
+
+func (refusingConn) SendFile(*os.File, int64, int64) (int64, error) {
+	return 0, fmt.Errorf("test: file refused: %w", errors.ErrUnsupported)
+}
+
+func (refusingConn) ReceiveFile(*os.File, int64) (int64, error) {
+	return 0, fmt.Errorf("test: file refused: %w", errors.ErrUnsupported)
+}
+
+// TestFileSinkRefused: when the connection refuses to move an expected
+// item into its file, the frame reader copies it through memory: the file
+// gets the whole item, and the stream goes on at the next frame.
+func TestFileSinkRefused(t *testing.T) {
+	skipNoZeroCopy(t)
+	const n = 1<<20 + 5
+	value := make([]byte, n)
+	rng := rand.New(rand.NewPCG(3, 7))
+	for i := range value {
+		value[i] = byte(rng.Uint32())
+	}
+	data := append(bytesFrame(t, 1, value), bytesFrame(t, 1, []byte("after"))...)
+	path := filepath.Join(t.TempDir(), "f")
+	sink := &FileSink{Size: n, Open: func() (*os.File, error) { return os.Create(path) }}
+	fr, f, _, err := readNextVia(t, data, sink, func(transport.FileReceiver) transport.FileReceiver { return refusingConn{} })
+	if err != nil || f.Channel != 1 {
+		t.Fatalf("next = %v, %v", f, err)
+	}
+	if fr.filed == nil || fr.filed.Size != n || fr.filed.Err != nil {
+		t.Fatalf("the item was not delivered as a file item: %+v", fr.filed)
+	}
+	if b, err := os.ReadFile(path); err != nil || !bytes.Equal(b, value) {
+		t.Fatalf("file: %d bytes (%v), want the %d bytes of the item", len(b), err, n)
+	}
+	f2, _, _, err := fr.next()
+	if err != nil || string(f2.Payload) != string(bytesFrame(t, 1, []byte("after"))[9:]) {
+		t.Fatalf("next frame after the file: %v, %x", err, f2.Payload)
 	}
 }
 
