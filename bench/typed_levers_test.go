@@ -166,3 +166,24 @@ func BenchmarkTypedReportsMapShare(b *testing.B) {
 		b.ReportMetric(ratio(pyNs, withStruct), "struct-x-cpython")
 	}
 }
+
+// BenchmarkKeywordMaps is the least the reports' keywords cost in Go
+// whatever decodes them: twenty map[string]int made and given their
+// three keys, kept as a decoder's result would be, per operation.
+func BenchmarkKeywordMaps(b *testing.B) {
+	keys := []string{"test_case", "TestClass", "parametrize"}
+	out := make([]map[string]int, 20)
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range out {
+			m := map[string]int{}
+			for _, k := range keys {
+				m[k] = 1
+			}
+			out[i] = m
+		}
+	}
+	if len(out[19]) != 3 {
+		b.Fatal("maps not built")
+	}
+}
