@@ -271,6 +271,25 @@ type rsyncWant struct {
 	answer   []byte
 }
 
+// wantContents returns the requests for the files rels of root, in that
+// order, each answered with the file's content.
+func wantContents(root *rsNode, rels ...string) []rsyncWant {
+	wants := make([]rsyncWant, len(rels))
+	for i, rel := range rels {
+		wants[i] = rsyncWant{rel: rel, answer: root.find(rel).data}
+	}
+	return wants
+}
+
+// checkWanted checks that each file of wants arrived in dest as root
+// holds it: content, permission bits and mtime.
+func checkWanted(t *conformance.T, dest string, root *rsNode, wants []rsyncWant) {
+	for _, w := range wants {
+		n := root.find(w.rel)
+		checkFile(t, dest, w.rel, n.data, fs.FileMode(n.mode&0o777), n.mtime)
+	}
+}
+
 // linkItem is one tuple of step 5.
 func linkItem(kind, rel, point string) codec.Value {
 	return codec.Tuple{codec.Str(kind), codec.Str(rel), codec.Str(point)}
@@ -450,19 +469,13 @@ func rsyncCases() []conformance.Case {
 				_, dest, cleanup := rsyncDirs(t)
 				defer cleanup()
 				root := rsyncCopyTree()
-				var wants []rsyncWant
-				for _, rel := range []string{"a.txt", "bin/tool", "empty", "sub/b.bin"} {
-					wants = append(wants, rsyncWant{rel: rel, answer: root.find(rel).data})
-				}
+				wants := wantContents(root, "a.txt", "bin/tool", "empty", "sub/b.bin")
 				x := startRsync(t, dest, false)
 				x.transfer(root, wants, []codec.Value{
 					linkItem("linkbase", "link-base", "sub"),
 					linkItem("link", "link-rel", "a.txt"),
 				})
-				for _, w := range wants {
-					n := root.find(w.rel)
-					checkFile(t, dest, w.rel, n.data, fs.FileMode(n.mode&0o777), n.mtime)
-				}
+				checkWanted(t, dest, root, wants)
 				for p, perm := range map[string]fs.FileMode{"": 0o755, "bin": 0o755, "sub": 0o750} {
 					fi, err := os.Lstat(filepath.Join(dest, p))
 					if err != nil || !fi.IsDir() || fi.Mode().Perm() != perm {
@@ -490,16 +503,10 @@ func rsyncCases() []conformance.Case {
 					rsFile("small.txt", 0o600, "small\n"),
 					rsDir("d", 0o755, rsFile("bigger.bin", 0o640, rsyncPattern(1<<20+3, 2))),
 				)
-				var wants []rsyncWant
-				for _, rel := range []string{"big.bin", "small.txt", "d/bigger.bin"} {
-					wants = append(wants, rsyncWant{rel: rel, answer: root.find(rel).data})
-				}
+				wants := wantContents(root, "big.bin", "small.txt", "d/bigger.bin")
 				x := startRsync(t, dest, false)
 				x.transfer(root, wants, nil)
-				for _, w := range wants {
-					n := root.find(w.rel)
-					checkFile(t, dest, w.rel, n.data, fs.FileMode(n.mode&0o777), n.mtime)
-				}
+				checkWanted(t, dest, root, wants)
 			},
 		},
 		{
