@@ -467,6 +467,11 @@ func (p *viaProcess) Wait(ctx context.Context) (transport.ExitStatus, error) {
 	}
 	v, err := p.request(ctx, ViaWait)
 	if err != nil {
+		if p.exited() {
+			// Another Wait had its answer first and stopped the
+			// control channel while this one waited for its own.
+			return p.status, nil
+		}
 		return transport.ExitStatus{}, err
 	}
 	st := transport.ExitStatus{Code: -1}
@@ -490,15 +495,33 @@ func (p *viaProcess) Wait(ctx context.Context) (transport.ExitStatus, error) {
 	return p.status, nil
 }
 
+// exited reports whether a Wait has had the sub's exit status.
+func (p *viaProcess) exited() bool {
+	select {
+	case <-p.statusKnown:
+		return true
+	default:
+		return false
+	}
+}
+
 // Terminate asks the hop to kill the sub: the io-proxy has no gentler
 // request.
 func (p *viaProcess) Terminate() error { return p.Kill() }
 
-// Kill asks the hop to kill the sub.
+// Kill asks the hop to kill the sub. Once the sub's exit status is known
+// there is nothing to kill, and Kill returns nil, as a popen process's
+// does (the control channel may be closed by then).
 func (p *viaProcess) Kill() error {
+	if p.exited() {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), viaControlWait)
 	defer cancel()
 	_, err := p.request(ctx, ViaKill)
+	if err != nil && p.exited() {
+		return nil
+	}
 	return err
 }
 

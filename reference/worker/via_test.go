@@ -215,6 +215,57 @@ func TestViaGoMaster(t *testing.T) {
 	}
 }
 
+// TestViaConcurrentWaits: several Waits on the process of a sub opened
+// through a hop, at once, all get its exit status. A gateway waits for
+// its sub from two goroutines (Shutdown, and the watch for a stream held
+// open), and the first wait to be answered used to stop the control
+// channel's reader while the others were still waiting for their
+// answers: they failed, and Shutdown went on to SIGTERM and SIGKILL.
+func TestViaConcurrentWaits(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	hop := viaHop(t, ctx, "go-inprocess")
+	s, err := xspec.Parse("popen//id=sub//via=hop//python=" + workerBin + " worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := gateway.DialVia(ctx, hop, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	proc := conn.Process()
+	const n = 8
+	type result struct {
+		st  transport.ExitStatus
+		err error
+	}
+	results := make(chan result, n)
+	for range n {
+		go func() {
+			st, err := proc.Wait(ctx)
+			results <- result{st, err}
+		}()
+	}
+	// The sub's input ends: it exits, and the waits are answered.
+	if cw, ok := conn.(interface{ CloseWrite() error }); !ok {
+		t.Fatal("the relayed stream has no CloseWrite")
+	} else if err := cw.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		r := <-results
+		if r.err != nil {
+			t.Errorf("Wait: %v", r.err)
+		} else if r.st.Code != 0 {
+			t.Errorf("Wait: exit status %+v, want code 0", r.st)
+		}
+	}
+	if err := proc.Kill(); err != nil {
+		t.Errorf("Kill of a sub that has exited: %v, want nil", err)
+	}
+}
+
 // TestViaGroup opens a hop and a gateway through it in a Group and
 // terminates the group: the gateway through the hop ends first, so every
 // worker ends by GATEWAY_TERMINATE alone (BOOT-VIA-7); a group that ended
