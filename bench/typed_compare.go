@@ -118,20 +118,13 @@ func CompareTyped(ctx context.Context, pythons map[string]string, rounds int, bu
 			py[name] = append(py[name], rep)
 		}
 	}
-	ratios := func(num, den []float64) float64 {
-		r := make([]float64, len(num))
-		for k := range num {
-			r[k] = num[k] / den[k]
-		}
-		return median(r)
-	}
 	for i := range rows {
 		rows[i].UnmarshalNs = median(ser[i].un)
 		rows[i].MsgpackUnmarshalNs = median(ser[i].mun)
 		rows[i].MarshalNs = median(ser[i].ma)
 		rows[i].MsgpackMarshalNs = median(ser[i].mma)
-		rows[i].UnmarshalVsMsgpack = ratios(ser[i].mun, ser[i].un)
-		rows[i].MarshalVsMsgpack = ratios(ser[i].mma, ser[i].ma)
+		rows[i].UnmarshalVsMsgpack = medianRatio(ser[i].mun, ser[i].un)
+		rows[i].MarshalVsMsgpack = medianRatio(ser[i].mma, ser[i].ma)
 		for name, reps := range py {
 			var l, d []float64
 			for _, rep := range reps {
@@ -140,11 +133,21 @@ func CompareTyped(ctx context.Context, pythons map[string]string, rounds int, bu
 			}
 			rows[i].PyLoadsNs[name] = median(l)
 			rows[i].PyDumpsNs[name] = median(d)
-			rows[i].UnmarshalVsPy[name] = ratios(l, ser[i].un)
-			rows[i].MarshalVsPy[name] = ratios(d, ser[i].ma)
+			rows[i].UnmarshalVsPy[name] = medianRatio(l, ser[i].un)
+			rows[i].MarshalVsPy[name] = medianRatio(d, ser[i].ma)
 		}
 	}
 	return rows, nil
+}
+
+// medianRatio returns the median over rounds of num[k]/den[k]: the
+// speed-up of den over num, measured round by round.
+func medianRatio(num, den []float64) float64 {
+	r := make([]float64, len(num))
+	for k := range num {
+		r[k] = num[k] / den[k]
+	}
+	return median(r)
 }
 
 func median(x []float64) float64 {

@@ -75,17 +75,14 @@ func BenchmarkTypedLevers(b *testing.B) {
 		}
 		for l, lv := range levers {
 			for i, tv := range tvs {
-				ratio := make([]float64, rounds)
-				for r := range ratio {
-					ratio[r] = pyNs[i][r] / ns[l][i][r]
-				}
+				speedup := medianRatio(pyNs[i], ns[l][i])
 				name := fmt.Sprintf("%s-gogc%d", tv.Name, lv.gogc)
 				if lv.zeroCopy {
 					name += "-zerocopy"
 				}
 				b.Logf("%s: Unmarshal %.0f ns, CPython loads %.0f ns: %.1fx CPython",
-					name, median(ns[l][i]), median(pyNs[i]), median(ratio))
-				b.ReportMetric(median(ratio), name+"-x-cpython")
+					name, median(ns[l][i]), median(pyNs[i]), speedup)
+				b.ReportMetric(speedup, name+"-x-cpython")
 			}
 		}
 	}
@@ -153,17 +150,10 @@ func BenchmarkTypedReportsMapShare(b *testing.B) {
 			}
 			withMap, withStruct, pyNs = append(withMap, t1), append(withStruct, t2), append(pyNs, rep.Results[0].LoadsNs)
 		}
-		ratio := func(num, den []float64) float64 {
-			r := make([]float64, len(num))
-			for i := range r {
-				r[i] = num[i] / den[i]
-			}
-			return median(r)
-		}
 		b.Logf("reports: into []TestReport %.0f ns (%.1fx CPython), keywords as a struct %.0f ns (%.1fx CPython): the maps make it %.2fx slower",
-			median(withMap), ratio(pyNs, withMap), median(withStruct), ratio(pyNs, withStruct), ratio(withMap, withStruct))
-		b.ReportMetric(ratio(pyNs, withMap), "map-x-cpython")
-		b.ReportMetric(ratio(pyNs, withStruct), "struct-x-cpython")
+			median(withMap), medianRatio(pyNs, withMap), median(withStruct), medianRatio(pyNs, withStruct), medianRatio(withMap, withStruct))
+		b.ReportMetric(medianRatio(pyNs, withMap), "map-x-cpython")
+		b.ReportMetric(medianRatio(pyNs, withStruct), "struct-x-cpython")
 	}
 }
 
