@@ -164,15 +164,7 @@ func agreeSeeds(t testing.TB) [][]byte {
 		`((('p', 1, 'd'), 5), ('q', 2, 'e'))`,
 		`(('p', 1, 'd', 'x'), ('q', 2, 'e'))`,
 	} {
-		v, err := codec.ParseLiteral(lit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := codec.Dumps(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seeds = append(seeds, b)
+		seeds = append(seeds, mustDumps(t, lit))
 	}
 	seeds = append(seeds, dupSeeds()...)
 	// The 1 KiB dict with UNICODE keys: under Py3StrAsPy2Str its keys

@@ -24,7 +24,7 @@ type tRun struct {
 	Reports []tReport `execnet:"reports"`
 }
 
-func mustDumps(t *testing.T, lit string) []byte {
+func mustDumps(t testing.TB, lit string) []byte {
 	t.Helper()
 	v, err := codec.ParseLiteral(lit)
 	if err != nil {

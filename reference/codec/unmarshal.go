@@ -575,13 +575,17 @@ func (d *udec) listItems(pos, end, n int, f func(i, pos int, again bool) (int, e
 		if err != nil {
 			return 0, err
 		}
-		if np >= len(b) || b[np] != byte(spec.OpSetItem) {
+		if !d.setItemAt(np) {
 			return 0, errFallback
 		}
 		pos = np + 1
 	}
 	return pos, nil
 }
+
+// setItemAt reports whether SETITEM is at i, where the value of an item
+// decoded up to i must be followed by it.
+func (d *udec) setItemAt(i int) bool { return i < len(d.b) && d.b[i] == byte(spec.OpSetItem) }
 
 // dictEnd reports whether the items of a dict end at pos.
 func (d *udec) dictEnd(pos, end int) bool {
@@ -1343,7 +1347,7 @@ func decMap(tc *typeCodec) decFn {
 			if np, err = ec.dec(d, np, -1, ep, depth+1); err != nil {
 				return 0, err
 			}
-			if np >= len(b) || b[np] != byte(spec.OpSetItem) {
+			if !d.setItemAt(np) {
 				return 0, errFallback
 			}
 			mv.SetMapIndex(kv, ev)
@@ -1374,7 +1378,6 @@ func decStringAnyMap(d *udec, pos, end int, p unsafe.Pointer, depth int) (int, e
 // stringAnyItems decodes the items of the dict at pos into m; any key
 // that is not text makes it decline.
 func (d *udec) stringAnyItems(pos, end int, m map[string]any, depth int) (int, error) {
-	b := d.b
 	if depth+1 > d.lim.MaxDepth || !d.count() {
 		return 0, errFallback
 	}
@@ -1389,7 +1392,7 @@ func (d *udec) stringAnyItems(pos, end int, m map[string]any, depth int) (int, e
 		if err != nil {
 			return 0, err
 		}
-		if np >= len(b) || b[np] != byte(spec.OpSetItem) {
+		if !d.setItemAt(np) {
 			return 0, errFallback
 		}
 		m[k] = v
@@ -1620,7 +1623,7 @@ func decStrMap[V any](read func(d *udec, pos int) (V, int, bool)) decFn {
 				return 0, errFallback
 			}
 			v, np, ok := read(d, vpos)
-			if !ok || np >= len(b) || b[np] != byte(spec.OpSetItem) {
+			if !ok || !d.setItemAt(np) {
 				return 0, errFallback
 			}
 			m[k] = v

@@ -153,30 +153,22 @@ func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos
 				if rem := len(b) - vpos; f.kind != fkOther && rem > 0 {
 					fp := unsafe.Add(p, f.offset)
 					c := spec.Opcode(b[vpos])
+					np := -1 // past the value's SETITEM, once decoded here
 					switch f.kind {
 					case fkInt64:
 						if (c == spec.OpInt || c == spec.OpLong) && rem > 5 && b[vpos+5] == byte(spec.OpSetItem) {
 							*(*int64)(fp) = int64(int32(be32(base, vpos+1)))
-							d.elements++
-							pos = vpos + 6
-							seen |= 1 << min(fi, 63)
-							continue
+							np = vpos + 6
 						}
 					case fkFloat64:
 						if c == spec.OpFloat && rem > 9 && b[vpos+9] == byte(spec.OpSetItem) {
 							*(*float64)(fp) = math.Float64frombits(be64(base, vpos+1))
-							d.elements++
-							pos = vpos + 10
-							seen |= 1 << min(fi, 63)
-							continue
+							np = vpos + 10
 						}
 					case fkBool:
 						if (c == spec.OpTrue || c == spec.OpFalse) && rem > 1 && b[vpos+1] == byte(spec.OpSetItem) {
 							*(*bool)(fp) = c == spec.OpTrue
-							d.elements++
-							pos = vpos + 2
-							seen |= 1 << min(fi, 63)
-							continue
+							np = vpos + 2
 						}
 					case fkString:
 						if (c == spec.OpUnicode || (c == spec.OpPy3String && textKey)) && rem > 5 {
@@ -184,10 +176,7 @@ func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos
 							off := vpos + 5
 							if uint(n) < uint(len(b)-off) && n <= d.lim.MaxStringLen && b[off+n] == byte(spec.OpSetItem) && validUTF8(b[off:off+n]) {
 								*(*string)(fp) = d.str(off, n)
-								d.elements++
-								pos = off + n + 1
-								seen |= 1 << min(fi, 63)
-								continue
+								np = off + n + 1
 							}
 						}
 					case fkBytes:
@@ -196,12 +185,15 @@ func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos
 							off := vpos + 5
 							if uint(n) < uint(len(b)-off) && n <= d.lim.MaxStringLen && b[off+n] == byte(spec.OpSetItem) {
 								*(*[]byte)(fp) = d.bytes(off, n)
-								d.elements++
-								pos = off + n + 1
-								seen |= 1 << min(fi, 63)
-								continue
+								np = off + n + 1
 							}
 						}
+					}
+					if np >= 0 {
+						d.elements++ // the value
+						pos = np
+						seen |= 1 << min(fi, 63)
+						continue
 					}
 				}
 			}
@@ -246,7 +238,7 @@ func (d *udec) structItems(si *structInfo, t reflect.Type, p unsafe.Pointer, pos
 		if err != nil {
 			return 0, err
 		}
-		if np >= len(b) || b[np] != byte(spec.OpSetItem) {
+		if !d.setItemAt(np) {
 			return 0, errFallback
 		}
 		pos = np + 1
@@ -356,7 +348,7 @@ func decAnySlice(general decFn) decFn {
 			if err != nil {
 				return 0, err
 			}
-			if np >= len(b) || b[np] != byte(spec.OpSetItem) {
+			if !d.setItemAt(np) {
 				return 0, errFallback
 			}
 			pos = np + 1

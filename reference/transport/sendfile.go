@@ -21,7 +21,7 @@ type FileSender interface {
 }
 
 // errNoZeroCopy is the ErrUnsupported answer of SendFile and ReceiveFile.
-var errNoZeroCopy = errors.Join(errors.New("transport: no zero-copy file sending on this stream"), errors.ErrUnsupported)
+var errNoZeroCopy = errors.Join(errors.New("transport: no zero-copy file transfer on this stream"), errors.ErrUnsupported)
 
 // SendFile implements FileSender: it splices f into the worker's stdin
 // pipe where the system supports it (Linux).
